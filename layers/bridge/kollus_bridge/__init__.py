@@ -1,0 +1,1 @@
+"""kollus-lms-bridge: Kollus LMS callbacks in, learners' viewing progress out."""

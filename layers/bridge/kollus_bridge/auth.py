@@ -1,0 +1,58 @@
+"""Shared-secret checks: the callback URL token and the LMS's bearer token.
+
+Tokens come from an environment variable locally and from Secrets Manager in AWS (cached for
+`SECRET_CACHE_SECONDS`). Several comma-separated tokens are accepted at once, for rotation.
+"""
+
+from __future__ import annotations
+
+import hmac
+
+from pydantic import SecretStr
+
+from .errors import StorageUnavailable, Unauthorized
+from .settings import Settings
+
+
+def _secret_tokens(secret_id: str, max_age: int) -> list[str]:
+    # Imported on first use: the local stack never needs it, and it keeps cold starts short.
+    from aws_lambda_powertools.utilities import parameters  # noqa: PLC0415
+
+    try:
+        value = parameters.get_secret(secret_id, max_age=max_age)
+    except parameters.exceptions.GetParameterError:
+        raise StorageUnavailable("the token store is unavailable") from None
+    return Settings.tokens(SecretStr(str(value)))
+
+
+def _tokens(local: SecretStr | None, secret_id: str | None, max_age: int) -> list[str]:
+    if local is not None:
+        return Settings.tokens(local)
+    assert secret_id is not None  # Settings guarantees exactly one source
+    return _secret_tokens(secret_id, max_age)
+
+
+def matches_any(presented: str, accepted: list[str]) -> bool:
+    """Constant-time comparison against every accepted token (no early exit on the first match)."""
+    presented_bytes = presented.encode("utf-8", "surrogatepass")
+    found = False
+    for token in accepted:
+        found |= hmac.compare_digest(presented_bytes, token.encode("utf-8"))
+    return found
+
+
+def require_callback_token(presented: str, settings: Settings) -> None:
+    accepted = _tokens(
+        settings.kollus_callback_token, settings.callback_token_secret_arn, settings.secret_cache_seconds
+    )
+    if not matches_any(presented, accepted):
+        raise Unauthorized("unknown callback token")
+
+
+def require_api_token(authorization: str | None, settings: Settings) -> None:
+    scheme, _, presented = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not presented.strip():
+        raise Unauthorized("send Authorization: Bearer <api token>")
+    accepted = _tokens(settings.api_token, settings.api_token_secret_arn, settings.secret_cache_seconds)
+    if not matches_any(presented.strip(), accepted):
+        raise Unauthorized("invalid API token")

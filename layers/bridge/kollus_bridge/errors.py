@@ -1,0 +1,55 @@
+"""Domain errors. Each carries a stable machine-readable code; HTTP status codes are assigned in
+one place, `kollus_bridge.http`."""
+
+from __future__ import annotations
+
+
+class BridgeError(Exception):
+    """Base class of every error the service reports to a client."""
+
+    code = "error"
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class InvalidPayload(BridgeError):
+    """The callback body or query could not be understood or breaks a documented bound."""
+
+    code = "invalid_payload"
+
+
+class InvalidRequest(BridgeError):
+    """An API request lacks a parameter or carries a malformed one."""
+
+    code = "invalid_request"
+
+
+class PayloadTooLarge(BridgeError):
+    code = "payload_too_large"
+
+
+class UnsupportedMediaType(BridgeError):
+    code = "unsupported_media_type"
+
+
+class Unauthorized(BridgeError):
+    code = "unauthorized"
+
+
+class NotFound(BridgeError):
+    code = "not_found"
+
+
+class RecordTooLarge(BridgeError):
+    """The learner's record would exceed DynamoDB's item size (pathological number of sessions)."""
+
+    code = "record_too_large"
+
+
+class StorageUnavailable(BridgeError):
+    """DynamoDB failed after the SDK's own retries; the client may resend."""
+
+    code = "storage_unavailable"

@@ -1,0 +1,387 @@
+"""Reading Kollus LMS callbacks: the wire format in, one normalised `Callback` out.
+
+The player posts `application/x-www-form-urlencoded` (UTF-8) bodies built from a URL template the
+customer writes, so values arrive as strings, placeholders can stay unsubstituted (`{PLAY_STATUS}`),
+and the same variable may be in the query string and the body (the body wins). `json_data`, when
+present, is canonical; each field missing from it falls back to the flat variable.
+Blocks are 0-based here, as in `json_data`; flat `block_play_N` variables are 1-based.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .errors import InvalidPayload, PayloadTooLarge, UnsupportedMediaType
+from .settings import Settings
+
+#: Upper bound of any number we accept (seconds, counters): 31 years of seconds is already absurd.
+MAX_NUMBER = 10**9
+#: `start_at` is a session id (unix time, device clock); allow milliseconds too.
+MAX_START_AT = 10**13
+#: Upper bound of an identifier's length (learner id, content key, player id).
+MAX_ID_LENGTH = 256
+MAX_USERVALUE_LENGTH = 2048
+MAX_JSON_DEPTH = 32
+
+_PLACEHOLDER = re.compile(r"^\{[A-Za-z0-9_]+\}$")
+_BLOCK_KEY = re.compile(r"^([btp])(\d{1,6})$")
+_USERVALUE = re.compile(r"^uservalue(\d{1,2})$")
+_NUMBER_TEXT = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d{1,3})?$")
+
+
+@dataclass(frozen=True)
+class RawCallback:
+    """What the HTTP layer hands over: the undecoded body, its content type and the raw query string."""
+
+    body: bytes
+    content_type: str | None
+    query: str = ""
+
+
+class BlockReport(BaseModel):
+    """One block as the player reported it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    played: bool
+    seconds: float | None = None
+    percent: float | None = None
+
+
+class Callback(BaseModel):
+    """A callback, normalised. Numbers are in seconds; `blocks` is keyed by 0-based block index."""
+
+    model_config = ConfigDict(frozen=True)
+
+    client_user_id: str
+    media_content_key: str
+    start_at: int
+    player_id: str = ""
+    block_count: int
+    duration: float | None = None
+    blocks: dict[int, BlockReport] = Field(default_factory=dict)
+    serial: int | None = None
+    play_time: float | None = None
+    real_play_time: float | None = None
+    playtime_percent: float | None = None
+    last_play_at: float | None = None
+    run_time: float | None = None
+    show_time: float | None = None
+    play_status: str | None = None
+    host_name: str | None = None
+    device: str | None = None
+    encoding_profile: str | None = None
+    channel_key: str | None = None
+    uservalues: dict[str, str] = Field(default_factory=dict)
+
+
+# --- decoding the HTTP body ---------------------------------------------------------------------
+
+
+def _media_type(content_type: str | None) -> tuple[str, str]:
+    """Split a Content-Type header into (media type, charset)."""
+    if not content_type:
+        return "", "utf-8"
+    media, _, params = content_type.partition(";")
+    charset = "utf-8"
+    for param in params.split(";"):
+        key, _, value = param.strip().partition("=")
+        if key.strip().lower() == "charset" and value.strip():
+            charset = value.strip().strip('"')
+    return media.strip().lower(), charset
+
+
+def _codec(charset: str) -> str:
+    try:
+        return codecs.lookup(charset).name
+    except LookupError:
+        raise UnsupportedMediaType(f"unknown charset {charset[:40]!r}", field="content-type") from None
+
+
+def _parse_form(text: str, encoding: str, source: str, max_fields: int) -> dict[str, str]:
+    try:
+        pairs = parse_qsl(text, keep_blank_values=True, encoding=encoding, errors="strict", max_num_fields=max_fields)
+    except UnicodeDecodeError:
+        raise InvalidPayload(f"the {source} is not valid {encoding} after percent-decoding", field=source) from None
+    except ValueError:
+        raise InvalidPayload(f"the {source} has more than {max_fields} fields", field=source) from None
+    return dict(pairs)
+
+
+def _reject_constant(name: str) -> Any:
+    raise InvalidPayload(f"JSON number {name} is not allowed", field="json_data")
+
+
+def _json_depth(value: Any, depth: int = 0) -> int:
+    if depth > MAX_JSON_DEPTH:
+        return depth
+    if isinstance(value, dict):
+        return max((_json_depth(item, depth + 1) for item in value.values()), default=depth + 1)
+    if isinstance(value, list):
+        return max((_json_depth(item, depth + 1) for item in value), default=depth + 1)
+    return depth
+
+
+def _load_json(text: str, field: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text, parse_constant=_reject_constant)
+    except RecursionError:
+        raise InvalidPayload(f"{field} is nested too deeply", field=field) from None
+    except ValueError as exc:  # JSONDecodeError, and int() refusing thousands of digits
+        message = exc.msg if isinstance(exc, json.JSONDecodeError) else "a number is too long"
+        raise InvalidPayload(f"{field} is not valid JSON: {message}", field=field) from None
+    if not isinstance(value, dict):
+        raise InvalidPayload(f"{field} must be a JSON object", field=field)
+    if _json_depth(value) > MAX_JSON_DEPTH:
+        raise InvalidPayload(f"{field} is nested too deeply", field=field)
+    return value
+
+
+def decode_request(raw: RawCallback, settings: Settings) -> dict[str, Any]:
+    """Decode body and query into one mapping of variables (body wins over query)."""
+    if len(raw.body) > settings.max_body_bytes:
+        raise PayloadTooLarge(f"body is {len(raw.body)} bytes; the limit is {settings.max_body_bytes}", field="body")
+    media, charset = _media_type(raw.content_type)
+    max_fields = 2 * settings.max_block_count + 300
+    variables: dict[str, Any] = _parse_form(raw.query, "utf-8", "query", max_fields) if raw.query else {}
+    if not raw.body.strip():
+        if media not in ("", "application/x-www-form-urlencoded", "application/json"):
+            raise UnsupportedMediaType(f"content type {media[:80]!r} is not accepted", field="content-type")
+        return variables
+    encoding = _codec(charset)
+    try:
+        text = raw.body.decode(encoding)
+    except UnicodeDecodeError:
+        raise InvalidPayload(f"the body is not valid {encoding}", field="body") from None
+    if media == "application/x-www-form-urlencoded":
+        variables.update(_parse_form(text, encoding, "body", max_fields))
+    elif media == "application/json" or media.endswith("+json"):
+        document = _load_json(text, "body")
+        if not ("json_data" in document or _FLAT_HINTS & document.keys()) and _JSON_DATA_HINTS & document.keys():
+            document = {"json_data": document}  # the body is json_data itself
+        variables.update(document)
+    else:
+        raise UnsupportedMediaType(
+            "send application/x-www-form-urlencoded (what the Kollus player sends) or application/json",
+            field="content-type",
+        )
+    return variables
+
+
+_JSON_DATA_HINTS = {"user_info", "content_info", "block_info"}
+_FLAT_HINTS = {"client_user_id", "media_content_key", "start_at", "block_cnt"}
+
+
+# --- lenient scalar readers ---------------------------------------------------------------------
+
+
+def _absent(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, str):
+        text = value.strip()
+        return text == "" or text.lower() in ("null", "undefined") or bool(_PLACEHOLDER.match(text))
+    return False
+
+
+def _number(value: Any, field: str, limit: int = MAX_NUMBER) -> float | None:
+    """A non-negative finite number from an int, float or numeric string; None when absent."""
+    if _absent(value):
+        return None
+    if isinstance(value, bool):
+        number = float(value)
+    elif isinstance(value, int):
+        if abs(value) > limit:
+            raise InvalidPayload(f"{field} is out of range", field=field)
+        number = float(value)
+    elif isinstance(value, float):
+        number = value
+    elif isinstance(value, str):
+        text = value.strip()
+        if len(text) > 40 or not _NUMBER_TEXT.match(text):
+            raise InvalidPayload(f"{field} must be a number, got {text[:40]!r}", field=field)
+        number = float(text)
+    else:
+        raise InvalidPayload(f"{field} must be a number", field=field)
+    if not math.isfinite(number):
+        raise InvalidPayload(f"{field} must be a finite number", field=field)
+    if number < 0:
+        raise InvalidPayload(f"{field} must not be negative", field=field)
+    if number > limit:
+        raise InvalidPayload(f"{field} is out of range", field=field)
+    return number
+
+
+def _integer(value: Any, field: str, limit: int = MAX_NUMBER) -> int | None:
+    number = _number(value, field, limit)
+    return None if number is None else int(number)
+
+
+def _text(value: Any, field: str, limit: int = MAX_ID_LENGTH) -> str | None:
+    if _absent(value):
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise InvalidPayload(f"{field} must be a string", field=field)
+    text = str(value).strip() if isinstance(value, str) else str(value)
+    if len(text) > limit:
+        raise InvalidPayload(f"{field} is longer than {limit} characters", field=field)
+    if any(ord(char) < 32 for char in text):
+        raise InvalidPayload(f"{field} contains control characters", field=field)
+    return text
+
+
+def _section(document: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    value = document.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise InvalidPayload(f"json_data.{key} must be an object", field=f"json_data.{key}")
+    return value
+
+
+# --- building the Callback ----------------------------------------------------------------------
+
+
+def _json_blocks(block_info: Mapping[str, Any], block_count: int) -> dict[int, BlockReport]:
+    blocks = block_info.get("blocks")
+    if blocks is None:
+        return {}
+    if not isinstance(blocks, dict):
+        raise InvalidPayload("json_data.block_info.blocks must be an object", field="json_data.block_info.blocks")
+    parts: dict[int, dict[str, float | None]] = {}
+    for key, value in blocks.items():
+        match = _BLOCK_KEY.match(key)
+        if not match:
+            continue  # unknown keys are tolerated for forward compatibility
+        kind, index = match.group(1), int(match.group(2))
+        field = f"json_data.block_info.blocks.{key}"
+        if index >= block_count:
+            raise InvalidPayload(f"block {index} is outside the block count {block_count}", field=field)
+        parts.setdefault(index, {})[kind] = _number(value, field)
+    return {index: _block(part.get("b"), part.get("t"), part.get("p")) for index, part in parts.items()}
+
+
+def _block(flag: float | None, seconds: float | None, percent: float | None) -> BlockReport:
+    played = bool(flag) or bool(seconds) or bool(percent)
+    return BlockReport(played=played, seconds=seconds, percent=percent)
+
+
+def _flat_blocks(variables: Mapping[str, Any], settings: Settings, block_count: int) -> dict[int, BlockReport]:
+    prefixes = {"b": settings.field_name("block_play_"), "t": settings.field_name("block_time_")}
+    parts: dict[int, dict[str, float | None]] = {}
+    for kind, prefix in prefixes.items():
+        for key, value in variables.items():
+            if not key.startswith(prefix):
+                continue
+            suffix = key[len(prefix) :]
+            if not suffix.isdigit() or len(suffix) > 6:
+                continue
+            number = int(suffix)
+            if number < 1 or number > block_count:
+                raise InvalidPayload(
+                    f"{key} is outside the block count {block_count} (flat blocks are 1-based)", field=key
+                )
+            parts.setdefault(number - 1, {})[kind] = _number(value, key)
+    return {index: _block(part.get("b"), part.get("t"), None) for index, part in parts.items()}
+
+
+def _uservalues(variables: Mapping[str, Any], json_values: Mapping[str, Any], settings: Settings) -> dict[str, str]:
+    prefix = settings.field_name("uservalue")
+    values: dict[str, str] = {}
+    for key, value in variables.items():
+        if key.startswith(prefix) and key[len(prefix) :].isdigit() and int(key[len(prefix) :]) <= 99:
+            text = _text(value, key, MAX_USERVALUE_LENGTH)
+            if text is not None:
+                values[f"uservalue{int(key[len(prefix) :])}"] = text
+    for key, value in json_values.items():
+        match = _USERVALUE.match(key)
+        if match:
+            text = _text(value, f"json_data.uservalues.{key}", MAX_USERVALUE_LENGTH)
+            if text is not None:
+                values[f"uservalue{int(match.group(1))}"] = text
+    return values
+
+
+def parse_callback(raw: RawCallback, settings: Settings) -> Callback:
+    """Parse one callback request. Raises `InvalidPayload` (and friends) with the offending field."""
+    variables = decode_request(raw, settings)
+    flat = settings.field_name
+    document: Mapping[str, Any] = {}
+    json_data = variables.get(flat("json_data"))
+    if isinstance(json_data, dict):
+        document = json_data
+    elif not _absent(json_data):
+        if not isinstance(json_data, str):
+            raise InvalidPayload("json_data must be a JSON object", field="json_data")
+        document = _load_json(json_data, "json_data")
+    user = _section(document, "user_info")
+    content = _section(document, "content_info")
+    block_info = _section(document, "block_info")
+
+    def pick(section: Mapping[str, Any], json_key: str, flat_key: str) -> tuple[Any, str]:
+        value = section.get(json_key)
+        if not _absent(value):
+            return value, f"json_data.{json_key}"
+        return variables.get(flat(flat_key)), flat(flat_key)
+
+    def required_text(section: Mapping[str, Any], json_key: str, flat_key: str) -> str:
+        value, field = pick(section, json_key, flat_key)
+        text = _text(value, field)
+        if not text:
+            raise InvalidPayload(f"{flat(flat_key)} is required", field=flat(flat_key))
+        return text
+
+    client_user_id = required_text(user, "client_user_id", "client_user_id")
+    media_content_key = required_text(content, "media_content_key", "media_content_key")
+    start_at = _integer(*pick(content, "start_at", "start_at"), limit=MAX_START_AT)
+    if start_at is None:
+        raise InvalidPayload(f"{flat('start_at')} is required", field=flat("start_at"))
+    block_count = _integer(*pick(block_info, "block_count", "block_cnt"))
+    if block_count is None:
+        raise InvalidPayload(f"{flat('block_cnt')} (or json_data block_count) is required", field=flat("block_cnt"))
+    if not 1 <= block_count <= settings.max_block_count:
+        raise InvalidPayload(
+            f"block count {block_count} is outside 1..{settings.max_block_count}", field=flat("block_cnt")
+        )
+    duration = _number(*pick(content, "duration", "duration"))
+
+    blocks = _json_blocks(block_info, block_count) if block_info.get("blocks") is not None else {}
+    if not blocks:
+        blocks = _flat_blocks(variables, settings, block_count)
+
+    device_value = user.get("device") if not _absent(user.get("device")) else user.get("device_name")
+    json_uservalues = document.get("uservalues") or {}
+    if not isinstance(json_uservalues, dict):
+        raise InvalidPayload("json_data.uservalues must be an object", field="json_data.uservalues")
+
+    return Callback(
+        client_user_id=client_user_id,
+        media_content_key=media_content_key,
+        start_at=start_at,
+        player_id=_text(*pick(user, "player_id", "player_id")) or "",
+        block_count=block_count,
+        duration=duration or None,  # 0 means "no usable duration"
+        blocks=blocks,
+        serial=_integer(content.get("serial"), "json_data.serial"),
+        play_time=_number(*pick(content, "playtime", "play_time")),
+        real_play_time=_number(*pick(content, "real_playtime", "real_playtime")),
+        playtime_percent=_number(*pick(content, "playtime_percent", "playtime_percent")),
+        last_play_at=_number(*pick(content, "last_play_at", "last_play_at")),
+        run_time=_number(*pick(content, "runtime", "run_time")),
+        show_time=_number(*pick(content, "showtime", "show_time")),
+        play_status=_text(variables.get(flat("play_status")), flat("play_status")),
+        host_name=_text(*pick(user, "host_name", "host_name")),
+        device=_text(device_value, "json_data.device"),
+        encoding_profile=_text(*pick(content, "encoding_profile", "encoding_profile_key")),
+        channel_key=_text(content.get("channel_key"), "json_data.channel_key"),
+        uservalues=_uservalues(variables, json_uservalues, settings),
+    )

@@ -1,0 +1,74 @@
+"""Configuration validation and token checks."""
+
+from __future__ import annotations
+
+import pytest
+from kollus_bridge.auth import matches_any, require_api_token, require_callback_token
+from kollus_bridge.errors import Unauthorized
+from kollus_bridge.settings import SettingsError, settings_from
+
+BASE = {"TABLE_NAME": "table", "KOLLUS_CALLBACK_TOKEN": "tok-alpha, tok-beta", "API_TOKEN": "api"}
+
+
+def test_defaults() -> None:
+    settings = settings_from(BASE)
+    assert settings.completion_threshold == 90
+    assert settings.min_block_watch_ratio == 0.5
+    assert settings.max_body_bytes >= 256 * 1024
+    assert settings.field_name("client_user_id") == "client_user_id"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "named"),
+    [
+        ({"COMPLETION_THRESHOLD": "0"}, "COMPLETION_THRESHOLD"),
+        ({"COMPLETION_THRESHOLD": "101"}, "COMPLETION_THRESHOLD"),
+        ({"MIN_BLOCK_WATCH_RATIO": "1.5"}, "MIN_BLOCK_WATCH_RATIO"),
+        ({"MAX_BODY_BYTES": "1000"}, "MAX_BODY_BYTES"),
+        ({"KOLLUS_FIELD_NAMES": "{not json"}, "KOLLUS_FIELD_NAMES"),
+        ({"KOLLUS_FIELD_NAMES": '{"no_such_variable": "x"}'}, "KOLLUS_FIELD_NAMES"),
+        ({"TABLE_NAME": ""}, "TABLE_NAME"),
+    ],
+)
+def test_bad_values_are_named(overrides: dict[str, str], named: str) -> None:
+    with pytest.raises(SettingsError, match=named):
+        settings_from({**BASE, **overrides})
+
+
+def test_exactly_one_token_source() -> None:
+    with pytest.raises(SettingsError, match="KOLLUS_CALLBACK_TOKEN"):
+        settings_from({**BASE, "CALLBACK_TOKEN_SECRET_ARN": "arn:aws:secretsmanager:x"})
+    with pytest.raises(SettingsError, match="API_TOKEN"):
+        settings_from({"TABLE_NAME": "table", "KOLLUS_CALLBACK_TOKEN": "t"})
+    with pytest.raises(SettingsError, match="empty"):
+        settings_from({**BASE, "KOLLUS_CALLBACK_TOKEN": " , "})
+    remote = settings_from(
+        {"TABLE_NAME": "table", "CALLBACK_TOKEN_SECRET_ARN": "arn:c", "API_TOKEN_SECRET_ARN": "arn:a"}
+    )
+    assert remote.kollus_callback_token is None
+
+
+def test_secrets_never_show_in_the_settings_repr() -> None:
+    assert "tok-alpha" not in repr(settings_from(BASE))
+
+
+def test_callback_tokens_rotate() -> None:
+    settings = settings_from(BASE)
+    require_callback_token("tok-alpha", settings)
+    require_callback_token("tok-beta", settings)
+    for wrong in ("", "tok-alph", "tok-alpha, tok-beta", "TOK-ALPHA", "ünï"):
+        with pytest.raises(Unauthorized):
+            require_callback_token(wrong, settings)
+
+
+def test_api_token_needs_the_bearer_scheme() -> None:
+    settings = settings_from(BASE)
+    require_api_token("Bearer api", settings)
+    require_api_token("bearer api", settings)
+    for header in (None, "", "api", "Basic api", "Bearer ", "Bearer wrong"):
+        with pytest.raises(Unauthorized):
+            require_api_token(header, settings)
+
+
+def test_matches_any_checks_every_token() -> None:
+    assert matches_any("b", ["a", "b"]) and not matches_any("c", ["a", "b"]) and not matches_any("a", [])
