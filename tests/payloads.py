@@ -9,8 +9,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 FORM = "application/x-www-form-urlencoded"
-CALLBACK_TOKEN = "test-callback-token"
-API_TOKEN = "test-api-token"
+CALLBACK_TOKEN = "local-callback-token"  # the local stack's documented default
+API_TOKEN = "local-api-token"
 
 
 @dataclass

@@ -1,0 +1,1 @@
+"""The local stack: DynamoDB Local, the HTTP API in-process, and helpers the tests share."""

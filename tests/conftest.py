@@ -1,0 +1,48 @@
+"""Shared fixtures: a configured environment, functions loaded like Lambda loads them, DynamoDB Local."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from types import ModuleType
+
+import pytest
+from kollus_bridge.dal import dynamodb_client
+from kollus_bridge.settings import get_settings
+
+from local.dynamodb_local import LOCAL_CREDENTIALS, DynamoDBLocal
+from local.stack import LOCAL_DEFAULTS
+from local.template import load_handler_module, load_template, routes
+
+
+@pytest.fixture
+def function_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[dict[str, str]], None]]:
+    """Set the functions' environment (local defaults plus overrides) and forget cached settings."""
+
+    def apply(overrides: dict[str, str]) -> None:
+        for name in ("CALLBACK_TOKEN_SECRET_ARN", "API_TOKEN_SECRET_ARN", "AWS_ENDPOINT_URL_DYNAMODB"):
+            monkeypatch.delenv(name, raising=False)
+        for name, value in {**LOCAL_DEFAULTS, **LOCAL_CREDENTIALS, **overrides}.items():
+            monkeypatch.setenv(name, value)
+        get_settings.cache_clear()
+        dynamodb_client.cache_clear()
+
+    yield apply
+    get_settings.cache_clear()
+    dynamodb_client.cache_clear()
+
+
+@pytest.fixture
+def load_functions() -> Callable[[], dict[str, ModuleType]]:
+    """Import every function module afresh (a new execution environment), after the environment is set."""
+
+    def load() -> dict[str, ModuleType]:
+        return {route.function: load_handler_module(route, fresh=True) for route in routes(load_template())}
+
+    return load
+
+
+@pytest.fixture(scope="session")
+def dynamodb_local() -> Iterator[DynamoDBLocal]:
+    """One DynamoDB Local for the test session (tests make their own tables in it)."""
+    with DynamoDBLocal() as database:
+        yield database

@@ -1,0 +1,235 @@
+"""The functions in-process against moto, fed with the `events/` files (single-threaded: moto loses
+concurrent updates, so concurrency is tested on DynamoDB Local instead)."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import Callable, Iterator
+from types import ModuleType
+from typing import Any
+from unittest import mock
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from kollus_bridge.observability import logger
+from moto import mock_aws
+
+from local.dynamodb_local import create_tables
+from tests.helpers import body_of, invoke, load_event
+from tests.payloads import API_TOKEN, Snapshot, callback_event, progress_event
+
+
+class Deployment:
+    """The two functions on a moto table."""
+
+    def __init__(self, functions: dict[str, ModuleType], client: Any, table: str) -> None:
+        self.callback = functions["CallbackFunction"]
+        self.api = functions["ApiFunction"]
+        self.client = client
+        self.table = table
+
+    def items(self) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = self.client.scan(TableName=self.table)["Items"]
+        return items
+
+    def items_with(self, prefix: str) -> list[dict[str, Any]]:
+        return [
+            item for item in self.items() if item["sk"]["S"].startswith(prefix) or item["pk"]["S"].startswith(prefix)
+        ]
+
+    def post(self, event: dict[str, Any]) -> tuple[int, Any]:
+        response = invoke(self.callback, event)
+        return response["statusCode"], body_of(response) if response.get("body") else None
+
+    def get(self, event: dict[str, Any]) -> tuple[int, Any]:
+        response = invoke(self.api, event)
+        return response["statusCode"], body_of(response)
+
+
+@pytest.fixture
+def deployment(
+    function_environment: Callable[[dict[str, str]], None],
+    load_functions: Callable[[], dict[str, ModuleType]],
+) -> Iterator[Deployment]:
+    with mock_aws():
+        function_environment({})
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        table = create_tables(client)["ProgressTable"]
+        function_environment({"TABLE_NAME": table})
+        yield Deployment(load_functions(), client, table)
+
+
+def reference_progress(deployment: Deployment) -> tuple[int, Any]:
+    return deployment.get(load_event("api/get-progress.json"))
+
+
+class TestCallbackEndpoint:
+    def test_json_data_form_is_accepted_then_duplicate(self, deployment: Deployment) -> None:
+        status, body = deployment.post(load_event("callback/json-data-form.json"))
+        assert status == 200
+        assert body == {
+            "result": "accepted",
+            "watched_blocks": 1,
+            "block_count": 10,
+            "progress": 10.0,
+            "completed": False,
+        }
+        status, body = deployment.post(load_event("callback/json-data-form.json"))
+        assert (status, body["result"], body["watched_blocks"]) == (200, "duplicate", 1)
+        assert len(deployment.items_with("S#")) == 1  # one raw snapshot for the one session
+
+    def test_flat_form_with_query_string(self, deployment: Deployment) -> None:
+        status, body = deployment.post(load_event("callback/flat-form.json"))
+        # 4 blocks of 60 s: 60 and 45 s reach half a block, 20 s does not.
+        assert (status, body["watched_blocks"], body["block_count"], body["progress"]) == (200, 2, 4, 50.0)
+
+    def test_json_body(self, deployment: Deployment) -> None:
+        status, body = deployment.post(load_event("callback/json-body.json"))
+        assert (status, body["result"]) == (200, "accepted")
+
+    def test_wrong_token_is_401_and_stores_nothing(self, deployment: Deployment) -> None:
+        status, body = deployment.post(load_event("callback/bad-token.json"))
+        assert status == 401
+        assert body["error"]["code"] == "unauthorized"
+        assert "not-the-token" not in json.dumps(body)
+        assert deployment.items() == []
+
+    def test_invalid_payload_is_400_and_kept_in_the_rejected_store(self, deployment: Deployment) -> None:
+        status, body = deployment.post(load_event("callback/invalid-payload.json"))
+        assert status == 400
+        assert body["error"] == {
+            "code": "invalid_payload",
+            "message": "duration must not be negative",
+            "field": "duration",
+        }
+        rejected = deployment.items_with("R#")
+        assert len(rejected) == 1
+        assert rejected[0]["reason_code"]["S"] == "invalid_payload"
+        assert int(rejected[0]["expires_at"]["N"]) - int(rejected[0]["received_at"]["N"]) // 1000 == 30 * 86400
+        assert deployment.items_with("L#") == []  # no partial write
+
+    @pytest.mark.parametrize(
+        ("body", "content_type", "status", "code"),
+        [
+            (b"not a form at all", "text/plain", 415, "unsupported_media_type"),
+            (b"x" * (1_048_576 + 1), "application/x-www-form-urlencoded", 413, "payload_too_large"),
+            (b"json_data=%7B%22user_info%22", "application/x-www-form-urlencoded", 400, "invalid_payload"),
+            (b"{}", "application/json", 400, "invalid_payload"),
+        ],
+    )
+    def test_refusals_have_the_error_shape(
+        self, deployment: Deployment, body: bytes, content_type: str, status: int, code: str
+    ) -> None:
+        got_status, got = deployment.post(callback_event(body, content_type=content_type))
+        assert got_status == status
+        assert got["error"]["code"] == code
+        assert set(got["error"]) == {"code", "message", "field"}
+        assert len(deployment.items_with("R#")) == 1
+        assert deployment.items_with("L#") == []
+
+    def test_plain_text_body_event(self, deployment: Deployment) -> None:
+        event = callback_event(Snapshot(block_times={0: 60}).form_body())
+        event["body"] = Snapshot(block_times={0: 60}).form_body().decode()
+        event["isBase64Encoded"] = False
+        assert deployment.post(event)[0] == 200
+
+    def test_cors_preflight(self, deployment: Deployment) -> None:
+        event = callback_event(None)
+        event["requestContext"]["http"]["method"] = "OPTIONS"
+        event["routeKey"] = "OPTIONS /callbacks/kollus/{token}"
+        event["headers"].update({"origin": "https://lms.example.com", "access-control-request-method": "POST"})
+        response = invoke(deployment.callback, event)
+        assert response["statusCode"] == 204
+        assert response["headers"]["Access-Control-Allow-Origin"] == "*"
+        assert "POST" in response["headers"]["Access-Control-Allow-Methods"]
+
+    def test_storage_failure_is_503_and_leaves_nothing(self, deployment: Deployment) -> None:
+        failure = ClientError(
+            {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow"}}, "UpdateItem"
+        )
+        with mock.patch.object(deployment.callback.store.client, "update_item", side_effect=failure):
+            status, body = deployment.post(load_event("callback/json-data-form.json"))
+        assert (status, body["error"]["code"]) == (503, "storage_unavailable")
+        assert deployment.items() == []
+        assert deployment.post(load_event("callback/json-data-form.json"))[1]["result"] == "accepted"
+
+    def test_completion_is_reported_and_stamped_once(self, deployment: Deployment) -> None:
+        snapshot = Snapshot(block_count=10, duration=600, block_times=dict.fromkeys(range(9), 60), serial=1)
+        status, body = deployment.post(callback_event(snapshot.form_body()))
+        assert (status, body["completed"], body["progress"]) == (200, True, 90.0)
+        _, record = deployment.get(progress_event("client_user_id=learner-1&media_content_key=content-1"))
+        first = record["completed_at"]
+        assert first is not None
+        snapshot.serial, snapshot.block_times[9] = 2, 60
+        deployment.post(callback_event(snapshot.form_body()))
+        _, record = deployment.get(progress_event("client_user_id=learner-1&media_content_key=content-1"))
+        assert (record["completed_at"], record["progress"]) == (first, 100.0)
+
+
+class TestProgressApi:
+    def test_reads_the_record(self, deployment: Deployment) -> None:
+        deployment.post(load_event("callback/json-data-form.json"))
+        status, body = reference_progress(deployment)
+        assert status == 200
+        assert body["client_user_id"] == "user-1042" and body["media_content_key"] == "nY3CaQtl"
+        assert (body["block_count"], body["duration"], body["watched_blocks"], body["progress"]) == (10, 600.0, 1, 10.0)
+        assert (body["last_position"], body["play_time"], body["real_play_time"], body["sessions"]) == (
+            406.0,
+            75.0,
+            75.0,
+            1,
+        )
+        assert body["completed"] is False and body["completed_at"] is None
+        assert body["updated_at"].endswith("Z")
+
+    def test_unknown_record_is_404(self, deployment: Deployment) -> None:
+        status, body = reference_progress(deployment)
+        assert (status, body["error"]["code"]) == (404, "not_found")
+
+    @pytest.mark.parametrize("token", [None, "wrong"])
+    def test_without_a_valid_token_is_401(self, deployment: Deployment, token: str | None) -> None:
+        deployment.post(load_event("callback/json-data-form.json"))
+        status, body = deployment.get(
+            progress_event("client_user_id=user-1042&media_content_key=nY3CaQtl", token=token)
+        )
+        assert (status, body["error"]["code"]) == (401, "unauthorized")
+        assert "watched_blocks" not in body
+
+    @pytest.mark.parametrize(
+        "query", ["client_user_id=u", "media_content_key=m", "", "client_user_id=&media_content_key=m"]
+    )
+    def test_missing_parameters_are_400(self, deployment: Deployment, query: str) -> None:
+        status, body = deployment.get(progress_event(query))
+        assert (status, body["error"]["code"]) == (400, "invalid_request")
+        assert body["error"]["field"] in ("client_user_id", "media_content_key")
+
+    def test_unknown_route_is_404_with_the_error_shape(self, deployment: Deployment) -> None:
+        event = progress_event("")
+        event["rawPath"] = event["requestContext"]["http"]["path"] = "/v1/nothing"
+        status, body = deployment.get(event)
+        assert (status, body["error"]["code"]) == (404, "not_found")
+
+
+def test_tokens_never_reach_the_logs(deployment: Deployment) -> None:
+    buffer = io.StringIO()
+    handlers = [handler for handler in logger.handlers if isinstance(handler, logging.StreamHandler)]
+    previous = [handler.setStream(buffer) for handler in handlers]
+    level = logger.log_level
+    logger.setLevel("DEBUG")
+    try:
+        deployment.post(load_event("callback/json-data-form.json"))
+        deployment.post(load_event("callback/invalid-payload.json"))
+        deployment.get(load_event("api/get-progress.json"))
+        deployment.post(load_event("callback/bad-token.json"))
+    finally:
+        logger.setLevel(level)
+        for handler, stream in zip(handlers, previous, strict=True):
+            handler.setStream(stream)
+    written = buffer.getvalue()
+    assert "request refused" in written  # the logs were captured at all
+    assert '"correlation_id":"request-1"' in written
+    for secret in (API_TOKEN, "local-callback-token", "not-the-token"):
+        assert secret not in written
