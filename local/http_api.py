@@ -7,6 +7,8 @@ handler in-process, and the handler's response is written back. Standard library
 from __future__ import annotations
 
 import base64
+import itertools
+import queue
 import re
 import sys
 import time
@@ -25,6 +27,30 @@ MAX_REQUEST_BYTES = 10 * 1024 * 1024
 _TEXT_TYPES = re.compile(r"^(text/|application/(json|xml|javascript)|[^;]*\+json)", re.IGNORECASE)
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+class HandlerPool:
+    """Execution environments of one function: each serves one event at a time, as in Lambda.
+
+    A request takes an idle handler, or makes a new one with `factory(n)` when all are busy.
+    """
+
+    def __init__(self, factory: Callable[[int], Handler], warm: int = 0) -> None:
+        self._factory = factory
+        self._idle: queue.LifoQueue[Handler] = queue.LifoQueue()
+        self._count = itertools.count()
+        for _ in range(warm):
+            self._idle.put(self._factory(next(self._count)))
+
+    def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        try:
+            handler = self._idle.get_nowait()
+        except queue.Empty:
+            handler = self._factory(next(self._count))
+        try:
+            return handler(event, context)
+        finally:
+            self._idle.put(handler)
 
 
 @dataclass(frozen=True)

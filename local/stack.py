@@ -11,14 +11,14 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from types import FrameType
 
 from .dynamodb_local import LOCAL_CREDENTIALS, DynamoDBLocal, DynamoDBLocalError, create_tables
-from .http_api import BoundRoute, LocalHttpApi, bind
-from .template import function_environment, load_handler_module, load_template, routes
+from .http_api import BoundRoute, Handler, HandlerPool, LocalHttpApi, bind
+from .template import Route, function_environment, load_handler_module, load_template, routes
 
 #: Local stand-ins for what Secrets Manager holds in AWS. Never use them in a deployment.
 LOCAL_DEFAULTS = {
@@ -56,13 +56,25 @@ def configure(endpoint: str, tables: dict[str, str]) -> dict[str, str]:
     return environment
 
 
+def _handler_factory(route: Route) -> Callable[[int], Handler]:
+    def make(instance: int) -> Handler:
+        handler: Handler = getattr(load_handler_module(route, instance=instance), route.handler.rpartition(".")[2])
+        return handler
+
+    return make
+
+
 def bound_routes() -> list[BoundRoute]:
+    """The template's routes, each function behind its own pool of execution environments.
+
+    The first environment of each function is made now, so a broken function fails at start-up.
+    """
     template_routes = routes(load_template())
-    handlers = {
-        route.function: getattr(load_handler_module(route), route.handler.rpartition(".")[2])
-        for route in template_routes
-    }
-    return bind(template_routes, handlers)
+    pools: dict[str, Handler] = {}
+    for route in template_routes:
+        if route.function not in pools:
+            pools[route.function] = HandlerPool(_handler_factory(route), warm=1)
+    return bind(template_routes, pools)
 
 
 @contextmanager

@@ -140,15 +140,17 @@ def function_environment(template: Mapping[str, Any], function: str, local_names
     return environment
 
 
-def load_handler_module(route: Route, fresh: bool = False) -> ModuleType:
+def load_handler_module(route: Route, fresh: bool = False, instance: int = 0) -> ModuleType:
     """Import a function's handler module from its CodeUri, as Lambda would (layer on the path).
 
     `fresh` imports it again, as a new Lambda execution environment would (settings read anew).
+    Each `instance` is a separate copy of the module, like a separate execution environment: a
+    handler serves one event at a time.
     """
     if str(LAYER_DIR) not in sys.path:
         sys.path.insert(0, str(LAYER_DIR))
     module_file, _, _ = route.handler.rpartition(".")
-    module_name = f"_function_{route.function}"
+    module_name = f"_function_{route.function}_{instance}"
     if module_name in sys.modules and not fresh:
         return sys.modules[module_name]
     spec = importlib.util.spec_from_file_location(module_name, route.code_uri / f"{module_file}.py")

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from kollus_bridge.auth import require_api_token
 from kollus_bridge.dal import progress_store
@@ -25,6 +26,7 @@ Identifier = Annotated[str, Query(min_length=1, max_length=256)]
 def get_progress(client_user_id: Identifier, media_content_key: Identifier) -> Any:
     require_api_token(app.current_event.headers.get("authorization"), settings)
     view = read_progress(client_user_id, media_content_key, settings, store)
+    metrics.add_metric(name="ProgressRead", unit=MetricUnit.Count, value=1)
     return json_response(200, progress_json(client_user_id, media_content_key, view))
 
 

@@ -230,10 +230,14 @@ class TestRefusals:
 
     @pytest.mark.parametrize(
         "json_data",
-        ['{"user_info": ', "[1, 2]", '"text"', "[" * 5000 + "]" * 5000, '{"a":' * 40 + "1" + "}" * 40, "1" * 5000],
+        ['{"user_info": ', "[1, 2]", '"text"', "[" * 100_000 + "]" * 100_000, "1" * 5000],
     )
     def test_malformed_json_data(self, json_data: str) -> None:
         assert refused(urlencode({"json_data": json_data})).field == "json_data"
+
+    def test_deep_but_valid_json_is_read_like_any_other(self) -> None:
+        deep = '{"a":' * 5000 + "1" + "}" * 5000
+        assert refused(urlencode({"json_data": deep})).field == "client_user_id"
 
     def test_wrong_types_inside_json_data(self) -> None:
         data = json.loads(json.dumps(REFERENCE_JSON_DATA))

@@ -1,0 +1,263 @@
+"""Real conditional writes on DynamoDB Local: the store carries out the pure merge exactly, and
+callbacks from many threads at once give the records the pure merge computes."""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from types import ModuleType
+from typing import Any
+
+import pytest
+from kollus_bridge.dal import DynamoProgressStore, RawSnapshot, record_key, state_from_item
+from kollus_bridge.errors import RecordTooLarge
+from kollus_bridge.kollus import RawCallback, parse_callback
+from kollus_bridge.progress import Outcome, RecordState, SessionUpdate, merge, session_update, summarize
+from kollus_bridge.service import ingest_callback
+from kollus_bridge.settings import Settings, settings_from
+
+from local.dynamodb_local import DynamoDBLocal, create_tables, unique_suffix
+from local.template import load_handler_module, load_template, routes
+from tests.helpers import body_of, invoke
+from tests.payloads import FORM, Snapshot, callback_event, progress_event
+
+pytestmark = pytest.mark.dynamodb_local
+
+
+@pytest.fixture
+def table(dynamodb_local: DynamoDBLocal) -> Iterator[str]:
+    client = dynamodb_local.client()
+    name = create_tables(client, suffix=unique_suffix())["ProgressTable"]
+    yield name
+    client.delete_table(TableName=name)
+
+
+@pytest.fixture
+def store(dynamodb_local: DynamoDBLocal, table: str) -> DynamoProgressStore:
+    return DynamoProgressStore(table, dynamodb_local.client())
+
+
+def settings_for(table: str) -> Settings:
+    return settings_from({"TABLE_NAME": table, "KOLLUS_CALLBACK_TOKEN": "t", "API_TOKEN": "a"})
+
+
+def update_from(snapshot: Snapshot, received_at: int = 1) -> SessionUpdate:
+    callback = parse_callback(RawCallback(snapshot.form_body(), FORM), settings_for("table"))
+    return session_update(callback, received_at, 0.5)
+
+
+def stored_state(store: DynamoProgressStore, learner: str = "learner-1", content: str = "content-1") -> RecordState:
+    item = store.client.get_item(TableName=store.table_name, Key=record_key(learner, content), ConsistentRead=True)
+    return state_from_item(item["Item"])
+
+
+class TestConditionalWrites:
+    def test_apply_returns_the_record_without_a_read(self, store: DynamoProgressStore) -> None:
+        first = store.apply(update_from(Snapshot(serial=1, block_times={0: 60})))
+        assert first.outcome is Outcome.ACCEPTED
+        assert first.state.watched == {10: {0}}
+        assert (store.requests, store.consumed_read_units) == (1, 0)
+
+    def test_duplicate_and_stale_fail_the_condition_and_still_return_the_record(
+        self, store: DynamoProgressStore
+    ) -> None:
+        newer = update_from(Snapshot(serial=2, block_times={0: 60, 1: 60}))
+        store.apply(newer)
+        duplicate = store.apply(newer)
+        stale = store.apply(update_from(Snapshot(serial=1, block_times={0: 60})))
+        assert (duplicate.outcome, stale.outcome) == (Outcome.DUPLICATE, Outcome.STALE)
+        assert duplicate.state.watched == stale.state.watched == {10: {0, 1}}
+        assert store.consumed_read_units == 0
+
+    def test_the_store_carries_out_the_pure_merge(self, store: DynamoProgressStore) -> None:
+        rng = random.Random(7)
+        updates = []
+        for start_at, player in [(100, "khp"), (100, "phone"), (200, "khp")]:
+            times: dict[int, float] = {}
+            for serial in range(6):
+                block = rng.randrange(10)
+                times[block] = times.get(block, 0.0) + rng.choice([10.0, 35.0, 61.0])
+                snapshot = Snapshot(start_at=start_at, player_id=player, serial=serial, play_time=serial * 30.0)
+                snapshot.block_times = dict(times)
+                updates.append(update_from(snapshot, received_at=start_at))
+        delivered = updates + rng.sample(updates, 6)
+        rng.shuffle(delivered)
+        expected = RecordState()
+        for update in delivered:
+            result = store.apply(update)
+            expected, outcome = merge(expected, update)
+            assert result.outcome is outcome
+        stored = stored_state(store)
+        assert stored.sessions == expected.sessions
+        assert stored.watched == expected.watched
+        assert summarize(stored, 90) == summarize(expected, 90)
+
+    def test_completion_is_stamped_once(self, store: DynamoProgressStore) -> None:
+        store.apply(update_from(Snapshot(serial=1, block_times=dict.fromkeys(range(10), 60))))
+        store.mark_completed("learner-1", "content-1", now=1000)
+        store.mark_completed("learner-1", "content-1", now=2000)
+        assert stored_state(store).completed_at == 1000
+
+    def test_snapshot_keeps_the_newest_raw_callback(self, store: DynamoProgressStore, table: str) -> None:
+        newer, older = Snapshot(serial=5, play_time=50), Snapshot(serial=4, play_time=40)
+        for snapshot in (newer, older):
+            store.save_snapshot(update_from(snapshot), RawSnapshot(snapshot.form_body(), FORM, "q=1"))
+        items = store.client.scan(TableName=table)["Items"]
+        assert len(items) == 1
+        assert int(items[0]["version"]["N"]) == update_from(newer).summary.version
+
+    def test_a_crash_before_the_completion_stamp_is_repaired_by_the_resend(
+        self, store: DynamoProgressStore, table: str
+    ) -> None:
+        settings = settings_for(table)
+        body = Snapshot(serial=3, block_times=dict.fromkeys(range(10), 60)).form_body()
+        store.apply(session_update(parse_callback(RawCallback(body, FORM), settings), 500, 0.5))  # then "crash"
+        assert stored_state(store).completed_at is None
+        result = ingest_callback(RawCallback(body, FORM), settings, store, now=900)
+        assert result.outcome is Outcome.DUPLICATE
+        assert stored_state(store).completed_at == 900
+
+    def test_a_record_beyond_the_item_size_limit_is_refused_and_kept(
+        self, store: DynamoProgressStore, table: str
+    ) -> None:
+        settings = settings_for(table)
+        outcomes = []
+        # Each grid of ~10,000 watched blocks adds ~30 KB to the record; DynamoDB stops items at 400 KB.
+        for grid in range(9_985, 10_001):
+            snapshot = Snapshot(block_count=grid, duration=None, serial=grid, start_at=grid)
+            snapshot.block_times = dict.fromkeys(range(grid), 1.0)
+            try:
+                outcomes.append(ingest_callback(RawCallback(snapshot.flat_body(), FORM), settings, store, 1).outcome)
+            except RecordTooLarge:
+                break
+        assert 10 <= len(outcomes) < 16
+        assert set(outcomes) == {Outcome.ACCEPTED}
+        assert len(stored_state(store).watched) == len(outcomes)  # the refused callback changed nothing
+        rejected = [item for item in store.client.scan(TableName=table)["Items"] if item["pk"]["S"].startswith("R#")]
+        assert rejected and rejected[0]["reason_code"]["S"] == "record_too_large"
+
+
+# --- many threads at once, through the handler ----------------------------------------------------
+
+
+def viewing_histories(rng: random.Random, learners: int, contents: int) -> list[Snapshot]:
+    """Every callback of a few sessions per learner and content, each session's values cumulative.
+
+    Includes two devices of one learner in the same START_AT second, and a block-count change.
+    """
+    callbacks = []
+    for learner in range(learners):
+        for content in range(contents):
+            sessions = [(1_700_000_000, "khp"), (1_700_000_000, "phone"), (1_700_003_600, "khp")]
+            for start_at, player in sessions:
+                block_count = 20 if (learner + content) % 3 == 0 and start_at > 1_700_000_000 else 10
+                times: dict[int, float] = {}
+                play_time = 0.0
+                position = rng.randrange(block_count)
+                for serial in range(rng.randint(15, 30)):
+                    for _ in range(rng.randint(0, 3)):
+                        position = (position + rng.choice([1, 1, 1, 2, -3])) % block_count
+                        seconds = rng.choice([5.0, 15.0, 30.0, 60.0])
+                        times[position] = times.get(position, 0.0) + seconds
+                        play_time += seconds
+                    callbacks.append(
+                        Snapshot(
+                            client_user_id=f"learner-{learner}",
+                            media_content_key=f"content-{content}",
+                            start_at=start_at,
+                            player_id=player,
+                            block_count=block_count,
+                            duration=600,
+                            block_times=dict(times),
+                            serial=serial,
+                            play_time=play_time,
+                            real_play_time=play_time * 0.8,
+                            last_play_at=float(position * 600 // block_count),
+                            run_time=float(serial * 30),
+                        )
+                    )
+    return callbacks
+
+
+def expected_records(callbacks: list[Snapshot]) -> dict[tuple[str, str], RecordState]:
+    records: dict[tuple[str, str], RecordState] = {}
+    for snapshot in callbacks:
+        update = update_from(snapshot, received_at=0)
+        key = (snapshot.client_user_id, snapshot.media_content_key)
+        records[key], _ = merge(records.get(key, RecordState()), update)
+    return records
+
+
+@pytest.fixture
+def environments(
+    table: str,
+    dynamodb_local: DynamoDBLocal,
+    function_environment: Callable[[dict[str, str]], None],
+) -> Callable[[int], dict[str, ModuleType]]:
+    """Separate execution environments of the functions, like concurrent Lambda instances."""
+    function_environment({"TABLE_NAME": table, "AWS_ENDPOINT_URL_DYNAMODB": dynamodb_local.endpoint})
+    template_routes = routes(load_template())
+
+    def load(instance: int) -> dict[str, ModuleType]:
+        return {
+            route.function: load_handler_module(route, fresh=True, instance=100 + instance) for route in template_routes
+        }
+
+    return load
+
+
+# Powertools' Metrics is one object per process; in-process "environments" on several threads share
+# it, so one thread may flush another's metric. Lambda runs one event per process at a time.
+@pytest.mark.filterwarnings("ignore:No application metrics to publish")
+def test_concurrent_shuffled_duplicated_callbacks_lose_nothing(
+    environments: Callable[[int], dict[str, ModuleType]], dynamodb_local: DynamoDBLocal, table: str
+) -> None:
+    rng = random.Random(20261122)
+    callbacks = viewing_histories(rng, learners=10, contents=3)
+    delivered = callbacks + rng.sample(callbacks, len(callbacks) // 5)
+    rng.shuffle(delivered)
+    assert len(delivered) >= 2000
+    threads = 8
+    local = threading.local()
+    created = iter(range(threads))
+    lock = threading.Lock()
+
+    def post(snapshot: Snapshot) -> tuple[int, Any]:
+        if not hasattr(local, "callback"):
+            with lock:
+                local.callback = environments(next(created))["CallbackFunction"]
+        response = invoke(local.callback, callback_event(snapshot.form_body()))
+        return response["statusCode"], body_of(response)["result"]
+
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        results = list(pool.map(post, delivered))
+    assert {status for status, _ in results} == {200}
+    outcomes = [outcome for _, outcome in results]
+    assert set(outcomes) == {"accepted", "duplicate", "stale"}
+    sessions = {(c.client_user_id, c.media_content_key, c.start_at, c.player_id) for c in callbacks}
+    assert len(sessions) <= outcomes.count("accepted") <= len(callbacks)
+
+    api = environments(threads)["ApiFunction"]
+    client = dynamodb_local.client()
+    for (learner, content), expected in expected_records(callbacks).items():
+        stored = state_from_item(client.get_item(TableName=table, Key=record_key(learner, content))["Item"])
+        assert stored.watched == expected.watched, "lost or extra blocks"
+        assert {key: summary.version for key, summary in stored.sessions.items()} == {
+            key: summary.version for key, summary in expected.sessions.items()
+        }
+        response = invoke(api, progress_event(f"client_user_id={learner}&media_content_key={content}"))
+        body = body_of(response)
+        view = summarize(expected, 90)
+        assert (body["watched_blocks"], body["block_count"], body["progress"]) == (
+            view.watched_blocks,
+            view.block_count,
+            float(view.progress),
+        )
+        assert (body["play_time"], body["real_play_time"], body["sessions"]) == (
+            view.play_time,
+            view.real_play_time,
+            3,
+        )
+        assert body["completed"] == view.completed
