@@ -1,0 +1,155 @@
+"""The SAM template: linted, validated, built for arm64, and holding what the service relies on."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kollus_bridge.settings import Settings
+
+from local.template import ROOT, load_template, resources, routes
+
+TEMPLATE = load_template()
+ELF_MACHINE_AARCH64 = 0xB7
+
+
+def tools_bin() -> Path:
+    """The tools virtualenv (SAM CLI, cfn-lint). Missing tools fail the suite: they are not optional."""
+    path = Path(os.environ.get("TOOLS_BIN", ROOT / ".venv-tools" / "bin"))
+    if not (path / "sam").exists() or not (path / "cfn-lint").exists():
+        pytest.fail(f"SAM CLI / cfn-lint not found in {path}: run `make setup` (or set TOOLS_BIN)")
+    return path
+
+
+def run_tool(*command: str, timeout: int = 600) -> subprocess.CompletedProcess[str]:
+    binary = tools_bin()
+    environment = {**os.environ, "PATH": f"{binary}{os.pathsep}{os.environ['PATH']}", "SAM_CLI_TELEMETRY": "0"}
+    return subprocess.run(
+        [str(binary / command[0]), *command[1:]],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+@pytest.mark.tools
+def test_cfn_lint_is_clean() -> None:
+    result = run_tool("cfn-lint", "template.yaml")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.tools
+def test_sam_validate_lint() -> None:
+    result = run_tool("sam", "validate", "--lint", "--region", "us-east-1")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "is a valid SAM Template" in result.stdout + result.stderr
+
+
+def elf_machine(path: Path) -> int:
+    header = path.read_bytes()[:20]
+    assert header[:4] == b"\x7fELF", f"{path} is not an ELF file"
+    return int.from_bytes(header[18:20], "little")
+
+
+@pytest.mark.tools
+def test_sam_build_produces_an_arm64_python313_layer(tmp_path: Path) -> None:
+    build = tmp_path / "build"
+    result = run_tool("sam", "build", "--build-dir", str(build), "--cache-dir", str(tmp_path / "cache"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    layer = build / "BridgeLayer" / "python"
+    assert (layer / "kollus_bridge" / "dal.py").exists()
+    cores = list(layer.glob("pydantic_core/_pydantic_core*.so"))
+    assert len(cores) == 1, cores
+    assert "cpython-313-aarch64-linux-gnu" in cores[0].name
+    assert elf_machine(cores[0]) == ELF_MACHINE_AARCH64
+    wrong = [path for path in layer.rglob("*.so") if elf_machine(path) != ELF_MACHINE_AARCH64]
+    assert wrong == [], f"native code for another platform: {wrong}"
+    for function in ("CallbackFunction", "ApiFunction"):
+        assert (build / function / "app.py").exists()
+        assert not (build / function / "kollus_bridge").exists()  # the domain code ships once, in the layer
+
+
+def function(name: str) -> dict[str, Any]:
+    body: dict[str, Any] = TEMPLATE["Resources"][name]["Properties"]
+    return body
+
+
+def test_runtime_and_architecture() -> None:
+    globals_ = TEMPLATE["Globals"]["Function"]
+    assert globals_["Runtime"] == "python3.13"
+    assert globals_["Architectures"] == ["arm64"]
+    layer = TEMPLATE["Resources"]["BridgeLayer"]
+    assert layer["Metadata"] == {"BuildMethod": "python3.13", "BuildArchitecture": "arm64"}
+
+
+def test_routes() -> None:
+    assert {(route.route_key, route.function) for route in routes(TEMPLATE)} == {
+        ("POST /callbacks/kollus/{token}", "CallbackFunction"),
+        ("OPTIONS /callbacks/kollus/{token}", "CallbackFunction"),
+        ("GET /v1/progress", "ApiFunction"),
+    }
+
+
+def test_http_api_is_throttled() -> None:
+    (api,) = resources(TEMPLATE, "AWS::Serverless::HttpApi").values()
+    settings = api["Properties"]["DefaultRouteSettings"]
+    assert {"ThrottlingRateLimit", "ThrottlingBurstLimit"} <= settings.keys()
+
+
+def test_table_keys_and_protection() -> None:
+    table = TEMPLATE["Resources"]["ProgressTable"]
+    properties = table["Properties"]
+    assert properties["KeySchema"] == [
+        {"AttributeName": "pk", "KeyType": "HASH"},
+        {"AttributeName": "sk", "KeyType": "RANGE"},
+    ]
+    assert properties["BillingMode"] == "PAY_PER_REQUEST"
+    assert properties["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert properties["DeletionProtectionEnabled"] is True
+    assert properties["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+    assert table["DeletionPolicy"] == "Retain"
+
+
+def statements(name: str) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    for policy in function(name)["Policies"]:
+        found.extend(policy["Statement"])
+    return found
+
+
+def actions_on(name: str, resource: dict[str, Any]) -> set[str]:
+    granted: set[str] = set()
+    for statement in statements(name):
+        if statement["Resource"] == resource:
+            action = statement["Action"]
+            granted.update([action] if isinstance(action, str) else action)
+    return granted
+
+
+def test_policies_are_least_privilege() -> None:
+    table = {"Fn::GetAtt": ["ProgressTable", "Arn"]}
+    assert actions_on("CallbackFunction", table) == {"dynamodb:UpdateItem", "dynamodb:PutItem"}
+    assert actions_on("CallbackFunction", {"Ref": "CallbackTokenSecret"}) == {"secretsmanager:GetSecretValue"}
+    assert actions_on("ApiFunction", table) == {"dynamodb:GetItem"}
+    assert actions_on("ApiFunction", {"Ref": "ApiTokenSecret"}) == {"secretsmanager:GetSecretValue"}
+    for name in ("CallbackFunction", "ApiFunction"):
+        for statement in statements(name):
+            assert statement["Effect"] == "Allow"
+            assert "*" not in str(statement["Resource"]) and "*" not in str(statement["Action"])
+
+
+def test_every_function_variable_is_a_setting() -> None:
+    """The template and the settings model describe the same configuration."""
+    variables = set(TEMPLATE["Globals"]["Function"]["Environment"]["Variables"])
+    for name in resources(TEMPLATE, "AWS::Serverless::Function"):
+        variables |= set(function(name).get("Environment", {}).get("Variables", {}))
+    unknown = {
+        name for name in variables if not name.startswith("POWERTOOLS_") and name.lower() not in Settings.model_fields
+    }
+    assert unknown == set()
