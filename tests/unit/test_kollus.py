@@ -235,9 +235,11 @@ class TestRefusals:
     def test_malformed_json_data(self, json_data: str) -> None:
         assert refused(urlencode({"json_data": json_data})).field == "json_data"
 
-    def test_deep_but_valid_json_is_read_like_any_other(self) -> None:
+    def test_deeply_nested_json_is_a_clear_refusal(self) -> None:
+        # Python 3.11's decoder stops at its recursion limit (json_data); 3.13's parses this
+        # depth, and then the fields are missing (client_user_id). Either way: a 400, not a crash.
         deep = '{"a":' * 5000 + "1" + "}" * 5000
-        assert refused(urlencode({"json_data": deep})).field == "client_user_id"
+        assert refused(urlencode({"json_data": deep})).field in ("json_data", "client_user_id")
 
     def test_wrong_types_inside_json_data(self) -> None:
         data = json.loads(json.dumps(REFERENCE_JSON_DATA))
