@@ -261,3 +261,12 @@ def test_concurrent_shuffled_duplicated_callbacks_lose_nothing(
             3,
         )
         assert body["completed"] == view.completed
+
+
+def test_the_largest_refused_payload_still_fits_the_rejected_store(store: DynamoProgressStore, table: str) -> None:
+    incompressible = random.Random(1).randbytes(6_000_000)  # a Lambda request can be this large
+    query = "x=" + "q" * 100_000
+    store.save_rejected(RawSnapshot(incompressible, "text/plain", query), "payload_too_large", "big", None, 1)
+    (item,) = store.client.scan(TableName=table)["Items"]
+    assert item["raw_truncated"]["BOOL"] is True
+    assert item["reason_code"]["S"] == "payload_too_large"

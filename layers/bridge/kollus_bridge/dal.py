@@ -37,8 +37,9 @@ if TYPE_CHECKING:
 
 SESSION_PREFIX = "s:"
 GRID_PREFIX = "w:"
-#: Largest compressed raw body kept with a rejected payload (DynamoDB items stop at 400 KB).
+#: Largest compressed raw body and query kept with a rejected payload (DynamoDB items stop at 400 KB).
 MAX_KEPT_BODY = 300_000
+MAX_KEPT_QUERY = 16_384
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -271,13 +272,13 @@ class DynamoProgressStore:
         """Keep a refused payload for 30 days so it can be replayed after a fix."""
         received = datetime.fromtimestamp(now / 1000, UTC)
         body = zlib.compress(raw.body)
-        truncated = len(body) > MAX_KEPT_BODY
+        truncated = len(body) > MAX_KEPT_BODY or len(raw.query) > MAX_KEPT_QUERY
         item: dict[str, Any] = {
             "pk": {"S": "R#" + received.strftime("%Y-%m-%d")},
             "sk": {"S": f"{received.isoformat(timespec='milliseconds')}#{uuid.uuid4()}"},
             "raw_body": {"B": body[:MAX_KEPT_BODY] if truncated else body},
             "raw_truncated": {"BOOL": truncated},
-            "raw_query": {"S": raw.query[:MAX_KEPT_BODY]},
+            "raw_query": {"S": raw.query[:MAX_KEPT_QUERY]},
             "content_type": {"S": (raw.content_type or "")[:200]},
             "reason_code": {"S": code},
             "reason": {"S": message[:1000]},
