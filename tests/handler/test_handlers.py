@@ -233,3 +233,33 @@ def test_tokens_never_reach_the_logs(deployment: Deployment) -> None:
     assert '"correlation_id":"request-1"' in written
     for secret in (API_TOKEN, "local-callback-token", "not-the-token"):
         assert secret not in written
+
+
+def test_tokens_from_secrets_manager_with_rotation(
+    function_environment: Callable[[dict[str, str]], None], load_functions: Callable[[], dict[str, ModuleType]]
+) -> None:
+    """In AWS the tokens live in Secrets Manager: several comma-separated tokens work during rotation."""
+    with mock_aws():
+        function_environment({})
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        table = create_tables(client)["ProgressTable"]
+        secrets = boto3.client("secretsmanager", region_name="us-east-1")
+        callback_arn = secrets.create_secret(Name="callback", SecretString="new-token,old-token")["ARN"]
+        api_arn = secrets.create_secret(Name="api", SecretString="api-secret-token")["ARN"]
+        function_environment(
+            {
+                "TABLE_NAME": table,
+                "KOLLUS_CALLBACK_TOKEN": "",
+                "API_TOKEN": "",
+                "CALLBACK_TOKEN_SECRET_ARN": callback_arn,
+                "API_TOKEN_SECRET_ARN": api_arn,
+            }
+        )
+        deployment = Deployment(load_functions(), client, table)
+        body = Snapshot(block_times={0: 60}).form_body()
+        assert deployment.post(callback_event(body, token="new-token"))[0] == 200
+        assert deployment.post(callback_event(body, token="old-token"))[1]["result"] == "duplicate"
+        assert deployment.post(callback_event(body, token="local-callback-token"))[0] == 401
+        query = "client_user_id=learner-1&media_content_key=content-1"
+        assert deployment.get(progress_event(query, token="api-secret-token"))[0] == 200
+        assert deployment.get(progress_event(query))[0] == 401
