@@ -1,4 +1,4 @@
-"""`make run`: DynamoDB Local plus the HTTP API on 127.0.0.1, configured like the deployed functions.
+"""`make run`: DynamoDB Local, the HTTP API, the scheduled sync and a local LMS, on 127.0.0.1.
 
 Configuration comes from the same environment variables as the Lambda functions; anything unset
 takes the template's value (parameters at their defaults, tables at their local names) or, for the
@@ -7,28 +7,45 @@ secrets that live in Secrets Manager in AWS, the documented local defaults below
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from types import FrameType
+from typing import Any
+
+from kollus_bridge.settings import get_settings
 
 from .dynamodb_local import LOCAL_CREDENTIALS, DynamoDBLocal, DynamoDBLocalError, create_tables
-from .http_api import BoundRoute, Handler, HandlerPool, LocalHttpApi, bind
-from .template import Route, function_environment, load_handler_module, load_template, routes
+from .http_api import BoundRoute, Handler, HandlerPool, LambdaContext, LocalHttpApi, bind
+from .lms_receiver import LmsReceiver
+from .template import (
+    ROOT,
+    Route,
+    ScheduledFunction,
+    function_environment,
+    load_handler_module,
+    load_template,
+    routes,
+    scheduled_functions,
+)
 
 #: Local stand-ins for what Secrets Manager holds in AWS. Never use them in a deployment.
 LOCAL_DEFAULTS = {
     "KOLLUS_CALLBACK_TOKEN": "local-callback-token",
     "API_TOKEN": "local-api-token",
+    "LMS_WEBHOOK_SECRET": "whsec_a29sbHVzLWxtcy1icmlkZ2UtbG9jYWwtc2VjcmV0ISE=",
     "POWERTOOLS_TRACE_DISABLED": "true",
     "POWERTOOLS_METRICS_DISABLED": "true",
     "POWERTOOLS_LOG_LEVEL": "WARNING",
     **LOCAL_CREDENTIALS,
 }
+LMS_RECEIVER_PORT = 3100
+SCHEDULED_EVENT = ROOT / "events" / "sync" / "scheduled.json"
 
 
 @dataclass
@@ -36,6 +53,8 @@ class Stack:
     database: DynamoDBLocal
     server: LocalHttpApi
     environment: dict[str, str]
+    receiver: LmsReceiver | None
+    scheduler: Scheduler
 
     @property
     def url(self) -> str:
@@ -43,14 +62,23 @@ class Stack:
         return f"http://{host!s}:{port}"
 
 
-def configure(endpoint: str, tables: dict[str, str]) -> dict[str, str]:
-    """Set the process environment for the functions; the caller's own variables win."""
+def local_environment(tables: dict[str, str]) -> dict[str, str]:
+    """The functions' environment as in AWS (from the template), with local stand-ins for secrets."""
     template = load_template()
     environment: dict[str, str] = {}
-    for route in routes(template):
-        environment.update(function_environment(template, route.function, tables))
+    functions = {route.function for route in routes(template)} | {job.function for job in scheduled_functions(template)}
+    for function in sorted(functions):
+        environment.update(function_environment(template, function, tables))
     environment.update(LOCAL_DEFAULTS)
+    return environment
+
+
+def configure(endpoint: str, tables: dict[str, str], lms_url: str | None) -> dict[str, str]:
+    """Set the process environment for the functions; the caller's own variables win."""
+    environment = local_environment(tables)
     environment["AWS_ENDPOINT_URL_DYNAMODB"] = endpoint
+    if lms_url:
+        environment["LMS_WEBHOOK_URL"] = lms_url
     environment.update({key: value for key, value in os.environ.items() if key in environment})
     os.environ.update(environment)
     return environment
@@ -77,37 +105,96 @@ def bound_routes() -> list[BoundRoute]:
     return bind(template_routes, pools)
 
 
+class Scheduler:
+    """Runs the template's scheduled functions every `interval` seconds, as EventBridge Scheduler would."""
+
+    def __init__(self, functions: list[ScheduledFunction], interval: float, quiet: bool = False) -> None:
+        self.interval = interval
+        self.quiet = quiet
+        self.event: dict[str, Any] = json.loads(SCHEDULED_EVENT.read_text(encoding="utf-8"))
+        self.jobs = [
+            (function, getattr(load_handler_module(function), function.handler.rpartition(".")[2]))
+            for function in functions
+        ]
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="scheduler", daemon=True)
+
+    def run_once(self) -> list[Any]:
+        results = []
+        for function, handler in self.jobs:
+            try:
+                results.append(handler(self.event, LambdaContext(function.function, function.timeout_seconds)))
+            except Exception as error:  # a failed run is logged; the next one tries again, as in AWS
+                print(f"{function.function} failed: {error!r}", file=sys.stderr, flush=True)
+                results.append(error)
+        if not self.quiet:
+            for result in results:
+                if isinstance(result, dict) and any(result.get(key) for key in ("delivered", "retried", "failed")):
+                    print(f"sync: {json.dumps(result)}", flush=True)
+        return results
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.run_once()
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=60)
+
+
 @contextmanager
 def running_stack(port: int = 3000, dynamodb_port: int = 0, quiet: bool = False) -> Iterator[Stack]:
-    """Start DynamoDB Local, create the tables, and serve the HTTP API in a background thread."""
-    with DynamoDBLocal(port=dynamodb_port) as database:
+    """Start DynamoDB Local, the tables, the HTTP API, a local LMS (unless LMS_WEBHOOK_URL is set)
+    and the scheduled sync; everything stops when the block ends."""
+    with ExitStack() as cleanup:
+        database = cleanup.enter_context(DynamoDBLocal(port=dynamodb_port))
         tables = create_tables(database.client())
-        environment = configure(database.endpoint, tables)
+        receiver = None
+        if not os.environ.get("LMS_WEBHOOK_URL"):
+            secret = os.environ.get("LMS_WEBHOOK_SECRET", LOCAL_DEFAULTS["LMS_WEBHOOK_SECRET"])
+            receiver_port = int(os.environ.get("LMS_RECEIVER_PORT", str(LMS_RECEIVER_PORT)))
+            receiver = LmsReceiver(("127.0.0.1", receiver_port), [s.strip() for s in secret.split(",")], quiet=quiet)
+            threading.Thread(target=receiver.serve_forever, name="lms-receiver", daemon=True).start()
+            cleanup.callback(receiver.server_close)
+            cleanup.callback(receiver.shutdown)
+        environment = configure(database.endpoint, tables, receiver.url if receiver else None)
         server = LocalHttpApi(("127.0.0.1", port), bound_routes(), quiet=quiet)
-        thread = threading.Thread(target=server.serve_forever, name="http-api", daemon=True)
-        thread.start()
-        try:
-            yield Stack(database, server, environment)
-        finally:
-            server.shutdown()
-            server.server_close()
+        threading.Thread(target=server.serve_forever, name="http-api", daemon=True).start()
+        cleanup.callback(server.server_close)
+        cleanup.callback(server.shutdown)
+        get_settings.cache_clear()  # the environment was just set: validate it as the functions will
+        scheduler = Scheduler(scheduled_functions(load_template()), get_settings().sync_interval_seconds, quiet=quiet)
+        scheduler.start()
+        cleanup.callback(scheduler.stop)
+        yield Stack(database, server, environment, receiver, scheduler)
 
 
 def _banner(stack: Stack) -> str:
     token = stack.environment["KOLLUS_CALLBACK_TOKEN"].split(",")[0]
     api_token = stack.environment["API_TOKEN"].split(",")[0]
     callback = f"{stack.url}/callbacks/kollus/{token}"
+    lms = stack.environment.get("LMS_WEBHOOK_URL")
+    receiver = " (local receiver: verifies signatures, prints completions)" if stack.receiver else ""
     return f"""
 kollus-lms-bridge local stack
   DynamoDB Local : {stack.database.endpoint} (in memory, table {stack.environment.get("TABLE_NAME")})
   Callback URL   : {callback}
   Progress API   : {stack.url}/v1/progress?client_user_id=...&media_content_key=...  (Bearer {api_token})
+  Sync ledger    : {stack.url}/v1/sync?state=failed
+  LMS webhooks   : {lms}{receiver}, every {stack.scheduler.interval:g} s
 
-Try it:
+Try it (four blocks of 60 s; the completion reaches the LMS within one sync interval):
   curl -s -X POST '{callback}' \\
     --data-urlencode client_user_id=learner-1 --data-urlencode media_content_key=lecture-1 \\
     --data-urlencode start_at=1710395296 --data-urlencode block_cnt=4 --data-urlencode duration=240 \\
-    --data-urlencode block_play_1=1 --data-urlencode block_time_1=60
+    --data-urlencode block_play_1=1 --data-urlencode block_time_1=60 \\
+    --data-urlencode block_play_2=1 --data-urlencode block_time_2=60 \\
+    --data-urlencode block_play_3=1 --data-urlencode block_time_3=60 \\
+    --data-urlencode block_play_4=1 --data-urlencode block_time_4=60
   curl -s -H 'Authorization: Bearer {api_token}' \\
     '{stack.url}/v1/progress?client_user_id=learner-1&media_content_key=lecture-1'
 

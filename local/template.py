@@ -107,6 +107,32 @@ def routes(template: Mapping[str, Any]) -> list[Route]:
     return found
 
 
+@dataclass(frozen=True)
+class ScheduledFunction:
+    function: str
+    code_uri: Path
+    handler: str
+    timeout_seconds: float
+
+
+def scheduled_functions(template: Mapping[str, Any]) -> list[ScheduledFunction]:
+    """Functions run by EventBridge Scheduler (ScheduleV2 events)."""
+    default_timeout = template.get("Globals", {}).get("Function", {}).get("Timeout", 3)
+    found = []
+    for name, body in resources(template, "AWS::Serverless::Function").items():
+        properties = body.get("Properties", {})
+        if any(event.get("Type") == "ScheduleV2" for event in properties.get("Events", {}).values()):
+            found.append(
+                ScheduledFunction(
+                    function=name,
+                    code_uri=ROOT / properties["CodeUri"],
+                    handler=properties["Handler"],
+                    timeout_seconds=float(properties.get("Timeout", default_timeout)),
+                )
+            )
+    return found
+
+
 def _resolve(value: Any, template: Mapping[str, Any], local_names: Mapping[str, str]) -> str | None:
     """A template value with `Ref`s to parameters (defaults) and local resources resolved; None if not local."""
     if isinstance(value, dict) and "Ref" in value:
@@ -140,7 +166,7 @@ def function_environment(template: Mapping[str, Any], function: str, local_names
     return environment
 
 
-def load_handler_module(route: Route, fresh: bool = False, instance: int = 0) -> ModuleType:
+def load_handler_module(route: Route | ScheduledFunction, fresh: bool = False, instance: int = 0) -> ModuleType:
     """Import a function's handler module from its CodeUri, as Lambda would (layer on the path).
 
     `fresh` imports it again, as a new Lambda execution environment would (settings read anew).

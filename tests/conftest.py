@@ -9,9 +9,9 @@ import pytest
 from kollus_bridge.dal import dynamodb_client
 from kollus_bridge.settings import get_settings
 
-from local.dynamodb_local import LOCAL_CREDENTIALS, DynamoDBLocal
-from local.stack import LOCAL_DEFAULTS
-from local.template import load_handler_module, load_template, routes
+from local.dynamodb_local import DynamoDBLocal
+from local.stack import local_environment
+from local.template import load_handler_module, load_template, routes, scheduled_functions
 
 
 @pytest.fixture
@@ -21,7 +21,7 @@ def function_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[
     def apply(overrides: dict[str, str]) -> None:
         for name in ("CALLBACK_TOKEN_SECRET_ARN", "API_TOKEN_SECRET_ARN", "AWS_ENDPOINT_URL_DYNAMODB"):
             monkeypatch.delenv(name, raising=False)
-        for name, value in {**LOCAL_DEFAULTS, **LOCAL_CREDENTIALS, **overrides}.items():
+        for name, value in {**local_environment({"ProgressTable": "ProgressTable"}), **overrides}.items():
             monkeypatch.setenv(name, value)
         get_settings.cache_clear()
         dynamodb_client.cache_clear()
@@ -36,7 +36,11 @@ def load_functions() -> Callable[[], dict[str, ModuleType]]:
     """Import every function module afresh (a new execution environment), after the environment is set."""
 
     def load() -> dict[str, ModuleType]:
-        return {route.function: load_handler_module(route, fresh=True) for route in routes(load_template())}
+        template = load_template()
+        functions = {route.function: load_handler_module(route, fresh=True) for route in routes(template)}
+        for job in scheduled_functions(template):
+            functions[job.function] = load_handler_module(job, fresh=True)
+        return functions
 
     return load
 

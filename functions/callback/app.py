@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from aws_lambda_powertools.logging import correlation_paths
@@ -14,6 +13,7 @@ from kollus_bridge.http import json_response, make_resolver, raw_callback
 from kollus_bridge.observability import logger, metrics, tracer
 from kollus_bridge.service import ingest_callback
 from kollus_bridge.settings import get_settings
+from kollus_bridge.times import now_ms
 
 settings = get_settings()
 store = progress_store(settings.table_name, settings.rejected_ttl_days)
@@ -23,7 +23,7 @@ app = make_resolver(settings)
 @app.post("/callbacks/kollus/<token>")
 def receive_callback(token: str) -> Any:
     require_callback_token(token, settings)
-    result = ingest_callback(raw_callback(app), settings, store, now=time.time_ns() // 1_000_000)
+    result = ingest_callback(raw_callback(app), settings, store, now=now_ms())
     metrics.add_metric(name=f"Callback_{result.outcome.value}", unit=MetricUnit.Count, value=1)
     view = result.view
     return json_response(

@@ -31,6 +31,7 @@ class RunningStack:
     url: str
     dynamodb_port: int
     banner: list[str]
+    output: list[str]
 
 
 def request(url: str, data: bytes | None = None, headers: dict[str, str] | None = None) -> tuple[int, Any]:
@@ -45,7 +46,14 @@ def request(url: str, data: bytes | None = None, headers: dict[str, str] | None 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[RunningStack]:
     port, dynamodb_port = free_port(), free_port()
-    environment = {**os.environ, "PORT": str(port), "DYNAMODB_PORT": str(dynamodb_port), "PYTHONUNBUFFERED": "1"}
+    environment = {
+        **os.environ,
+        "PORT": str(port),
+        "DYNAMODB_PORT": str(dynamodb_port),
+        "LMS_RECEIVER_PORT": str(free_port()),
+        "SYNC_INTERVAL_SECONDS": "1",
+        "PYTHONUNBUFFERED": "1",
+    }
     process = subprocess.Popen(
         [sys.executable, "-m", "local"],
         cwd=ROOT,
@@ -67,9 +75,10 @@ def stack() -> Iterator[RunningStack]:
     else:
         process.kill()
         pytest.fail("the local stack did not start within 90 s:\n" + "".join(banner))
-    # Keep reading the request log so the stack never blocks on a full pipe.
-    threading.Thread(target=lambda: [None for _ in process.stdout or []], daemon=True).start()
-    running = RunningStack(process, f"http://127.0.0.1:{port}", dynamodb_port, banner)
+    output: list[str] = []
+    # Keep reading the log (so the stack never blocks on a full pipe) for the tests to look at.
+    threading.Thread(target=lambda: output.extend(process.stdout or []), daemon=True).start()
+    running = RunningStack(process, f"http://127.0.0.1:{port}", dynamodb_port, banner, output)
     yield running
     if process.poll() is None:
         process.kill()
@@ -107,6 +116,16 @@ def test_callbacks_in_progress_out(stack: RunningStack) -> None:
         240.0,
     )
     assert record["completed_at"].endswith("Z")
+
+    # The scheduled sync delivers the completion, signed, to the stack's local LMS receiver.
+    deadline = time.monotonic() + 20
+    expected = "LMS <- progress.completed e2e-learner / e2e-content progress 100.0 (signature ok"
+    while time.monotonic() < deadline and not any(expected in line for line in stack.output):
+        time.sleep(0.2)
+    assert any(expected in line for line in stack.output), "".join(stack.output)
+    status, ledger = request(f"{stack.url}/v1/sync?state=delivered", headers={"Authorization": f"Bearer {API_TOKEN}"})
+    assert status == 200
+    assert [(item["client_user_id"], item["last_status"]) for item in ledger["items"]] == [("e2e-learner", 204)]
 
 
 def test_errors_over_http(stack: RunningStack) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import threading
 from collections.abc import Callable, Iterator
 from types import ModuleType
 from typing import Any
@@ -15,11 +16,16 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 from kollus_bridge.observability import logger
+from kollus_bridge.pagination import encode_token
+from kollus_bridge.settings import get_settings
 from moto import mock_aws
 
 from local.dynamodb_local import create_tables
+from local.http_api import LambdaContext
+from local.lms_receiver import LmsReceiver
+from local.stack import LOCAL_DEFAULTS
 from tests.helpers import body_of, invoke, load_event
-from tests.payloads import API_TOKEN, Snapshot, callback_event, progress_event
+from tests.payloads import API_TOKEN, Snapshot, callback_event, http_event, progress_event
 
 
 class Deployment:
@@ -263,3 +269,72 @@ def test_tokens_from_secrets_manager_with_rotation(
         query = "client_user_id=learner-1&media_content_key=content-1"
         assert deployment.get(progress_event(query, token="api-secret-token"))[0] == 200
         assert deployment.get(progress_event(query))[0] == 401
+
+
+class TestSyncEndpoints:
+    def test_ledger_needs_the_api_token(self, deployment: Deployment) -> None:
+        event = progress_event("state=failed", token=None)
+        event["rawPath"] = event["requestContext"]["http"]["path"] = "/v1/sync"
+        event["routeKey"] = "GET /v1/sync"
+        assert deployment.get(event)[0] == 401
+
+    @pytest.mark.parametrize(
+        ("query", "field"),
+        [
+            ("state=lost", "state"),
+            ("limit=0", "limit"),
+            ("limit=501", "limit"),
+            ("next_token=bm90LWEta2V5", "next_token"),
+            ("next_token=%25%25%25", "next_token"),
+        ],
+    )
+    def test_bad_ledger_parameters_are_400(self, deployment: Deployment, query: str, field: str) -> None:
+        event = progress_event(query)
+        event["rawPath"] = event["requestContext"]["http"]["path"] = "/v1/sync"
+        event["routeKey"] = "GET /v1/sync"
+        status, body = deployment.get(event)
+        assert (status, body["error"]["code"], body["error"]["field"]) == (400, "invalid_request", field)
+
+    def test_a_token_for_another_state_is_refused(self, deployment: Deployment) -> None:
+        forged = encode_token(
+            {"pk": {"S": "L#x"}, "sk": {"S": "P#y"}, "sync_state": {"S": "delivered"}, "sync_changed_at": {"N": "1"}}
+        )
+        event = progress_event(f"state=failed&next_token={forged}")
+        event["rawPath"] = event["requestContext"]["http"]["path"] = "/v1/sync"
+        event["routeKey"] = "GET /v1/sync"
+        assert deployment.get(event)[0] == 400
+
+    def redeliver_event(self, body: bytes) -> dict[str, Any]:
+        return http_event(
+            "POST", "/v1/sync/redeliver", "POST /v1/sync/redeliver", body=body, content_type="application/json",
+            headers={"authorization": f"Bearer {API_TOKEN}"}, base64_body=False,
+        )  # fmt: skip
+
+    def test_redeliver_of_an_unknown_record_is_404(self, deployment: Deployment) -> None:
+        status, body = deployment.get(self.redeliver_event(b'{"client_user_id": "u", "media_content_key": "m"}'))
+        assert (status, body["error"]["code"]) == (404, "not_found")
+
+    @pytest.mark.parametrize(
+        "body", [b"{", b"[]", b'{"client_user_id": "u"}', b'{"client_user_id": "", "media_content_key": "m"}']
+    )
+    def test_redeliver_with_a_bad_body_is_400(self, deployment: Deployment, body: bytes) -> None:
+        status, answer = deployment.get(self.redeliver_event(body))
+        assert (status, answer["error"]["code"]) == (400, "invalid_request")
+
+
+def test_the_scheduled_sync_delivers_to_the_lms(deployment: Deployment, load_functions: Any, monkeypatch: Any) -> None:
+    receiver = LmsReceiver(("127.0.0.1", 0), [LOCAL_DEFAULTS["LMS_WEBHOOK_SECRET"]])
+    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    try:
+        snapshot = Snapshot(block_times=dict.fromkeys(range(10), 60.0), uservalues={"uservalue0": "course-7"})
+        assert deployment.post(callback_event(snapshot.form_body()))[1]["completed"] is True
+        monkeypatch.setenv("LMS_WEBHOOK_URL", receiver.url)
+        get_settings.cache_clear()
+        sync_function = load_functions()["SyncFunction"]
+        result = sync_function.lambda_handler(load_event("sync/scheduled.json"), LambdaContext("sync", 300))
+        assert (result["delivered"], result["failed"]) == (1, 0)
+        (message,) = receiver.delivered()
+        assert message.body["data"]["uservalues"] == {"uservalue0": "course-7"}
+    finally:
+        receiver.shutdown()
+        receiver.server_close()

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from kollus_bridge.observability import METRICS_NAMESPACE
 from kollus_bridge.settings import Settings
 
 from local.template import ROOT, load_template, resources, routes
@@ -70,7 +71,7 @@ def test_sam_build_produces_an_arm64_python313_layer(tmp_path: Path) -> None:
     assert elf_machine(cores[0]) == ELF_MACHINE_AARCH64
     wrong = [path for path in layer.rglob("*.so") if elf_machine(path) != ELF_MACHINE_AARCH64]
     assert wrong == [], f"native code for another platform: {wrong}"
-    for function in ("CallbackFunction", "ApiFunction"):
+    for function in ("CallbackFunction", "ApiFunction", "SyncFunction"):
         assert (build / function / "app.py").exists()
         assert not (build / function / "kollus_bridge").exists()  # the domain code ships once, in the layer
 
@@ -93,6 +94,8 @@ def test_routes() -> None:
         ("POST /callbacks/kollus/{token}", "CallbackFunction"),
         ("OPTIONS /callbacks/kollus/{token}", "CallbackFunction"),
         ("GET /v1/progress", "ApiFunction"),
+        ("GET /v1/sync", "ApiFunction"),
+        ("POST /v1/sync/redeliver", "ApiFunction"),
     }
 
 
@@ -136,9 +139,15 @@ def test_policies_are_least_privilege() -> None:
     table = {"Fn::GetAtt": ["ProgressTable", "Arn"]}
     assert actions_on("CallbackFunction", table) == {"dynamodb:UpdateItem", "dynamodb:PutItem"}
     assert actions_on("CallbackFunction", {"Ref": "CallbackTokenSecret"}) == {"secretsmanager:GetSecretValue"}
-    assert actions_on("ApiFunction", table) == {"dynamodb:GetItem"}
+    assert actions_on("ApiFunction", table) == {"dynamodb:GetItem", "dynamodb:UpdateItem"}
+    assert actions_on("ApiFunction", {"Fn::Sub": "${ProgressTable.Arn}/index/ledger-index"}) == {"dynamodb:Query"}
     assert actions_on("ApiFunction", {"Ref": "ApiTokenSecret"}) == {"secretsmanager:GetSecretValue"}
-    for name in ("CallbackFunction", "ApiFunction"):
+    assert actions_on("SyncFunction", table) == {
+        "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:DeleteItem",
+    }  # fmt: skip
+    assert actions_on("SyncFunction", {"Fn::Sub": "${ProgressTable.Arn}/index/due-index"}) == {"dynamodb:Query"}
+    assert actions_on("SyncFunction", {"Ref": "LmsWebhookSecretStore"}) == {"secretsmanager:GetSecretValue"}
+    for name in ("CallbackFunction", "ApiFunction", "SyncFunction"):
         for statement in statements(name):
             assert statement["Effect"] == "Allow"
             assert "*" not in str(statement["Resource"]) and "*" not in str(statement["Action"])
@@ -153,3 +162,35 @@ def test_every_function_variable_is_a_setting() -> None:
         name for name in variables if not name.startswith("POWERTOOLS_") and name.lower() not in Settings.model_fields
     }
     assert unknown == set()
+
+
+def test_the_due_index_is_sparse_and_keys_only() -> None:
+    indexes = {
+        index["IndexName"]: index
+        for index in TEMPLATE["Resources"]["ProgressTable"]["Properties"]["GlobalSecondaryIndexes"]
+    }
+    assert indexes["due-index"]["KeySchema"] == [
+        {"AttributeName": "sync_due", "KeyType": "HASH"},
+        {"AttributeName": "sync_next_at", "KeyType": "RANGE"},
+    ]
+    assert indexes["due-index"]["Projection"] == {"ProjectionType": "KEYS_ONLY"}
+    assert indexes["ledger-index"]["KeySchema"][0] == {"AttributeName": "sync_state", "KeyType": "HASH"}
+
+
+def test_the_sync_runs_on_a_schedule_without_retries_of_a_run() -> None:
+    sync = function("SyncFunction")
+    (event,) = sync["Events"].values()
+    assert event["Type"] == "ScheduleV2"
+    assert event["Properties"]["ScheduleExpression"] == {"Ref": "SyncSchedule"}
+    assert event["Properties"]["RetryPolicy"] == {"MaximumRetryAttempts": 0}
+    assert sync["EventInvokeConfig"] == {"MaximumRetryAttempts": 0}
+
+
+def test_alarms_watch_metrics_the_sync_emits() -> None:
+    emitted = (ROOT / "functions" / "sync" / "app.py").read_text(encoding="utf-8")
+    alarms = resources(TEMPLATE, "AWS::CloudWatch::Alarm")
+    assert {alarm["Properties"]["MetricName"] for alarm in alarms.values()} == {"SyncFailed", "SyncOldestDueAgeSeconds"}
+    for alarm in alarms.values():
+        properties = alarm["Properties"]
+        assert f'"{properties["MetricName"]}"' in emitted
+        assert properties["Namespace"] == METRICS_NAMESPACE

@@ -11,7 +11,8 @@ import hmac
 from pydantic import SecretStr
 
 from .errors import StorageUnavailable, Unauthorized
-from .settings import Settings
+from .settings import Settings, SettingsError
+from .webhooks import secret_key
 
 
 def _secret_tokens(secret_id: str, max_age: int) -> list[str]:
@@ -39,6 +40,16 @@ def matches_any(presented: str, accepted: list[str]) -> bool:
     for token in accepted:
         found |= hmac.compare_digest(presented_bytes, token.encode("utf-8"))
     return found
+
+
+def lms_webhook_secrets(settings: Settings) -> list[str]:
+    """The `whsec_` secrets that sign webhooks to the LMS (all of them sign during a rotation)."""
+    if settings.lms_webhook_secret is None and settings.lms_webhook_secret_arn is None:
+        raise SettingsError("set LMS_WEBHOOK_SECRET (local) or LMS_WEBHOOK_SECRET_ARN (AWS) to sign webhooks")
+    secrets = _tokens(settings.lms_webhook_secret, settings.lms_webhook_secret_arn, settings.secret_cache_seconds)
+    for secret in secrets:
+        secret_key(secret)  # a malformed secret from the store fails here, by name, not mid-signature
+    return secrets
 
 
 def require_callback_token(presented: str, settings: Settings) -> None:

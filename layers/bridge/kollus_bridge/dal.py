@@ -14,6 +14,7 @@ Identifiers are percent-encoded inside keys so no learner id or content key can 
 from __future__ import annotations
 
 import contextlib
+import threading
 import uuid
 import zlib
 from collections.abc import Mapping
@@ -22,7 +23,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from functools import cache
 from typing import TYPE_CHECKING, Any, Protocol
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import boto3
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -31,12 +32,18 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from .errors import RecordTooLarge, StorageUnavailable
 from .progress import Outcome, RecordState, SessionSummary, SessionUpdate, classify
+from .sync import Attempt, Sent, StoredRecord, SyncLedger, SyncState
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 SESSION_PREFIX = "s:"
 GRID_PREFIX = "w:"
+#: The value of `sync_due`, the sparse due-index key, while a delivery is due.
+DUE = "due"
+DUE_INDEX = "due-index"
+LEDGER_INDEX = "ledger-index"
+LEASE_KEY = {"pk": {"S": "LEASE"}, "sk": {"S": "sync"}}
 #: Largest compressed raw body and query kept with a rejected payload (DynamoDB items stop at 400 KB).
 MAX_KEPT_BODY = 300_000
 MAX_KEPT_QUERY = 16_384
@@ -122,6 +129,41 @@ def state_from_item(item: Mapping[str, Any]) -> RecordState:
         completed_at=stamp("completed_at"),
         created_at=stamp("created_at"),
         updated_at=stamp("updated_at"),
+        uservalues=dict(plain.get("uservalues") or {}),
+    )
+
+
+def _optional_int(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def ledger_from_item(item: Mapping[str, Any]) -> SyncLedger:
+    """A record's sync ledger (from the record or from the ledger index)."""
+    plain = {name: _deserializer.deserialize(value) for name, value in item.items() if name.startswith("sync_")}
+    state = plain.get("sync_state")
+    return SyncLedger(
+        state=SyncState(state) if state else None,
+        attempts=int(plain.get("sync_attempts") or 0),
+        next_attempt_at=_optional_int(plain.get("sync_next_at")),
+        last_attempt_at=_optional_int(plain.get("sync_last_attempt_at")),
+        last_status=_optional_int(plain.get("sync_last_status")),
+        last_error=plain.get("sync_last_error"),
+        delivered_at=_optional_int(plain.get("sync_delivered_at")),
+        message_id=plain.get("sync_message_id"),
+        completion_sent=bool(plain.get("sync_completion_sent")),
+        progress_sent=plain.get("sync_progress_sent"),
+    )
+
+
+def stored_record_from_item(item: Mapping[str, Any]) -> StoredRecord:
+    """A record with its identity, revision and sync ledger."""
+    learner, content = _identity_from_key(item)
+    return StoredRecord(
+        client_user_id=learner,
+        media_content_key=content,
+        state=state_from_item(item),
+        rev=int(item["rev"]["N"]) if "rev" in item else 0,
+        ledger=ledger_from_item(item),
     )
 
 
@@ -141,7 +183,7 @@ class RawSnapshot:
 class ProgressStore(Protocol):
     """What the service needs from storage."""
 
-    def apply(self, update: SessionUpdate) -> ApplyResult: ...
+    def apply(self, update: SessionUpdate, mark_due: bool = False) -> ApplyResult: ...
 
     def mark_completed(self, client_user_id: str, media_content_key: str, now: int) -> None: ...
 
@@ -150,6 +192,16 @@ class ProgressStore(Protocol):
     def save_rejected(self, raw: RawSnapshot, code: str, message: str, field: str | None, now: int) -> None: ...
 
     def get_record(self, client_user_id: str, media_content_key: str) -> RecordState | None: ...
+
+
+class LedgerStore(Protocol):
+    """What the sync ledger API needs from storage."""
+
+    def ledger(
+        self, state: SyncState, limit: int, start: Mapping[str, Any] | None
+    ) -> tuple[list[StoredLedgerEntry], Mapping[str, Any] | None]: ...
+
+    def redeliver(self, client_user_id: str, media_content_key: str, now: int) -> bool: ...
 
 
 def _is_condition_failure(error: ClientError) -> bool:
@@ -176,12 +228,15 @@ class DynamoProgressStore:
         self.consumed_write_units = 0.0
         self.consumed_read_units = 0.0
         self.requests = 0
+        self._accounting = threading.Lock()
 
-    def _account(self, response: Mapping[str, Any]) -> None:
-        self.requests += 1
+    def _account(self, response: Mapping[str, Any], failed_write: bool = False) -> None:
         consumed = response.get("ConsumedCapacity") or {}
-        self.consumed_write_units += float(consumed.get("WriteCapacityUnits", 0) or 0)
-        self.consumed_read_units += float(consumed.get("ReadCapacityUnits", 0) or 0)
+        with self._accounting:
+            self.requests += 1
+            # A failed condition is billed as one write unit and reports no capacity.
+            self.consumed_write_units += 1.0 if failed_write else float(consumed.get("WriteCapacityUnits", 0) or 0)
+            self.consumed_read_units += float(consumed.get("ReadCapacityUnits", 0) or 0)
 
     def _call(self, operation: str, **request: Any) -> dict[str, Any]:
         request.setdefault("TableName", self.table_name)
@@ -190,8 +245,7 @@ class DynamoProgressStore:
             response: dict[str, Any] = getattr(self.client, operation)(**request)
         except ClientError as error:
             if _is_condition_failure(error):
-                self.requests += 1
-                self.consumed_write_units += 1.0  # a failed condition is billed as one write unit
+                self._account({}, failed_write=True)
                 raise
             raise _storage_error(error) from error
         except BotoCoreError as error:
@@ -199,8 +253,11 @@ class DynamoProgressStore:
         self._account(response)
         return response
 
-    def apply(self, update: SessionUpdate) -> ApplyResult:
-        """Merge one session's newest callback into the record, atomically (write 1)."""
+    def apply(self, update: SessionUpdate, mark_due: bool = False) -> ApplyResult:
+        """Merge one session's newest callback into the record, atomically (write 1).
+
+        `mark_due` (coalesced progress updates) also puts the record in the due index.
+        """
         summary = update.summary
         names = {"#s": SESSION_PREFIX + update.session_key}
         values: dict[str, Any] = {
@@ -215,10 +272,23 @@ class DynamoProgressStore:
             "media_content_key = if_not_exists(media_content_key, :content), "
             "created_at = if_not_exists(created_at, :now), updated_at = :now"
         )
+        if update.uservalues:
+            values[":uservalues"] = _serializer.serialize(dict(update.uservalues))
+            expression += ", uservalues = :uservalues"
+        if mark_due:
+            values[":due"] = {"S": DUE}
+            values[":pending"] = {"S": SyncState.PENDING.value}
+            expression += (
+                ", sync_due = :due, sync_next_at = if_not_exists(sync_next_at, :now), "
+                "sync_state = if_not_exists(sync_state, :pending), "
+                "sync_changed_at = if_not_exists(sync_changed_at, :now)"
+            )
+        values[":one"] = {"N": "1"}
+        expression += " ADD rev :one"
         if update.watched:
             names["#w"] = GRID_PREFIX + str(summary.block_count)
             values[":blocks"] = {"NS": [str(block) for block in sorted(update.watched)]}
-            expression += " ADD #w :blocks"
+            expression += ", #w :blocks"
         try:
             response = self._call(
                 "update_item",
@@ -237,15 +307,24 @@ class DynamoProgressStore:
         return ApplyResult(Outcome.ACCEPTED, state_from_item(response["Attributes"]))
 
     def mark_completed(self, client_user_id: str, media_content_key: str, now: int) -> None:
-        """Stamp the completion time once; a record that already has one keeps it."""
+        """Stamp the completion time once, and make its delivery to the LMS due (same write)."""
         # `_call` lets only a failed condition through as ClientError: completed already, the first time stands.
         with contextlib.suppress(ClientError):
             self._call(
                 "update_item",
                 Key=record_key(client_user_id, media_content_key),
-                UpdateExpression="SET completed_at = :now",
+                UpdateExpression=(
+                    "SET completed_at = :now, sync_due = :due, sync_next_at = :now, sync_state = :pending, "
+                    "sync_changed_at = :now, sync_attempts = :zero ADD rev :one"
+                ),
                 ConditionExpression="attribute_exists(pk) AND attribute_not_exists(completed_at)",
-                ExpressionAttributeValues={":now": {"N": str(now)}},
+                ExpressionAttributeValues={
+                    ":now": {"N": str(now)},
+                    ":due": {"S": DUE},
+                    ":pending": {"S": SyncState.PENDING.value},
+                    ":zero": {"N": "0"},
+                    ":one": {"N": "1"},
+                },
             )
 
     def save_snapshot(self, update: SessionUpdate, raw: RawSnapshot) -> None:
@@ -293,6 +372,204 @@ class DynamoProgressStore:
         response = self._call("get_item", Key=record_key(client_user_id, media_content_key), ConsistentRead=True)
         item = response.get("Item")
         return None if item is None else state_from_item(item)
+
+    # --- completion sync -------------------------------------------------------------------------
+
+    def acquire_lease(self, holder: str, now: int, until: int) -> bool:
+        """Take the sync lease unless another run holds one that has not expired."""
+        try:
+            self._call(
+                "put_item",
+                Item={**LEASE_KEY, "holder": {"S": holder}, "lease_until": {"N": str(until)}},
+                ConditionExpression="attribute_not_exists(pk) OR lease_until < :now",
+                ExpressionAttributeValues={":now": {"N": str(now)}},
+            )
+        except ClientError:
+            return False
+        return True
+
+    def release_lease(self, holder: str) -> None:
+        with contextlib.suppress(ClientError):  # taken over after expiry: not ours to delete
+            self._call(
+                "delete_item",
+                Key=LEASE_KEY,
+                ConditionExpression="holder = :holder",
+                ExpressionAttributeValues={":holder": {"S": holder}},
+            )
+
+    def due_keys(
+        self, now: int, limit: int, start: Mapping[str, Any] | None
+    ) -> tuple[list[tuple[str, str, int]], Mapping[str, Any] | None]:
+        """One page of (learner, content, due time) whose delivery is due by `now`, oldest first."""
+        request: dict[str, Any] = {
+            "IndexName": DUE_INDEX,
+            "KeyConditionExpression": "sync_due = :due AND sync_next_at <= :now",
+            "ExpressionAttributeValues": {":due": {"S": DUE}, ":now": {"N": str(now)}},
+            "Limit": limit,
+        }
+        if start:
+            request["ExclusiveStartKey"] = start
+        response = self._call("query", **request)
+        keys = []
+        for item in response.get("Items", []):
+            learner, content = _identity_from_key(item)
+            keys.append((learner, content, int(item["sync_next_at"]["N"])))
+        return keys, response.get("LastEvaluatedKey")
+
+    def get_stored(self, client_user_id: str, media_content_key: str) -> StoredRecord | None:
+        response = self._call("get_item", Key=record_key(client_user_id, media_content_key), ConsistentRead=True)
+        item = response.get("Item")
+        return None if item is None else stored_record_from_item(item)
+
+    def record_sent(self, record: StoredRecord, sent: Sent, now: int) -> None:
+        """Delivered: clear the due marker if the record is unchanged since it was read, else keep it due."""
+        # Every message carries the progress, so it counts as sent either way.
+        facts = "sync_progress_sent = :progress"
+        if sent.message.kind == "progress.completed":
+            facts += ", sync_completion_sent = :true"
+        common = (
+            f"{facts}, sync_delivered_at = :now, sync_last_attempt_at = :now, sync_last_status = :status, "
+            "sync_attempts = :zero, sync_message_id = :id, sync_changed_at = :now"
+        )
+        values: dict[str, Any] = {
+            ":now": {"N": str(now)},
+            ":status": {"N": str(sent.status or 0)},
+            ":zero": {"N": "0"},
+            ":id": {"S": sent.message.message_id},
+            ":true": {"BOOL": True},
+            ":progress": {"S": sent.message.progress},
+            ":delivered": {"S": SyncState.DELIVERED.value},
+            ":pending": {"S": SyncState.PENDING.value},
+            ":rev": {"N": str(record.rev)},
+        }
+        key = record_key(record.client_user_id, record.media_content_key)
+        try:
+            self._call(
+                "update_item",
+                Key=key,
+                UpdateExpression=(
+                    f"SET {common}, sync_state = :delivered REMOVE sync_due, sync_next_at, sync_last_error"
+                ),
+                ConditionExpression="rev = :rev",
+                ExpressionAttributeValues=_used(values, common + ":delivered :rev"),
+            )
+        except ClientError:
+            # Changed meanwhile: record the delivery, and look at the record again on the next run.
+            self._call(
+                "update_item",
+                Key=key,
+                UpdateExpression=f"SET {common}, sync_state = :pending, sync_next_at = :now REMOVE sync_last_error",
+                ExpressionAttributeValues=_used(values, common + ":pending"),
+            )
+
+    def record_failure(self, record: StoredRecord, attempt: Attempt, ledger: SyncLedger, now: int) -> None:
+        """An attempt that did not deliver: the ledger as `sync.after_failure` computed it."""
+        values: dict[str, Any] = {
+            ":state": {"S": (ledger.state or SyncState.PENDING).value},
+            ":attempts": {"N": str(ledger.attempts)},
+            ":now": {"N": str(now)},
+            ":error": {"S": (ledger.last_error or "")[:500] or "-"},
+        }
+        expression = "SET sync_state = :state, sync_attempts = :attempts, sync_last_attempt_at = :now, "
+        expression += "sync_changed_at = :now, sync_last_error = :error"
+        if ledger.message_id:
+            values[":id"] = {"S": ledger.message_id}
+            expression += ", sync_message_id = :id"
+        removals = []
+        if attempt.status is None:
+            removals.append("sync_last_status")
+        else:
+            values[":status"] = {"N": str(attempt.status)}
+            expression += ", sync_last_status = :status"
+        if ledger.state is SyncState.FAILED:
+            removals += ["sync_due", "sync_next_at"]
+        else:
+            values[":next"] = {"N": str(ledger.next_attempt_at)}
+            expression += ", sync_next_at = :next"
+        if removals:
+            expression += " REMOVE " + ", ".join(removals)
+        self._call(
+            "update_item",
+            Key=record_key(record.client_user_id, record.media_content_key),
+            UpdateExpression=expression,
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeValues=values,
+        )
+
+    def clear_due(self, record: StoredRecord, now: int) -> None:
+        """Nothing to send: leave the due index, unless the record changed since it was read."""
+        with contextlib.suppress(ClientError):
+            self._call(
+                "update_item",
+                Key=record_key(record.client_user_id, record.media_content_key),
+                UpdateExpression="SET sync_changed_at = :now REMOVE sync_due, sync_next_at",
+                ConditionExpression="rev = :rev",
+                ExpressionAttributeValues={":rev": {"N": str(record.rev)}, ":now": {"N": str(now)}},
+            )
+
+    def ledger(
+        self, state: SyncState, limit: int, start: Mapping[str, Any] | None
+    ) -> tuple[list[StoredLedgerEntry], Mapping[str, Any] | None]:
+        """One page of the sync ledger in one state, oldest change first."""
+        request: dict[str, Any] = {
+            "IndexName": LEDGER_INDEX,
+            "KeyConditionExpression": "sync_state = :state",
+            "ExpressionAttributeValues": {":state": {"S": state.value}},
+            "Limit": limit,
+        }
+        if start:
+            request["ExclusiveStartKey"] = start
+        response = self._call("query", **request)
+        entries = []
+        for item in response.get("Items", []):
+            learner, content = _identity_from_key(item)
+            completed_at = _optional_int(_plain(item, "completed_at"))
+            entries.append(StoredLedgerEntry(learner, content, completed_at, ledger_from_item(item)))
+        return entries, response.get("LastEvaluatedKey")
+
+    def redeliver(self, client_user_id: str, media_content_key: str, now: int) -> bool:
+        """Put a completed record's delivery back to pending (idempotent); False when not completed."""
+        try:
+            self._call(
+                "update_item",
+                Key=record_key(client_user_id, media_content_key),
+                UpdateExpression=(
+                    "SET sync_state = :pending, sync_due = :due, sync_next_at = :now, sync_changed_at = :now, "
+                    "sync_attempts = :zero REMOVE sync_completion_sent, sync_progress_sent, sync_last_error"
+                ),
+                ConditionExpression="attribute_exists(completed_at)",
+                ExpressionAttributeValues={
+                    ":pending": {"S": SyncState.PENDING.value},
+                    ":due": {"S": DUE},
+                    ":now": {"N": str(now)},
+                    ":zero": {"N": "0"},
+                },
+            )
+        except ClientError:
+            return False
+        return True
+
+
+@dataclass(frozen=True)
+class StoredLedgerEntry:
+    client_user_id: str
+    media_content_key: str
+    completed_at: int | None
+    ledger: SyncLedger
+
+
+def _plain(item: Mapping[str, Any], name: str) -> Any:
+    return None if name not in item else _deserializer.deserialize(item[name])
+
+
+def _identity_from_key(item: Mapping[str, Any]) -> tuple[str, str]:
+    """(learner, content) from a record's key attributes."""
+    return unquote(item["pk"]["S"][2:]), unquote(item["sk"]["S"][2:])
+
+
+def _used(values: Mapping[str, Any], expression: str) -> dict[str, Any]:
+    """Only the placeholders an expression uses (DynamoDB refuses unused ones)."""
+    return {name: value for name, value in values.items() if name in expression}
 
 
 @cache

@@ -5,13 +5,16 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from datetime import UTC, datetime
+from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, CORSConfig, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
+from .auth import require_api_token
+from .dal import StoredLedgerEntry
 from .errors import (
     BridgeError,
     InvalidPayload,
@@ -27,6 +30,7 @@ from .kollus import RawCallback
 from .observability import logger
 from .progress import ProgressView
 from .settings import Settings
+from .times import iso_time
 
 #: The one place where domain errors become HTTP status codes.
 STATUS_BY_ERROR: dict[type[BridgeError], int] = {
@@ -91,6 +95,17 @@ def make_resolver(settings: Settings) -> APIGatewayHttpResolver:
     return app
 
 
+def bearer_auth(settings: Settings) -> Callable[[APIGatewayHttpResolver, NextMiddleware], Response[str]]:
+    """Middleware: every route of the API needs `Authorization: Bearer <api token>`."""
+
+    def middleware(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[str]:
+        require_api_token(app.current_event.headers.get("authorization"), settings)
+        response: Response[str] = next_middleware(app)
+        return response
+
+    return middleware
+
+
 def raw_callback(app: APIGatewayHttpResolver) -> RawCallback:
     """The request as the callback parser wants it: body bytes, content type, raw query string."""
     event = app.current_event
@@ -103,12 +118,6 @@ def raw_callback(app: APIGatewayHttpResolver) -> RawCallback:
     else:
         data = body.encode("utf-8", "surrogatepass")
     return RawCallback(body=data, content_type=event.headers.get("content-type"), query=event.raw_query_string or "")
-
-
-def iso_time(epoch_ms: int | None) -> str | None:
-    if epoch_ms is None:
-        return None
-    return datetime.fromtimestamp(epoch_ms / 1000, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def progress_json(client_user_id: str, media_content_key: str, view: ProgressView) -> dict[str, Any]:
@@ -127,4 +136,22 @@ def progress_json(client_user_id: str, media_content_key: str, view: ProgressVie
         "real_play_time": view.real_play_time,
         "sessions": view.sessions,
         "updated_at": iso_time(view.updated_at),
+    }
+
+
+def ledger_json(entry: StoredLedgerEntry) -> dict[str, Any]:
+    """The public representation of one sync ledger entry."""
+    ledger = entry.ledger
+    return {
+        "client_user_id": entry.client_user_id,
+        "media_content_key": entry.media_content_key,
+        "state": ledger.state.value if ledger.state else None,
+        "attempts": ledger.attempts,
+        "completed_at": iso_time(entry.completed_at),
+        "last_attempt_at": iso_time(ledger.last_attempt_at),
+        "next_attempt_at": iso_time(ledger.next_attempt_at),
+        "last_status": ledger.last_status,
+        "last_error": ledger.last_error,
+        "delivered_at": iso_time(ledger.delivered_at),
+        "webhook_id": ledger.message_id,
     }

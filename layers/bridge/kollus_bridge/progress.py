@@ -55,6 +55,7 @@ class SessionUpdate:
     session_key: str
     summary: SessionSummary
     watched: frozenset[int]  # block indexes on the grid `summary.block_count`
+    uservalues: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,8 @@ class RecordState:
     completed_at: int | None = None  # epoch milliseconds
     created_at: int | None = None
     updated_at: int | None = None
+    #: The `uservalue*` values of the latest accepted callback that carried any (course / lesson ids).
+    uservalues: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -140,6 +143,7 @@ def session_update(callback: Callback, received_at: int, min_block_watch_ratio: 
         session_key=session_key(callback.start_at, callback.player_id),
         summary=summary,
         watched=watched_blocks(callback, min_block_watch_ratio),
+        uservalues=dict(callback.uservalues),
     )
 
 
@@ -167,6 +171,7 @@ def merge(state: RecordState, update: SessionUpdate) -> tuple[RecordState, Outco
             completed_at=state.completed_at,
             created_at=state.created_at if state.created_at is not None else received,
             updated_at=received,
+            uservalues=dict(update.uservalues) if update.uservalues else state.uservalues,
         ),
         outcome,
     )

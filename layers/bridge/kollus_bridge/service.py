@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .dal import ProgressStore, RawSnapshot
+from .dal import LedgerStore, ProgressStore, RawSnapshot, StoredLedgerEntry
 from .errors import BridgeError, NotFound, StorageUnavailable
 from .kollus import RawCallback, parse_callback
+from .pagination import decode_token, encode_token
 from .progress import Outcome, ProgressView, complete, needs_completion, session_update, summarize
 from .settings import Settings
+from .sync import SyncState
 
 
 @dataclass(frozen=True)
@@ -31,7 +33,7 @@ def ingest_callback(raw: RawCallback, settings: Settings, store: ProgressStore, 
     try:
         callback = parse_callback(raw, settings)
         update = session_update(callback, received_at=now, min_block_watch_ratio=settings.min_block_watch_ratio)
-        applied = store.apply(update)
+        applied = store.apply(update, mark_due=settings.sync_progress_updates)
     except StorageUnavailable:
         raise  # nothing was decided about the payload: the player resends it
     except BridgeError as error:
@@ -50,6 +52,29 @@ def ingest_callback(raw: RawCallback, settings: Settings, store: ProgressStore, 
         media_content_key=update.media_content_key,
         view=summarize(state, settings.completion_threshold),
     )
+
+
+@dataclass(frozen=True)
+class LedgerPage:
+    entries: list[StoredLedgerEntry]
+    next_token: str | None
+
+
+#: The ledger index's key attributes and their types (what a page token may hold).
+LEDGER_KEY_TYPES = {"pk": "S", "sk": "S", "sync_state": "S", "sync_changed_at": "N"}
+
+
+def sync_ledger(state: SyncState, limit: int, next_token: str | None, store: LedgerStore) -> LedgerPage:
+    """One page of the sync ledger in one state."""
+    start = decode_token(next_token, LEDGER_KEY_TYPES, {"sync_state": {"S": state.value}})
+    entries, last = store.ledger(state, limit, start)
+    return LedgerPage(entries, encode_token(last))
+
+
+def redeliver(client_user_id: str, media_content_key: str, store: LedgerStore, now: int) -> None:
+    """Put a completion back in line for delivery (idempotent)."""
+    if not store.redeliver(client_user_id, media_content_key, now):
+        raise NotFound("no completed record for this learner and content")
 
 
 def read_progress(

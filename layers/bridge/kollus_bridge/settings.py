@@ -13,6 +13,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
+from .webhooks import secret_key
+
 #: Canonical names of the flat (non-`json_data`) Kollus variables, lowercased as Kollus names them.
 #: `block_play_`, `block_time_` and `uservalue` are prefixes of numbered variables.
 FLAT_FIELDS = (
@@ -75,6 +77,23 @@ class Settings(BaseModel):
     #: JSON object renaming flat variables, e.g. `{"client_user_id": "uid", "block_play_": "bp"}`.
     kollus_field_names: dict[str, str] = Field(default_factory=dict)
 
+    # --- completion sync to the LMS ---
+    lms_webhook_url: Annotated[str, Field(pattern=r"^https?://[^\s/]+\S*$", max_length=2048)] | None = None
+    #: Local stack / tests: comma-separated `whsec_` secrets (all sign during rotation).
+    lms_webhook_secret: SecretStr | None = None
+    #: AWS: Secrets Manager secret holding the comma-separated `whsec_` secrets.
+    lms_webhook_secret_arn: str | None = None
+    sync_retry_base_seconds: Annotated[float, Field(ge=1, le=3600)] = 30.0
+    sync_max_attempts: Annotated[int, Field(ge=1, le=100)] = 10
+    sync_progress_updates: bool = False
+    sync_concurrency: Annotated[int, Field(ge=1, le=64)] = 8
+    sync_http_timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 10.0
+    sync_batch_size: Annotated[int, Field(ge=1, le=1000)] = 100
+    #: Stop taking new deliveries when the run has less than this left.
+    sync_time_margin_seconds: Annotated[float, Field(ge=1, le=600)] = 15.0
+    #: Local stack only: seconds between sync runs (EventBridge Scheduler does this in AWS).
+    sync_interval_seconds: Annotated[float, Field(gt=0, le=3600)] = 10.0
+
     @field_validator("kollus_field_names", mode="before")
     @classmethod
     def _parse_field_names(cls, value: Any) -> Any:
@@ -95,6 +114,14 @@ class Settings(BaseModel):
             raise ValueError(f"KOLLUS_FIELD_NAMES renames unknown variables {unknown}; known: {list(FLAT_FIELDS)}")
         if any(not name for name in value.values()):
             raise ValueError("KOLLUS_FIELD_NAMES maps a variable to an empty name")
+        return value
+
+    @field_validator("lms_webhook_secret")
+    @classmethod
+    def _webhook_secrets_parse(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            for secret in _split_tokens(value.get_secret_value()):
+                secret_key(secret)
         return value
 
     @model_validator(mode="after")

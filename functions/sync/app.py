@@ -1,0 +1,48 @@
+"""Scheduled: deliver due completions to the LMS as signed webhooks (EventBridge Scheduler)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from kollus_bridge.auth import lms_webhook_secrets
+from kollus_bridge.dal import progress_store
+from kollus_bridge.lms import post_webhook
+from kollus_bridge.observability import logger, metrics, tracer
+from kollus_bridge.settings import SettingsError, get_settings
+from kollus_bridge.sync import SyncRun
+
+settings = get_settings()
+store = progress_store(settings.table_name, settings.rejected_ttl_days)
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if settings.lms_webhook_url is None:
+        raise SettingsError("LMS_WEBHOOK_URL is not set: there is nowhere to deliver completions")
+    run = SyncRun(store, post_webhook, settings, lms_webhook_secrets(settings), context.get_remaining_time_in_millis)
+    report = run.run()
+    for name, value in (
+        ("SyncDelivered", report.delivered),
+        ("SyncRetried", report.retried),
+        ("SyncFailed", report.failed),
+        ("SyncErrors", report.errors),
+        ("SyncDueBacklog", report.due_seen),
+    ):
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+    metrics.add_metric(name="SyncOldestDueAgeSeconds", unit=MetricUnit.Seconds, value=report.oldest_due_age_seconds)
+    summary = {
+        "delivered": report.delivered,
+        "retried": report.retried,
+        "failed": report.failed,
+        "errors": report.errors,
+        "nothing_to_send": report.nothing_to_send,
+        "due_seen": report.due_seen,
+        "stopped_early": report.stopped_early,
+        "lease_held_elsewhere": report.lease_held_elsewhere,
+    }
+    logger.info("sync run finished", extra=summary)
+    return summary

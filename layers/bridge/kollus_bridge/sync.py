@@ -1,0 +1,293 @@
+"""Delivering completions (and, optionally, progress updates) to the LMS as signed webhooks.
+
+A record is due while it carries the sparse `sync_due` marker; the completion stamp sets it. Each run
+takes a lease so two never overlap, pages through the due index, delivers with bounded parallelism,
+and writes the outcome to the record's ledger:
+
+- 2xx: delivered. The due marker is cleared only if the record did not change since it was read
+  (its `rev`); otherwise it stays due and the next run looks again.
+- 408, 429, 5xx, timeout, connection error: retried later with exponential backoff and jitter
+  (honouring Retry-After), up to `SYNC_MAX_ATTEMPTS`, then failed.
+- any other status: failed at once, with the status and a short excerpt of the answer.
+
+A crash between sending and recording leaves the record due, so it is sent again with the same
+`webhook-id`: the LMS sees at worst a duplicate it can recognise, never a lost completion.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any, Protocol
+
+from . import webhooks
+from .observability import logger
+from .progress import ProgressView, RecordState, summarize
+from .settings import Settings
+from .times import iso_time, now_ms
+from .webhooks import Backoff, Verdict
+
+
+class SyncState(StrEnum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class SyncLedger:
+    """Where a record's delivery to the LMS stands."""
+
+    state: SyncState | None = None
+    attempts: int = 0
+    next_attempt_at: int | None = None
+    last_attempt_at: int | None = None
+    last_status: int | None = None
+    last_error: str | None = None
+    delivered_at: int | None = None
+    message_id: str | None = None
+    completion_sent: bool = False
+    progress_sent: str | None = None
+
+
+@dataclass(frozen=True)
+class StoredRecord:
+    client_user_id: str
+    media_content_key: str
+    state: RecordState
+    rev: int
+    ledger: SyncLedger
+
+
+@dataclass(frozen=True)
+class Message:
+    kind: str  # progress.completed | progress.updated
+    message_id: str
+    body: bytes
+    progress: str
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """What the LMS answered (status None: no answer at all)."""
+
+    status: int | None
+    retry_after: str | None = None
+    excerpt: str = ""
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Sent:
+    message: Message
+    status: int | None
+
+
+class SyncStore(Protocol):
+    def acquire_lease(self, holder: str, now: int, until: int) -> bool: ...
+
+    def release_lease(self, holder: str) -> None: ...
+
+    def due_keys(
+        self, now: int, limit: int, start: Mapping[str, Any] | None
+    ) -> tuple[list[tuple[str, str, int]], Mapping[str, Any] | None]: ...
+
+    def get_stored(self, client_user_id: str, media_content_key: str) -> StoredRecord | None: ...
+
+    def record_sent(self, record: StoredRecord, sent: Sent, now: int) -> None: ...
+
+    def record_failure(self, record: StoredRecord, attempt: Attempt, ledger: SyncLedger, now: int) -> None: ...
+
+    def clear_due(self, record: StoredRecord, now: int) -> None: ...
+
+
+class Sender(Protocol):
+    def __call__(self, url: str, headers: Mapping[str, str], body: bytes, timeout: float) -> Attempt: ...
+
+
+@dataclass
+class SyncReport:
+    delivered: int = 0
+    retried: int = 0
+    failed: int = 0
+    nothing_to_send: int = 0
+    errors: int = 0
+    due_seen: int = 0
+    oldest_due_age_seconds: float = 0.0
+    stopped_early: bool = False
+    lease_held_elsewhere: bool = False
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def count(self, name: str) -> None:
+        with self._lock:
+            setattr(self, name, getattr(self, name) + 1)
+
+
+def payload(kind: str, record: StoredRecord, view: ProgressView, at: int | None) -> dict[str, Any]:
+    """The webhook body (Standard Webhooks' type / timestamp / data envelope)."""
+    return {
+        "type": kind,
+        "timestamp": iso_time(at),
+        "data": {
+            "client_user_id": record.client_user_id,
+            "media_content_key": record.media_content_key,
+            "progress": float(view.progress),
+            "watched_blocks": view.watched_blocks,
+            "block_count": view.block_count,
+            "completed_at": iso_time(view.completed_at),
+            "last_position": view.last_position,
+            "play_time": view.play_time,
+            "real_play_time": view.real_play_time,
+            "uservalues": dict(record.state.uservalues),
+        },
+    }
+
+
+def plan(record: StoredRecord, settings: Settings) -> Message | None:
+    """What to send for a due record: its completion first, else a changed progress (if enabled)."""
+    if record.ledger.state is SyncState.FAILED:
+        return None  # waits for POST /v1/sync/redeliver
+    view = summarize(record.state, settings.completion_threshold)
+    progress = str(view.progress)
+    identity = (record.client_user_id, record.media_content_key)
+    if view.completed and record.state.completed_at is not None and not record.ledger.completion_sent:
+        kind = "progress.completed"
+        message_id = webhooks.message_id(kind, *identity, str(record.state.completed_at))
+        at: int | None = record.state.completed_at
+    elif settings.sync_progress_updates and progress != (record.ledger.progress_sent or str(Decimal("0.00"))):
+        kind = "progress.updated"
+        message_id = webhooks.message_id(kind, *identity, progress, str(view.block_count))
+        at = record.state.updated_at
+    else:
+        return None
+    body = json.dumps(payload(kind, record, view, at), separators=(",", ":"), ensure_ascii=False).encode()
+    return Message(kind, message_id, body, progress)
+
+
+def after_failure(ledger: SyncLedger, attempt: Attempt, settings: Settings, now: int, rng: random.Random) -> SyncLedger:
+    """The ledger after an attempt that did not deliver."""
+    attempts = ledger.attempts + 1
+    verdict = webhooks.verdict(attempt.status)
+    error = attempt.error or attempt.excerpt or None
+    if verdict is Verdict.FAILED or attempts >= settings.sync_max_attempts:
+        return SyncLedger(
+            state=SyncState.FAILED,
+            attempts=attempts,
+            last_attempt_at=now,
+            last_status=attempt.status,
+            last_error=error,
+            delivered_at=ledger.delivered_at,
+            message_id=ledger.message_id,
+            completion_sent=ledger.completion_sent,
+            progress_sent=ledger.progress_sent,
+        )
+    retry_after = webhooks.retry_after_seconds(attempt.retry_after, now / 1000)
+    delay = Backoff(settings.sync_retry_base_seconds).delay(attempts, retry_after, rng)
+    return SyncLedger(
+        state=SyncState.PENDING,
+        attempts=attempts,
+        next_attempt_at=now + int(delay * 1000),
+        last_attempt_at=now,
+        last_status=attempt.status,
+        last_error=error,
+        delivered_at=ledger.delivered_at,
+        message_id=ledger.message_id,
+        completion_sent=ledger.completion_sent,
+        progress_sent=ledger.progress_sent,
+    )
+
+
+@dataclass
+class SyncRun:
+    """One run of the sync. `remaining_ms` is the Lambda's remaining time."""
+
+    store: SyncStore
+    sender: Sender
+    settings: Settings
+    secrets: list[str]
+    remaining_ms: Callable[[], int]
+    clock: Callable[[], int] = now_ms
+    rng: random.Random = field(default_factory=random.Random)
+    report: SyncReport = field(default_factory=SyncReport)
+
+    def deliver(self, client_user_id: str, media_content_key: str) -> None:
+        """Deliver one due record; a failure here is logged and counted, and the run goes on."""
+        try:
+            self._deliver(client_user_id, media_content_key)
+        except Exception:
+            # The record stays due: the next run tries again.
+            logger.exception("delivery failed before its outcome was recorded")
+            self.report.count("errors")
+
+    def _deliver(self, client_user_id: str, media_content_key: str) -> None:
+        record = self.store.get_stored(client_user_id, media_content_key)
+        if record is None:
+            return
+        message = plan(record, self.settings)
+        if message is None:
+            self.store.clear_due(record, self.clock())
+            self.report.count("nothing_to_send")
+            return
+        assert self.settings.lms_webhook_url is not None
+        sent_at = self.clock()
+        attempt = self.sender(
+            self.settings.lms_webhook_url,
+            webhooks.headers(self.secrets, message.message_id, sent_at // 1000, message.body),
+            message.body,
+            self.settings.sync_http_timeout_seconds,
+        )
+        now = self.clock()
+        if webhooks.verdict(attempt.status) is Verdict.DELIVERED:
+            self.store.record_sent(record, Sent(message, attempt.status), now)
+            self.report.count("delivered")
+            return
+        ledger = replace(
+            after_failure(record.ledger, attempt, self.settings, now, self.rng), message_id=message.message_id
+        )
+        self.store.record_failure(record, attempt, ledger, now)
+        self.report.count("failed" if ledger.state is SyncState.FAILED else "retried")
+
+    def _time_is_short(self) -> bool:
+        return self.remaining_ms() < self.settings.sync_time_margin_seconds * 1000
+
+    def _due(self, now: int) -> Iterable[tuple[str, str, int]]:
+        start: Mapping[str, Any] | None = None
+        while True:
+            keys, start = self.store.due_keys(now, self.settings.sync_batch_size, start)
+            yield from keys
+            if start is None:
+                return
+
+    def run(self) -> SyncReport:
+        holder = uuid.uuid4().hex
+        now = self.clock()
+        lease_until = now + self.remaining_ms()
+        if not self.store.acquire_lease(holder, now, lease_until):
+            self.report.lease_held_elsewhere = True
+            return self.report
+        try:
+            with ThreadPoolExecutor(max_workers=self.settings.sync_concurrency) as pool:
+                in_flight: set[Future[None]] = set()
+                for learner, content, next_at in self._due(now):
+                    self.report.due_seen += 1
+                    self.report.oldest_due_age_seconds = max(self.report.oldest_due_age_seconds, (now - next_at) / 1000)
+                    if self._time_is_short():
+                        self.report.stopped_early = True
+                        break
+                    if len(in_flight) >= self.settings.sync_concurrency:
+                        done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
+                        for future in done:
+                            future.result()
+                    in_flight.add(pool.submit(self.deliver, learner, content))
+                for future in in_flight:
+                    future.result()
+        finally:
+            self.store.release_lease(holder)
+        return self.report

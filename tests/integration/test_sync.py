@@ -1,0 +1,324 @@
+"""The completion sync on DynamoDB Local, delivering to a real local HTTP server playing the LMS."""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections import Counter, deque
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import pytest
+from kollus_bridge.dal import DUE_INDEX, DynamoProgressStore, record_key
+from kollus_bridge.kollus import RawCallback
+from kollus_bridge.lms import post_webhook
+from kollus_bridge.service import ingest_callback, redeliver, sync_ledger
+from kollus_bridge.settings import Settings, settings_from
+from kollus_bridge.sync import Attempt, Sent, StoredRecord, SyncRun, SyncState
+
+from local.dynamodb_local import DynamoDBLocal, create_tables, unique_suffix
+from local.lms_receiver import Answer, LmsReceiver
+from local.stack import LOCAL_DEFAULTS
+from tests.payloads import FORM, Snapshot
+
+pytestmark = pytest.mark.dynamodb_local
+
+SECRET = LOCAL_DEFAULTS["LMS_WEBHOOK_SECRET"]
+HOUR_MS = 3_600_000
+
+
+@pytest.fixture
+def store(dynamodb_local: DynamoDBLocal) -> Iterator[DynamoProgressStore]:
+    client = dynamodb_local.client()
+    table = create_tables(client, suffix=unique_suffix())["ProgressTable"]
+    yield DynamoProgressStore(table, client)
+    client.delete_table(TableName=table)
+
+
+@pytest.fixture
+def lms() -> Iterator[LmsReceiver]:
+    receiver = LmsReceiver(("127.0.0.1", 0), [SECRET], tolerance=10**9)  # the tests' clock runs ahead
+    thread = threading.Thread(target=receiver.serve_forever, daemon=True)
+    thread.start()
+    yield receiver
+    receiver.shutdown()
+    receiver.server_close()
+
+
+def settings_for(store: DynamoProgressStore, lms: LmsReceiver, **overrides: str) -> Settings:
+    return settings_from(
+        {
+            "TABLE_NAME": store.table_name,
+            "KOLLUS_CALLBACK_TOKEN": "t",
+            "API_TOKEN": "a",
+            "LMS_WEBHOOK_URL": lms.url,
+            "LMS_WEBHOOK_SECRET": SECRET,
+            "SYNC_HTTP_TIMEOUT_SECONDS": "0.5",
+            "SYNC_RETRY_BASE_SECONDS": "1",
+            **overrides,
+        }
+    )
+
+
+class Clock:
+    """Milliseconds, moved by hand so retries fall due without waiting."""
+
+    def __init__(self, start: int = 1_800_000_000_000) -> None:
+        self.now = start
+
+    def __call__(self) -> int:
+        return self.now
+
+
+def complete(
+    store: DynamoProgressStore, settings: Settings, learner: str, content: str, now: int, **extra: Any
+) -> None:
+    snapshot = Snapshot(client_user_id=learner, media_content_key=content, serial=1, **extra)
+    snapshot.block_times = dict.fromkeys(range(10), 60.0)
+    ingest_callback(RawCallback(snapshot.form_body(), FORM), settings, store, now)
+
+
+def sync(store: Any, settings: Settings, clock: Clock, remaining_ms: int = 60_000, sender: Any = post_webhook) -> Any:
+    run = SyncRun(store, sender, settings, [SECRET], lambda: remaining_ms, clock=clock, rng=random.Random(5))
+    return run.run()
+
+
+def due(store: DynamoProgressStore) -> int:
+    response = store.client.scan(TableName=store.table_name, IndexName=DUE_INDEX, Select="COUNT")
+    count: int = response["Count"]
+    return count
+
+
+def test_each_completion_is_delivered_once_signed_and_shaped(store: DynamoProgressStore, lms: LmsReceiver) -> None:
+    settings = settings_for(store, lms)
+    clock = Clock()
+    for learner in range(5):
+        complete(store, settings, f"learner-{learner}", "content-1", clock.now, uservalues={"uservalue0": "course-7"})
+    report = sync(store, settings, clock)
+    assert (report.delivered, report.retried, report.failed, report.due_seen) == (5, 0, 0, 5)
+    delivered = lms.delivered()
+    assert len(delivered) == 5 and len({message.message_id for message in delivered}) == 5
+    body = delivered[0].body
+    assert body["type"] == "progress.completed"
+    assert body["timestamp"].endswith("Z")
+    assert set(body["data"]) == {
+        "client_user_id", "media_content_key", "progress", "watched_blocks", "block_count", "completed_at",
+        "last_position", "play_time", "real_play_time", "uservalues",
+    }  # fmt: skip
+    assert (body["data"]["progress"], body["data"]["watched_blocks"], body["data"]["block_count"]) == (100.0, 10, 10)
+    assert body["data"]["uservalues"] == {"uservalue0": "course-7"}
+    assert due(store) == 0
+    clock.now += HOUR_MS
+    assert sync(store, settings, clock).due_seen == 0
+    assert len(lms.received) == 5
+
+
+def test_an_unreliable_lms_loses_nothing_and_duplicates_keep_their_id(
+    store: DynamoProgressStore, lms: LmsReceiver
+) -> None:
+    settings = settings_for(store, lms)
+    clock = Clock()
+    learners = [f"learner-{index}" for index in range(6)]
+    for learner in learners:
+        complete(store, settings, learner, "content-1", clock.now)
+    lms.script.answers = deque(
+        [
+            Answer(status=500),
+            Answer(status=429, retry_after="120"),
+            Answer(status=200, delay_seconds=1.5),  # answered after our timeout: the LMS got it, we did not hear
+            Answer(drop_connection=True),
+            Answer(status=503),
+            Answer(status=502),
+            Answer(status=500),
+            Answer(status=408),
+        ]
+    )
+    runs = 0
+    while due(store) and runs < 10:
+        sync(store, settings, clock)
+        clock.now += HOUR_MS
+        runs += 1
+    delivered = lms.delivered()
+    by_learner = Counter(message.body["data"]["client_user_id"] for message in delivered)
+    assert set(by_learner) == set(learners), "a completion was lost"
+    ids_by_learner: dict[str, set[str]] = {}
+    for message in lms.received:
+        ids_by_learner.setdefault(message.body["data"]["client_user_id"], set()).add(message.message_id)
+    assert all(len(ids) == 1 for ids in ids_by_learner.values()), "a retry changed the webhook-id"
+    assert sum(by_learner.values()) <= len(learners) + 1  # at most the one the LMS got after our timeout
+    page = sync_ledger(SyncState.DELIVERED, 50, None, store)
+    assert {entry.client_user_id for entry in page.entries} == set(learners)
+
+
+def test_retry_after_is_honoured(store: DynamoProgressStore, lms: LmsReceiver) -> None:
+    settings = settings_for(store, lms)
+    clock = Clock()
+    complete(store, settings, "learner-1", "content-1", clock.now)
+    lms.script.answers = deque([Answer(status=429, retry_after="600")])
+    assert sync(store, settings, clock).retried == 1
+    stored = store.get_stored("learner-1", "content-1")
+    assert stored is not None and stored.ledger.next_attempt_at is not None
+    assert stored.ledger.next_attempt_at - clock.now >= 600_000
+    assert (stored.ledger.attempts, stored.ledger.last_status) == (1, 429)
+    clock.now += 300_000
+    assert sync(store, settings, clock).due_seen == 0  # not before Retry-After
+    clock.now += 301_000
+    assert sync(store, settings, clock).delivered == 1
+
+
+def test_a_rejection_fails_at_once_is_listed_and_can_be_redelivered(
+    store: DynamoProgressStore, lms: LmsReceiver
+) -> None:
+    settings = settings_for(store, lms)
+    clock = Clock()
+    complete(store, settings, "learner-1", "content-1", clock.now)
+    lms.script.answers = deque([Answer(status=400)])
+    report = sync(store, settings, clock)
+    assert (report.failed, report.retried) == (1, 0)
+    failed = sync_ledger(SyncState.FAILED, 50, None, store).entries
+    assert [(entry.client_user_id, entry.ledger.last_status, entry.ledger.attempts) for entry in failed] == [
+        ("learner-1", 400, 1)
+    ]
+    assert failed[0].ledger.message_id is not None
+    assert due(store) == 0
+    clock.now += HOUR_MS
+    assert sync(store, settings, clock).due_seen == 0  # failed stays failed until redelivered
+    redeliver("learner-1", "content-1", store, clock.now)
+    redeliver("learner-1", "content-1", store, clock.now)  # idempotent
+    assert sync(store, settings, clock).delivered == 1
+    assert [message.message_id for message in lms.received] == [failed[0].ledger.message_id] * 2
+    assert sync_ledger(SyncState.FAILED, 50, None, store).entries == []
+
+
+def test_retries_run_out_into_failed(store: DynamoProgressStore, lms: LmsReceiver) -> None:
+    settings = settings_for(store, lms, SYNC_MAX_ATTEMPTS="3")
+    clock = Clock()
+    complete(store, settings, "learner-1", "content-1", clock.now)
+    lms.script.default = Answer(status=503)
+    outcomes = []
+    for _ in range(4):
+        report = sync(store, settings, clock)
+        outcomes.append((report.retried, report.failed))
+        clock.now += HOUR_MS
+    assert outcomes == [(1, 0), (1, 0), (0, 1), (0, 0)]
+    (entry,) = sync_ledger(SyncState.FAILED, 50, None, store).entries
+    assert (entry.ledger.attempts, entry.ledger.last_status) == (3, 503)
+
+
+class RecordChangesDuringSend:
+    """A sender that lets a new callback land on the record while the LMS is being called."""
+
+    def __init__(self, store: DynamoProgressStore, settings: Settings, clock: Clock) -> None:
+        self.store, self.settings, self.clock = store, settings, clock
+
+    def __call__(self, url: str, headers: Mapping[str, str], body: bytes, timeout: float) -> Attempt:
+        later = Snapshot(client_user_id="learner-1", media_content_key="content-1", start_at=2_000_000_000, serial=1)
+        later.block_times = {0: 60.0}
+        ingest_callback(RawCallback(later.form_body(), FORM), self.settings, self.store, self.clock.now)
+        return post_webhook(url, headers, body, timeout)
+
+
+def test_a_record_updated_during_a_run_keeps_its_due_marker(store: DynamoProgressStore, lms: LmsReceiver) -> None:
+    settings = settings_for(store, lms, SYNC_PROGRESS_UPDATES="true")
+    clock = Clock()
+    complete(store, settings, "learner-1", "content-1", clock.now)
+    assert sync(store, settings, clock, sender=RecordChangesDuringSend(store, settings, clock)).delivered == 1
+    assert due(store) == 1, "the update that landed mid-send was dropped from the due index"
+    stored = store.get_stored("learner-1", "content-1")
+    assert stored is not None and stored.ledger.completion_sent
+    clock.now += 1000
+    assert sync(store, settings, clock).nothing_to_send == 1  # progress is unchanged at 100: nothing new
+    assert due(store) == 0
+    assert [message.body["type"] for message in lms.received] == ["progress.completed"]
+
+
+def test_progress_updates_are_coalesced(store: DynamoProgressStore, lms: LmsReceiver) -> None:
+    settings = settings_for(store, lms, SYNC_PROGRESS_UPDATES="true")
+    clock = Clock()
+    for serial, blocks in enumerate([1, 2, 3], start=1):
+        snapshot = Snapshot(serial=serial)
+        snapshot.block_times = dict.fromkeys(range(blocks), 60.0)
+        ingest_callback(RawCallback(snapshot.form_body(), FORM), settings, store, clock.now)
+    assert sync(store, settings, clock).delivered == 1
+    assert [(m.body["type"], m.body["data"]["progress"]) for m in lms.received] == [("progress.updated", 30.0)]
+    clock.now += 1000
+    assert sync(store, settings, clock).delivered == 0
+
+
+class CrashingStore:
+    """The store, except that recording a delivery dies (as a Lambda killed mid-run would)."""
+
+    def __init__(self, store: DynamoProgressStore) -> None:
+        self.store = store
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
+
+    def record_sent(self, record: StoredRecord, sent: Sent, now: int) -> None:
+        raise RuntimeError("the function died here")
+
+
+def test_a_crash_between_sending_and_recording_redelivers_with_the_same_id(
+    store: DynamoProgressStore, lms: LmsReceiver
+) -> None:
+    settings = settings_for(store, lms)
+    clock = Clock()
+    complete(store, settings, "learner-1", "content-1", clock.now)
+    report = sync(CrashingStore(store), settings, clock)
+    assert (report.delivered, report.errors) == (0, 1)
+    assert due(store) == 1
+    clock.now += 1000
+    assert sync(store, settings, clock).delivered == 1
+    ids = [message.message_id for message in lms.received]
+    assert len(ids) == 2 and len(set(ids)) == 1
+
+
+def test_two_runs_never_overlap(store: DynamoProgressStore, lms: LmsReceiver) -> None:
+    settings = settings_for(store, lms)
+    clock = Clock()
+    assert store.acquire_lease("other-run", clock.now, clock.now + 60_000)
+    complete(store, settings, "learner-1", "content-1", clock.now)
+    report = sync(store, settings, clock)
+    assert report.lease_held_elsewhere and report.delivered == 0
+    clock.now += 61_000  # the other run's lease expired (it died)
+    assert sync(store, settings, clock).delivered == 1
+    store.release_lease("other-run")  # a late release must not free someone else's lease
+    assert sync(store, settings, clock).lease_held_elsewhere is False
+
+
+def test_no_new_work_when_time_runs_short(store: DynamoProgressStore, lms: LmsReceiver) -> None:
+    settings = settings_for(store, lms)
+    clock = Clock()
+    complete(store, settings, "learner-1", "content-1", clock.now)
+    report = sync(store, settings, clock, remaining_ms=5_000)  # below the 15 s margin
+    assert report.stopped_early and report.delivered == 0 and due(store) == 1
+
+
+def test_deliveries_run_in_parallel_within_the_bound(store: DynamoProgressStore, lms: LmsReceiver) -> None:
+    settings = settings_for(store, lms, SYNC_CONCURRENCY="4", SYNC_BATCH_SIZE="5", SYNC_HTTP_TIMEOUT_SECONDS="5")
+    clock = Clock()
+    for learner in range(16):
+        complete(store, settings, f"learner-{learner}", "content-1", clock.now)
+    lms.script.default = Answer(status=204, delay_seconds=0.2)
+    report = sync(store, settings, clock)
+    assert report.delivered == 16
+    assert 2 <= lms.most_in_flight <= 4
+
+
+def test_the_ledger_pages(store: DynamoProgressStore, lms: LmsReceiver) -> None:
+    settings = settings_for(store, lms)
+    clock = Clock()
+    for learner in range(7):
+        complete(store, settings, f"learner-{learner}", "content-1", clock.now + learner)
+    clock.now += 10
+    assert sync(store, settings, clock).delivered == 7
+    seen, token, pages = [], None, 0
+    while True:
+        page = sync_ledger(SyncState.DELIVERED, 3, token, store)
+        seen += [entry.client_user_id for entry in page.entries]
+        pages += 1
+        token = page.next_token
+        if token is None:
+            break
+    assert sorted(seen) == sorted(f"learner-{learner}" for learner in range(7)) and pages >= 3
+    assert store.client.get_item(TableName=store.table_name, Key=record_key("learner-0", "content-1"))["Item"]
