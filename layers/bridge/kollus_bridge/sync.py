@@ -173,35 +173,18 @@ def plan(record: StoredRecord, settings: Settings) -> Message | None:
 
 def after_failure(ledger: SyncLedger, attempt: Attempt, settings: Settings, now: int, rng: random.Random) -> SyncLedger:
     """The ledger after an attempt that did not deliver."""
-    attempts = ledger.attempts + 1
-    verdict = webhooks.verdict(attempt.status)
-    error = attempt.error or attempt.excerpt or None
-    if verdict is Verdict.FAILED or attempts >= settings.sync_max_attempts:
-        return SyncLedger(
-            state=SyncState.FAILED,
-            attempts=attempts,
-            last_attempt_at=now,
-            last_status=attempt.status,
-            last_error=error,
-            delivered_at=ledger.delivered_at,
-            message_id=ledger.message_id,
-            completion_sent=ledger.completion_sent,
-            progress_sent=ledger.progress_sent,
-        )
-    retry_after = webhooks.retry_after_seconds(attempt.retry_after, now / 1000)
-    delay = Backoff(settings.sync_retry_base_seconds).delay(attempts, retry_after, rng)
-    return SyncLedger(
-        state=SyncState.PENDING,
-        attempts=attempts,
-        next_attempt_at=now + int(delay * 1000),
+    tried = replace(
+        ledger,
+        attempts=ledger.attempts + 1,
         last_attempt_at=now,
         last_status=attempt.status,
-        last_error=error,
-        delivered_at=ledger.delivered_at,
-        message_id=ledger.message_id,
-        completion_sent=ledger.completion_sent,
-        progress_sent=ledger.progress_sent,
+        last_error=attempt.error or attempt.excerpt or None,
     )
+    if webhooks.verdict(attempt.status) is Verdict.FAILED or tried.attempts >= settings.sync_max_attempts:
+        return replace(tried, state=SyncState.FAILED, next_attempt_at=None)
+    retry_after = webhooks.retry_after_seconds(attempt.retry_after, now / 1000)
+    delay = Backoff(settings.sync_retry_base_seconds).delay(tried.attempts, retry_after, rng)
+    return replace(tried, state=SyncState.PENDING, next_attempt_at=now + int(delay * 1000))
 
 
 @dataclass

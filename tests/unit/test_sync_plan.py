@@ -1,0 +1,80 @@
+"""What the sync sends for a record, and how the ledger moves after a failed attempt (pure)."""
+
+from __future__ import annotations
+
+import json
+import random
+
+from kollus_bridge.kollus import BlockReport, Callback
+from kollus_bridge.progress import RecordState, complete, merge, session_update
+from kollus_bridge.settings import settings_from
+from kollus_bridge.sync import Attempt, StoredRecord, SyncLedger, SyncState, after_failure, plan
+
+SETTINGS = settings_from({"TABLE_NAME": "table", "KOLLUS_CALLBACK_TOKEN": "t", "API_TOKEN": "a"})
+UPDATES = settings_from(
+    {"TABLE_NAME": "table", "KOLLUS_CALLBACK_TOKEN": "t", "API_TOKEN": "a", "SYNC_PROGRESS_UPDATES": "true"}
+)
+
+
+def record(blocks: int, ledger: SyncLedger | None = None) -> StoredRecord:
+    callback = Callback.model_validate(
+        {
+            "client_user_id": "u-1",
+            "media_content_key": "m-1",
+            "start_at": 1,
+            "block_count": 10,
+            "duration": 600.0,
+            "play_time": 900.0,
+            "last_play_at": 420.0,
+            "uservalues": {"uservalue0": "course-7"},
+            "blocks": {index: BlockReport(True, 60.0) for index in range(blocks)},
+        }
+    )
+    state, _ = merge(RecordState(), session_update(callback, 1_795_305_600_000, 0.5))
+    state = complete(state, 1_795_305_600_000, 90)
+    return StoredRecord("u-1", "m-1", state, rev=1, ledger=ledger or SyncLedger(state=SyncState.PENDING))
+
+
+def test_completion_body_shape() -> None:
+    message = plan(record(10), SETTINGS)
+    assert message is not None and message.kind == "progress.completed"
+    assert json.loads(message.body) == {
+        "type": "progress.completed",
+        "timestamp": "2026-11-22T00:00:00.000Z",
+        "data": {
+            "client_user_id": "u-1",
+            "media_content_key": "m-1",
+            "progress": 100.0,
+            "watched_blocks": 10,
+            "block_count": 10,
+            "completed_at": "2026-11-22T00:00:00.000Z",
+            "last_position": 420.0,
+            "play_time": 900.0,
+            "real_play_time": 0.0,
+            "uservalues": {"uservalue0": "course-7"},
+        },
+    }
+    assert plan(record(10), SETTINGS) == message  # the same bytes and id on every retry
+
+
+def test_nothing_to_send_once_sent_or_failed_or_incomplete() -> None:
+    assert plan(record(10, SyncLedger(completion_sent=True, progress_sent="100.00")), UPDATES) is None
+    assert plan(record(10, SyncLedger(state=SyncState.FAILED)), SETTINGS) is None
+    assert plan(record(5), SETTINGS) is None
+
+
+def test_progress_updates_only_when_enabled_and_changed() -> None:
+    message = plan(record(5), UPDATES)
+    assert message is not None and (message.kind, message.progress) == ("progress.updated", "50.00")
+    assert plan(record(5, SyncLedger(progress_sent="50.00")), UPDATES) is None
+
+
+def test_after_failure_retries_then_fails() -> None:
+    rng = random.Random(1)
+    ledger = after_failure(SyncLedger(), Attempt(status=503, excerpt="busy"), SETTINGS, now=1000, rng=rng)
+    assert (ledger.state, ledger.attempts, ledger.last_status, ledger.last_error) == (SyncState.PENDING, 1, 503, "busy")
+    assert ledger.next_attempt_at is not None and 16_000 <= ledger.next_attempt_at <= 31_000
+    ledger = after_failure(SyncLedger(attempts=9), Attempt(status=None, error="timeout"), SETTINGS, 1000, rng)
+    assert (ledger.state, ledger.attempts, ledger.next_attempt_at) == (SyncState.FAILED, 10, None)
+    ledger = after_failure(SyncLedger(), Attempt(status=410), SETTINGS, 1000, rng)
+    assert (ledger.state, ledger.attempts) == (SyncState.FAILED, 1)
