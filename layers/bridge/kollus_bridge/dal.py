@@ -84,6 +84,7 @@ def _summary_value(summary: SessionSummary) -> Any:
             _number(summary.real_play_time),
             _number(summary.last_play_at),
             summary.received_at,
+            summary.suspicious,
         ]
     )
 
@@ -93,7 +94,7 @@ def _float(value: Any) -> float | None:
 
 
 def _summary_from(value: list[Any]) -> SessionSummary:
-    version, start_at, block_count, duration, play_time, real_play_time, last_play_at, received_at = value
+    version, start_at, block_count, duration, play_time, real_play_time, last_play_at, received_at, *rest = value
     return SessionSummary(
         version=int(version),
         start_at=int(start_at),
@@ -103,6 +104,7 @@ def _summary_from(value: list[Any]) -> SessionSummary:
         real_play_time=float(real_play_time),
         last_play_at=_float(last_play_at),
         received_at=int(received_at),
+        suspicious=bool(rest and rest[0]),
     )
 
 

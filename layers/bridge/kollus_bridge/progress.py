@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from decimal import ROUND_DOWN, Decimal
 from enum import StrEnum
+from fractions import Fraction
 
 from .kollus import Callback
 
@@ -44,6 +45,8 @@ class SessionSummary:
     real_play_time: float
     last_play_at: float | None
     received_at: int  # epoch milliseconds, the server's clock
+    #: Reported more content time than its wall-clock time allows (see `implausible`).
+    suspicious: bool = False
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,8 @@ class ProgressView:
     real_play_time: float
     sessions: int
     updated_at: int | None
+    suspicious_sessions: int = 0
+    watched: frozenset[int] = frozenset()  # the watched blocks of the reported grid
 
 
 def session_key(start_at: int, player_id: str) -> str:
@@ -125,7 +130,21 @@ def watched_blocks(callback: Callback, min_block_watch_ratio: float) -> frozense
     return frozenset(watched)
 
 
-def session_update(callback: Callback, received_at: int, min_block_watch_ratio: float) -> SessionUpdate:
+#: Content seconds a session may report beyond what its playback rate allows (buffering, rounding).
+PLAUSIBILITY_SLACK_SECONDS = 60.0
+
+
+def implausible(callback: Callback, max_playback_rate: float) -> bool:
+    """True when the content time played exceeds what the player's open time allows at the
+    fastest playback rate. Never blocks anything: it only flags the session."""
+    if callback.play_time is None or callback.run_time is None:
+        return False
+    return callback.play_time > max_playback_rate * callback.run_time + PLAUSIBILITY_SLACK_SECONDS
+
+
+def session_update(
+    callback: Callback, received_at: int, min_block_watch_ratio: float, max_playback_rate: float = 2.0
+) -> SessionUpdate:
     """Turn a parsed callback into what it contributes to the learner's record."""
     summary = SessionSummary(
         version=version_of(callback),
@@ -136,6 +155,7 @@ def session_update(callback: Callback, received_at: int, min_block_watch_ratio: 
         real_play_time=callback.real_play_time or 0.0,
         last_play_at=callback.last_play_at,
         received_at=received_at,
+        suspicious=implausible(callback, max_playback_rate),
     )
     return SessionUpdate(
         client_user_id=callback.client_user_id,
@@ -187,24 +207,24 @@ def _newest(state: RecordState) -> SessionSummary | None:
     return ranked[-1][1] if ranked else None
 
 
-def _best_grid(state: RecordState, fallback: int) -> tuple[int, int]:
-    """(block_count, watched) of the grid with the most progress; ties go to the finer grid."""
-    grids = [(percent(len(blocks), grid), grid, len(blocks)) for grid, blocks in state.watched.items() if blocks]
+def _best_grid(state: RecordState, fallback: int) -> tuple[int, frozenset[int]]:
+    """(block_count, watched blocks) of the grid with the most progress; ties go to the finer grid."""
+    grids = [(percent(len(blocks), grid), grid) for grid, blocks in state.watched.items() if blocks]
     if not grids:
-        return fallback, 0
-    _, grid, count = max(grids)
-    return grid, count
+        return fallback, frozenset()
+    _, grid = max(grids)
+    return grid, frozenset(state.watched[grid])
 
 
 def summarize(state: RecordState, completion_threshold: float) -> ProgressView:
     """Every reported figure of a record, derived from its stored state."""
     newest = _newest(state)
     block_count, watched = _best_grid(state, newest.block_count if newest else 1)
-    progress = percent(watched, block_count)
+    progress = percent(len(watched), block_count)
     return ProgressView(
         block_count=block_count,
         duration=newest.duration if newest else None,
-        watched_blocks=watched,
+        watched_blocks=len(watched),
         progress=progress,
         completed=state.completed_at is not None or reaches(progress, completion_threshold),
         completed_at=state.completed_at,
@@ -213,7 +233,37 @@ def summarize(state: RecordState, completion_threshold: float) -> ProgressView:
         real_play_time=math.fsum(session.real_play_time for session in state.sessions.values()),
         sessions=len(state.sessions),
         updated_at=state.updated_at,
+        suspicious_sessions=sum(session.suspicious for session in state.sessions.values()),
+        watched=watched,
     )
+
+
+def missing_ranges(view: ProgressView) -> list[tuple[float, float]] | None:
+    """The unwatched parts of the reported grid as merged [start, end) seconds of content time;
+    None without a usable duration (blocks cannot be placed in time)."""
+    if not view.duration:
+        return None
+    length = view.duration / view.block_count
+    ranges: list[tuple[float, float]] = []
+    for index in range(view.block_count):
+        if index in view.watched:
+            continue
+        start, end = round(index * length, 3), round(min((index + 1) * length, view.duration), 3)
+        if ranges and ranges[-1][1] == start:
+            ranges[-1] = (ranges[-1][0], end)
+        else:
+            ranges.append((start, end))
+    return ranges
+
+
+def blocks_needed(view: ProgressView, completion_threshold: float) -> int:
+    """How many more watched blocks reach the completion threshold (0 once reached)."""
+    if view.completed:
+        return 0
+    required = math.ceil(Fraction(str(completion_threshold)) * view.block_count / 100)
+    while not reaches(percent(required, view.block_count), completion_threshold):
+        required += 1  # rounding down to 2 decimals can want one block more
+    return max(0, required - view.watched_blocks)
 
 
 def reaches(progress: Decimal, completion_threshold: float) -> bool:

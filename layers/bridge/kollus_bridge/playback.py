@@ -1,0 +1,97 @@
+"""Signed Kollus playback URLs (Unified JWT) and the session nonce that binds callbacks to them. Pure.
+
+The URL is `https://<player host>/s?jwt=<JWT>&custom_key=<key>` plus `uservalue*` parameters and
+`t=<seconds>` to resume. The JWT is HS256 with the Kollus security key and carries only Kollus's
+claims (`cuid`, `expt`, `mc`): Kollus warns against registered claims such as `exp` or `iat`.
+
+The nonce (`v1.<issued_at>.<mac>`) travels in a uservalue slot; the player echoes it in every
+callback, and an HMAC over learner, content and issue time proves the URL came from us.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+NONCE_VERSION = "v1"
+#: A nonce stamped further ahead than this (clock skew) is not accepted.
+NONCE_FUTURE_TOLERANCE_SECONDS = 300
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode("ascii").rstrip("=")
+
+
+def jwt_hs256(claims: dict[str, Any], key: str) -> str:
+    """A compact HS256 JSON Web Token."""
+    header = _b64url(json.dumps({"alg": "HS256", "typ": "JWT"}, separators=(",", ":")).encode())
+    payload = _b64url(json.dumps(claims, separators=(",", ":"), ensure_ascii=False).encode())
+    signing_input = f"{header}.{payload}".encode("ascii")
+    signature = hmac.new(key.encode("utf-8"), signing_input, hashlib.sha256).digest()
+    return f"{header}.{payload}.{_b64url(signature)}"
+
+
+@dataclass(frozen=True)
+class PlaybackRequest:
+    client_user_id: str
+    media_content_key: str
+    expires_at: int  # unix seconds
+    seek: bool | None = None
+    seekable_end: int | None = None
+    disable_playrate: bool | None = None
+
+
+def claims(request: PlaybackRequest) -> dict[str, Any]:
+    """Kollus Unified JWT claims: `cuid`, `expt` (unix seconds) and one `mc` entry; nothing else."""
+    media: dict[str, Any] = {"mckey": request.media_content_key}
+    if request.seek is not None:
+        media["seek"] = request.seek
+    if request.seekable_end is not None:
+        media["seekable_end"] = request.seekable_end
+    if request.disable_playrate is not None:
+        media["disable_playrate"] = request.disable_playrate
+    return {"cuid": request.client_user_id, "expt": request.expires_at, "mc": [media]}
+
+
+def playback_url(
+    host: str, token: str, custom_key: str, uservalues: dict[str, str], start_position: float | None
+) -> str:
+    """The URL that opens the Kollus player."""
+    parameters: list[tuple[str, str]] = [("jwt", token), ("custom_key", custom_key)]
+    parameters += sorted(uservalues.items(), key=lambda item: int(item[0].removeprefix("uservalue")))
+    if start_position:
+        parameters.append(("t", str(int(start_position))))
+    return f"https://{host}/s?{urlencode(parameters)}"
+
+
+def _mac(key: str, client_user_id: str, media_content_key: str, issued_at: int) -> str:
+    message = json.dumps([client_user_id, media_content_key, issued_at], separators=(",", ":")).encode()
+    return _b64url(hmac.new(key.encode("utf-8"), message, hashlib.sha256).digest()[:18])
+
+
+def sign_nonce(key: str, client_user_id: str, media_content_key: str, issued_at: int) -> str:
+    """`v1.<issued_at>.<mac>`: binds a playback to one learner and content."""
+    return f"{NONCE_VERSION}.{issued_at}.{_mac(key, client_user_id, media_content_key, issued_at)}"
+
+
+def verify_nonce(keys: list[str], client_user_id: str, media_content_key: str, nonce: str, now: int) -> bool:
+    """True when `nonce` was issued by us (any current key) for this learner and content."""
+    version, _, rest = nonce.partition(".")
+    issued_text, _, given = rest.partition(".")
+    if version != NONCE_VERSION or not issued_text.isdigit() or len(issued_text) > 12:
+        return False
+    issued_at = int(issued_text)
+    if issued_at > now + NONCE_FUTURE_TOLERANCE_SECONDS:
+        return False
+    try:
+        base64.urlsafe_b64decode(given + "=" * (-len(given) % 4))
+    except (binascii.Error, ValueError):
+        return False
+    expected = [_mac(key, client_user_id, media_content_key, issued_at) for key in keys]
+    return any(hmac.compare_digest(candidate, given) for candidate in expected)
