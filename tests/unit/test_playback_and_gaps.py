@@ -27,7 +27,7 @@ def test_jwt_claims_decode_with_pyjwt_and_carry_no_registered_claim() -> None:
     assert not REGISTERED & decoded.keys()
     assert jwt.get_unverified_header(token) == {"alg": "HS256", "typ": "JWT"}
     with pytest.raises(jwt.InvalidSignatureError):
-        jwt.decode(token, "another key", algorithms=["HS256"])
+        jwt.decode(token, "another key that is 32 bytes long", algorithms=["HS256"])
 
 
 def test_optional_media_claims_appear_only_when_asked() -> None:
