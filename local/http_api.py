@@ -230,6 +230,13 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _serve
 
+    def __getattr__(self, name: str) -> Any:
+        # Any other method (TRACE, CONNECT, made-up ones) goes through the routes too: API Gateway
+        # answers 404 for a method no route takes, where the base class would answer 501.
+        if name.startswith("do_"):
+            return self._serve
+        raise AttributeError(name)
+
 
 class LocalHttpApi(ThreadingHTTPServer):
     """`LocalHttpApi(("127.0.0.1", 3000), bound_routes).serve_forever()`."""

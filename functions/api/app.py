@@ -1,28 +1,57 @@
-"""The LMS-facing API (bearer token): progress and the completion sync ledger."""
+"""The LMS-facing API (bearer token): progress, per-content rules, playback URLs, the sync ledger."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
+from aws_lambda_powertools.event_handler.openapi.params import Path as PathParam
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from kollus_bridge import api_models
+from kollus_bridge.auth import playback_keys
 from kollus_bridge.dal import progress_store
-from kollus_bridge.http import bearer_auth, json_response, ledger_json, make_resolver, progress_json
+from kollus_bridge.http import (
+    bearer_auth,
+    ledger_json,
+    make_resolver,
+    model_response,
+    progress_csv,
+    progress_detail_json,
+    progress_record,
+    responses,
+    wants_csv,
+)
 from kollus_bridge.observability import logger, metrics, tracer
-from kollus_bridge.service import read_progress, redeliver, sync_ledger
+from kollus_bridge.rules import RulesCache, RulesInput
+from kollus_bridge.service import (
+    PlaybackInput,
+    issue_playback_url,
+    progress_detail,
+    progress_page,
+    redeliver,
+    rules_for,
+    set_rules,
+    sync_ledger,
+)
 from kollus_bridge.settings import get_settings
 from kollus_bridge.sync import SyncState
-from kollus_bridge.times import now_ms
+from kollus_bridge.times import iso_time, now_ms
 from pydantic import BaseModel, Field
+
+OPENAPI_DOCUMENT = Path(__file__).with_name("openapi.json")
 
 settings = get_settings()
 store = progress_store(settings.table_name, settings.rejected_ttl_days)
+rules_cache = RulesCache(lambda key: rules_for(key, settings, store), settings.rules_cache_seconds)
 app = make_resolver(settings)
-app.use(middlewares=[bearer_auth(settings)])
+app.use(middlewares=[bearer_auth(settings, public_paths={"/v1/openapi.json"})])
 
 Identifier = Annotated[str, Query(min_length=1, max_length=256)]
+ContentKey = Annotated[str, PathParam(min_length=1, max_length=256)]
 
 
 class RecordIdentity(BaseModel):
@@ -30,29 +59,131 @@ class RecordIdentity(BaseModel):
     media_content_key: str = Field(min_length=1, max_length=256)
 
 
-@app.get("/v1/progress")
-def get_progress(client_user_id: Identifier, media_content_key: Identifier) -> Any:
-    view = read_progress(client_user_id, media_content_key, settings, store)
+@app.get(
+    "/v1/progress",
+    summary="Progress: one record (with what is missing), a learner's records, or a content's",
+    description="Both identifiers: one record with missing_ranges and blocks_needed (ProgressDetail). One of "
+    "them: a page of records (ProgressPage). `Accept: text/csv` returns the page's rows as CSV.",
+    responses=responses(
+        api_models.ProgressDetail | api_models.ProgressPage,
+        *(400, 401, 404, 503),
+        description="ProgressDetail for one record, ProgressPage for a listing",
+    ),
+)
+def get_progress(
+    client_user_id: Annotated[str | None, Query(min_length=1, max_length=256)] = None,
+    media_content_key: Annotated[str | None, Query(min_length=1, max_length=256)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    next_token: Annotated[str | None, Query(max_length=4096)] = None,
+) -> Response[str]:
+    now = now_ms()
     metrics.add_metric(name="ProgressRead", unit=MetricUnit.Count, value=1)
-    return json_response(200, progress_json(client_user_id, media_content_key, view))
+    if client_user_id is not None and media_content_key is not None and not wants_csv(app):
+        item = progress_detail(client_user_id, media_content_key, settings, store, rules=rules_cache, now=now)
+        return model_response(200, progress_detail_json(item))
+    if client_user_id is not None and media_content_key is not None:
+        item = progress_detail(client_user_id, media_content_key, settings, store, rules=rules_cache, now=now)
+        return Response(200, "text/csv; charset=utf-8", progress_csv([progress_record(item)]))
+    page = progress_page(
+        settings,
+        store,
+        rules_cache,
+        now,
+        client_user_id=client_user_id,
+        media_content_key=media_content_key,
+        limit=limit,
+        next_token=next_token,
+    )
+    records = [progress_record(item) for item in page.items]
+    if wants_csv(app):
+        headers = {"x-next-token": page.next_token} if page.next_token else None
+        return Response(200, "text/csv; charset=utf-8", progress_csv(records), headers=headers)
+    return model_response(200, api_models.ProgressPage(items=records, next_token=page.next_token))
 
 
-@app.get("/v1/sync")
+def _rules_body(media_content_key: str) -> api_models.Rules:
+    rules = rules_for(media_content_key, settings, store)
+    return api_models.Rules(
+        media_content_key=media_content_key,
+        completion_threshold=rules.completion_threshold,
+        min_block_watch_ratio=rules.min_block_watch_ratio,
+        source=rules.source,
+        updated_at=iso_time(rules.updated_at),
+    )
+
+
+@app.get(
+    "/v1/contents/<media_content_key>/rules",
+    summary="The completion rules in force for a content (the defaults when none are set)",
+    responses=responses(api_models.Rules, 400, 401, 503),
+)
+def get_rules(media_content_key: ContentKey) -> Response[str]:
+    return model_response(200, _rules_body(media_content_key))
+
+
+@app.put(
+    "/v1/contents/<media_content_key>/rules",
+    summary="Set a content's completion rules; existing records are re-evaluated as they are next read or updated",
+    responses=responses(api_models.Rules, 400, 401, 503),
+)
+def put_rules(media_content_key: ContentKey, rules: Annotated[RulesInput, Body()]) -> Response[str]:
+    set_rules(media_content_key, rules, store, now_ms())
+    rules_cache.forget(media_content_key)
+    return model_response(200, _rules_body(media_content_key))
+
+
+@app.delete(
+    "/v1/contents/<media_content_key>/rules",
+    summary="Go back to the default rules for a content",
+    responses=responses(api_models.Rules, 400, 401, 503),
+)
+def delete_rules(media_content_key: ContentKey) -> Response[str]:
+    store.delete_rules(media_content_key)
+    rules_cache.forget(media_content_key)
+    return model_response(200, _rules_body(media_content_key))
+
+
+@app.post(
+    "/v1/playback-urls",
+    summary="A signed Kollus playback URL (Unified JWT) bound to the learner and content by a session nonce",
+    responses=responses(api_models.PlaybackUrl, 400, 401, 503),
+)
+def post_playback_url(request: Annotated[PlaybackInput, Body()]) -> Response[str]:
+    issued = issue_playback_url(request, settings, store, playback_keys(settings), now_ms())
+    metrics.add_metric(name="PlaybackUrlIssued", unit=MetricUnit.Count, value=1)
+    return model_response(200, api_models.PlaybackUrl(**issued))
+
+
+@app.get(
+    "/v1/sync",
+    summary="The completion sync ledger, one state at a time",
+    responses=responses(api_models.LedgerPage, 400, 401, 503),
+)
 def get_sync_ledger(
     state: Annotated[SyncState, Query()] = SyncState.FAILED,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     next_token: Annotated[str | None, Query(max_length=4096)] = None,
-) -> Any:
+) -> Response[str]:
     page = sync_ledger(state, limit, next_token, store)
     metrics.add_metric(name="SyncLedgerRead", unit=MetricUnit.Count, value=1)
-    return json_response(200, {"items": [ledger_json(entry) for entry in page.entries], "next_token": page.next_token})
+    items = [ledger_json(entry) for entry in page.entries]
+    return model_response(200, api_models.LedgerPage(items=items, next_token=page.next_token))
 
 
-@app.post("/v1/sync/redeliver")
-def post_redeliver(identity: Annotated[RecordIdentity, Body()]) -> Any:
+@app.post(
+    "/v1/sync/redeliver",
+    summary="Put a completion back in line for delivery (idempotent; the webhook-id stays the same)",
+    responses=responses(api_models.Redelivery, 400, 401, 404, 503, status=202),
+)
+def post_redeliver(identity: Annotated[RecordIdentity, Body()]) -> Response[str]:
     redeliver(identity.client_user_id, identity.media_content_key, store, now_ms())
     metrics.add_metric(name="SyncRedeliver", unit=MetricUnit.Count, value=1)
-    return json_response(202, {**identity.model_dump(), "state": SyncState.PENDING.value})
+    return model_response(202, api_models.Redelivery(**identity.model_dump(), state="pending"))
+
+
+@app.get("/v1/openapi.json", summary="This API's OpenAPI document", include_in_schema=False)
+def get_openapi() -> Response[str]:
+    return Response(200, "application/json", OPENAPI_DOCUMENT.read_text(encoding="utf-8"))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -3,86 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
-import subprocess
-import sys
-import threading
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any
+import urllib.parse
 
 import pytest
 
-from local.dynamodb_local import free_port
-from local.template import ROOT
+from tests.e2e.conftest import RunningStack, request
 from tests.payloads import API_TOKEN, CALLBACK_TOKEN, Snapshot
 
 pytestmark = pytest.mark.stack
-
-
-@dataclass
-class RunningStack:
-    process: subprocess.Popen[str]
-    url: str
-    dynamodb_port: int
-    banner: list[str]
-    output: list[str]
-
-
-def request(url: str, data: bytes | None = None, headers: dict[str, str] | None = None) -> tuple[int, Any]:
-    call = urllib.request.Request(url, data=data, headers=headers or {}, method="POST" if data is not None else "GET")
-    try:
-        with urllib.request.urlopen(call, timeout=30) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
-
-
-@pytest.fixture(scope="module")
-def stack() -> Iterator[RunningStack]:
-    port, dynamodb_port = free_port(), free_port()
-    environment = {
-        **os.environ,
-        "PORT": str(port),
-        "DYNAMODB_PORT": str(dynamodb_port),
-        "LMS_RECEIVER_PORT": str(free_port()),
-        "SYNC_INTERVAL_SECONDS": "1",
-        "PYTHONUNBUFFERED": "1",
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "local"],
-        cwd=ROOT,
-        env=environment,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    banner: list[str] = []
-    assert process.stdout is not None
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line and process.poll() is not None:
-            pytest.fail("the local stack exited at start-up:\n" + "".join(banner))
-        banner.append(line)
-        if "Ctrl-C stops everything" in line:
-            break
-    else:
-        process.kill()
-        pytest.fail("the local stack did not start within 90 s:\n" + "".join(banner))
-    output: list[str] = []
-    # Keep reading the log (so the stack never blocks on a full pipe) for the tests to look at.
-    threading.Thread(target=lambda: output.extend(process.stdout or []), daemon=True).start()
-    running = RunningStack(process, f"http://127.0.0.1:{port}", dynamodb_port, banner, output)
-    yield running
-    if process.poll() is None:
-        process.kill()
-        process.wait(timeout=10)
 
 
 def test_banner_shows_the_urls_and_a_curl_line(stack: RunningStack) -> None:
@@ -137,6 +68,33 @@ def test_errors_over_http(stack: RunningStack) -> None:
     assert status == 404
 
 
+def test_a_bound_playback_end_to_end(stack: RunningStack) -> None:
+    """Issue a playback URL, post callbacks that carry its nonce, read what is still missing."""
+    auth = {"Authorization": f"Bearer {API_TOKEN}", "Content-Type": "application/json"}
+    identity = {"client_user_id": "bound-learner", "media_content_key": "bound-content"}
+    status, issued = request(
+        f"{stack.url}/v1/playback-urls", json.dumps({**identity, "uservalues": {"uservalue0": "c-1"}}).encode(), auth
+    )
+    assert status == 200
+    query = urllib.parse.urlsplit(issued["url"]).query
+    uservalues = {k: v[0] for k, v in urllib.parse.parse_qs(query).items() if k.startswith("uservalue")}
+    # The player echoes the URL's uservalues in every callback (the template carries them).
+    callback_url = f"{stack.url}/callbacks/kollus/{CALLBACK_TOKEN}?{urllib.parse.urlencode(uservalues)}"
+    snapshot = Snapshot(
+        client_user_id="bound-learner", media_content_key="bound-content", block_count=4, duration=240, serial=1
+    )
+    snapshot.block_times = {0: 60.0, 1: 60.0}
+    status, body = request(callback_url, snapshot.form_body(), {"Content-Type": "application/x-www-form-urlencoded"})
+    assert (status, body["watched_blocks"]) == (200, 2)
+    forged = f"{stack.url}/callbacks/kollus/{CALLBACK_TOKEN}?uservalue99=v1.1.AAAA"
+    assert request(forged, snapshot.form_body(), {"Content-Type": "application/x-www-form-urlencoded"})[0] == 403
+    query = urllib.parse.urlencode(identity)
+    status, record = request(f"{stack.url}/v1/progress?{query}", headers={"Authorization": f"Bearer {API_TOKEN}"})
+    assert status == 200
+    assert (record["missing_ranges"], record["blocks_needed"], record["progress"]) == ([[120.0, 240.0]], 2, 50.0)
+
+
+# Last: it stops the module's stack.
 def test_stops_cleanly_and_leaves_no_java_behind(stack: RunningStack) -> None:
     stack.process.send_signal(signal.SIGTERM)
     assert stack.process.wait(timeout=30) == 0

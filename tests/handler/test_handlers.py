@@ -205,12 +205,13 @@ class TestProgressApi:
         assert "watched_blocks" not in body
 
     @pytest.mark.parametrize(
-        "query", ["client_user_id=u", "media_content_key=m", "", "client_user_id=&media_content_key=m"]
-    )
-    def test_missing_parameters_are_400(self, deployment: Deployment, query: str) -> None:
+        ("query", "field"),
+        [("", "client_user_id"), ("client_user_id=&media_content_key=m", "client_user_id"),
+         ("client_user_id=u&limit=0", "limit"), ("client_user_id=u&next_token=abc", "next_token")],
+    )  # fmt: skip
+    def test_bad_parameters_are_400(self, deployment: Deployment, query: str, field: str) -> None:
         status, body = deployment.get(progress_event(query))
-        assert (status, body["error"]["code"]) == (400, "invalid_request")
-        assert body["error"]["field"] in ("client_user_id", "media_content_key")
+        assert (status, body["error"]["code"], body["error"]["field"]) == (400, "invalid_request", field)
 
     def test_unknown_route_is_404_with_the_error_shape(self, deployment: Deployment) -> None:
         event = progress_event("")

@@ -96,6 +96,11 @@ def test_routes() -> None:
         ("GET /v1/progress", "ApiFunction"),
         ("GET /v1/sync", "ApiFunction"),
         ("POST /v1/sync/redeliver", "ApiFunction"),
+        ("GET /v1/contents/{media_content_key}/rules", "ApiFunction"),
+        ("PUT /v1/contents/{media_content_key}/rules", "ApiFunction"),
+        ("DELETE /v1/contents/{media_content_key}/rules", "ApiFunction"),
+        ("POST /v1/playback-urls", "ApiFunction"),
+        ("GET /v1/openapi.json", "ApiFunction"),
     }
 
 
@@ -126,7 +131,7 @@ def statements(name: str) -> list[dict[str, Any]]:
     return found
 
 
-def actions_on(name: str, resource: dict[str, Any]) -> set[str]:
+def actions_on(name: str, resource: dict[str, Any] | list[dict[str, Any]]) -> set[str]:
     granted: set[str] = set()
     for statement in statements(name):
         if statement["Resource"] == resource:
@@ -137,11 +142,26 @@ def actions_on(name: str, resource: dict[str, Any]) -> set[str]:
 
 def test_policies_are_least_privilege() -> None:
     table = {"Fn::GetAtt": ["ProgressTable", "Arn"]}
-    assert actions_on("CallbackFunction", table) == {"dynamodb:UpdateItem", "dynamodb:PutItem"}
-    assert actions_on("CallbackFunction", {"Ref": "CallbackTokenSecret"}) == {"secretsmanager:GetSecretValue"}
-    assert actions_on("ApiFunction", table) == {"dynamodb:GetItem", "dynamodb:UpdateItem"}
-    assert actions_on("ApiFunction", {"Fn::Sub": "${ProgressTable.Arn}/index/ledger-index"}) == {"dynamodb:Query"}
-    assert actions_on("ApiFunction", {"Ref": "ApiTokenSecret"}) == {"secretsmanager:GetSecretValue"}
+    assert actions_on("CallbackFunction", table) == {
+        "dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:Query",
+    }  # fmt: skip
+    assert actions_on("CallbackFunction", [{"Ref": "CallbackTokenSecret"}, {"Ref": "PlaybackNonceKeySecret"}]) == {
+        "secretsmanager:GetSecretValue"
+    }
+    assert actions_on("ApiFunction", table) == {
+        "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:PutItem",
+        "dynamodb:DeleteItem",
+    }  # fmt: skip
+    indexes = [
+        {"Fn::Sub": "${ProgressTable.Arn}/index/ledger-index"},
+        {"Fn::Sub": "${ProgressTable.Arn}/index/content-index"},
+    ]
+    assert actions_on("ApiFunction", indexes) == {"dynamodb:Query"}
+    secrets = [
+        {"Ref": name}
+        for name in ("ApiTokenSecret", "KollusSecurityKeySecret", "KollusCustomKeySecret", "PlaybackNonceKeySecret")
+    ]
+    assert actions_on("ApiFunction", secrets) == {"secretsmanager:GetSecretValue"}
     assert actions_on("SyncFunction", table) == {
         "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:DeleteItem",
     }  # fmt: skip

@@ -11,6 +11,7 @@ import hmac
 from pydantic import SecretStr
 
 from .errors import StorageUnavailable, Unauthorized
+from .playback import PlaybackKeys
 from .settings import Settings, SettingsError
 from .webhooks import secret_key
 
@@ -50,6 +51,30 @@ def lms_webhook_secrets(settings: Settings) -> list[str]:
     for secret in secrets:
         secret_key(secret)  # a malformed secret from the store fails here, by name, not mid-signature
     return secrets
+
+
+def _required(local: SecretStr | None, secret_id: str | None, names: str, max_age: int) -> list[str]:
+    if local is None and secret_id is None:
+        raise SettingsError(f"set {names}")
+    return _tokens(local, secret_id, max_age)
+
+
+def nonce_keys(settings: Settings) -> list[str]:
+    """Keys of the session nonce (the first signs; all verify, for rotation)."""
+    return _required(
+        settings.playback_nonce_key,
+        settings.playback_nonce_key_arn,
+        "PLAYBACK_NONCE_KEY (local) or PLAYBACK_NONCE_KEY_ARN (AWS)",
+        settings.secret_cache_seconds,
+    )
+
+
+def playback_keys(settings: Settings) -> PlaybackKeys:
+    """The Kollus security key and custom key, and our nonce key."""
+    age = settings.secret_cache_seconds
+    security = _required(settings.kollus_security_key, settings.kollus_security_key_arn, "KOLLUS_SECURITY_KEY", age)
+    custom = _required(settings.kollus_custom_key, settings.kollus_custom_key_arn, "KOLLUS_CUSTOM_KEY", age)
+    return PlaybackKeys(security_key=security[0], custom_key=custom[0], nonce_key=nonce_keys(settings)[0])
 
 
 def require_callback_token(presented: str, settings: Settings) -> None:

@@ -42,6 +42,7 @@ GRID_PREFIX = "w:"
 #: The value of `sync_due`, the sparse due-index key, while a delivery is due.
 DUE = "due"
 DUE_INDEX = "due-index"
+CONTENT_INDEX = "content-index"
 LEDGER_INDEX = "ledger-index"
 LEASE_KEY = {"pk": {"S": "LEASE"}, "sk": {"S": "sync"}}
 #: Largest compressed raw body and query kept with a rejected payload (DynamoDB items stop at 400 KB).
@@ -132,6 +133,7 @@ def state_from_item(item: Mapping[str, Any]) -> RecordState:
         created_at=stamp("created_at"),
         updated_at=stamp("updated_at"),
         uservalues=dict(plain.get("uservalues") or {}),
+        watch_ratio=None if plain.get("watch_ratio") is None else float(plain["watch_ratio"]),
     )
 
 
@@ -164,7 +166,7 @@ def stored_record_from_item(item: Mapping[str, Any]) -> StoredRecord:
         client_user_id=learner,
         media_content_key=content,
         state=state_from_item(item),
-        rev=int(item["rev"]["N"]) if "rev" in item else 0,
+        rev=_rev(item),
         ledger=ledger_from_item(item),
     )
 
@@ -173,6 +175,7 @@ def stored_record_from_item(item: Mapping[str, Any]) -> StoredRecord:
 class ApplyResult:
     outcome: Outcome
     state: RecordState
+    rev: int = 0
 
 
 @dataclass(frozen=True)
@@ -185,7 +188,7 @@ class RawSnapshot:
 class ProgressStore(Protocol):
     """What the service needs from storage."""
 
-    def apply(self, update: SessionUpdate, mark_due: bool = False) -> ApplyResult: ...
+    def apply(self, update: SessionUpdate, mark_due: bool = False, watch_ratio: float = 0.5) -> ApplyResult: ...
 
     def mark_completed(self, client_user_id: str, media_content_key: str, now: int) -> None: ...
 
@@ -194,6 +197,30 @@ class ProgressStore(Protocol):
     def save_rejected(self, raw: RawSnapshot, code: str, message: str, field: str | None, now: int) -> None: ...
 
     def get_record(self, client_user_id: str, media_content_key: str) -> RecordState | None: ...
+
+    def get_stored(self, client_user_id: str, media_content_key: str) -> StoredRecord | None: ...
+
+    def session_snapshots(self, client_user_id: str, media_content_key: str) -> list[RawSnapshot]: ...
+
+    def replace_watched(
+        self, client_user_id: str, media_content_key: str, watched: Mapping[int, frozenset[int]], ratio: float, rev: int
+    ) -> RecordState | None: ...
+
+    def records_of_learner(
+        self, client_user_id: str, limit: int, start: Mapping[str, Any] | None
+    ) -> tuple[list[StoredRecord], Mapping[str, Any] | None]: ...
+
+    def records_of_content(
+        self, media_content_key: str, limit: int, start: Mapping[str, Any] | None
+    ) -> tuple[list[StoredRecord], Mapping[str, Any] | None]: ...
+
+
+class RulesStore(Protocol):
+    def get_rules(self, media_content_key: str) -> dict[str, Any] | None: ...
+
+    def put_rules(self, media_content_key: str, completion_threshold: float, ratio: float, now: int) -> None: ...
+
+    def delete_rules(self, media_content_key: str) -> None: ...
 
 
 class LedgerStore(Protocol):
@@ -233,15 +260,19 @@ class DynamoProgressStore:
         self._accounting = threading.Lock()
 
     def _account(self, response: Mapping[str, Any], failed_write: bool = False) -> None:
-        consumed = response.get("ConsumedCapacity") or {}
+        consumed = response.get("ConsumedCapacity") or []
+        entries = consumed if isinstance(consumed, list) else [consumed]  # batch requests report one per table
+        writes = sum(float(entry.get("WriteCapacityUnits", 0) or 0) for entry in entries)
+        reads = sum(float(entry.get("ReadCapacityUnits", 0) or 0) for entry in entries)
         with self._accounting:
             self.requests += 1
             # A failed condition is billed as one write unit and reports no capacity.
-            self.consumed_write_units += 1.0 if failed_write else float(consumed.get("WriteCapacityUnits", 0) or 0)
-            self.consumed_read_units += float(consumed.get("ReadCapacityUnits", 0) or 0)
+            self.consumed_write_units += 1.0 if failed_write else writes
+            self.consumed_read_units += reads
 
     def _call(self, operation: str, **request: Any) -> dict[str, Any]:
-        request.setdefault("TableName", self.table_name)
+        if operation != "batch_get_item":  # a batch names its tables in RequestItems
+            request.setdefault("TableName", self.table_name)
         request.setdefault("ReturnConsumedCapacity", "TOTAL")
         try:
             response: dict[str, Any] = getattr(self.client, operation)(**request)
@@ -255,7 +286,7 @@ class DynamoProgressStore:
         self._account(response)
         return response
 
-    def apply(self, update: SessionUpdate, mark_due: bool = False) -> ApplyResult:
+    def apply(self, update: SessionUpdate, mark_due: bool = False, watch_ratio: float = 0.5) -> ApplyResult:
         """Merge one session's newest callback into the record, atomically (write 1).
 
         `mark_due` (coalesced progress updates) also puts the record in the due index.
@@ -272,8 +303,10 @@ class DynamoProgressStore:
         expression = (
             "SET #s = :summary, client_user_id = if_not_exists(client_user_id, :learner), "
             "media_content_key = if_not_exists(media_content_key, :content), "
-            "created_at = if_not_exists(created_at, :now), updated_at = :now"
+            "created_at = if_not_exists(created_at, :now), updated_at = :now, "
+            "watch_ratio = if_not_exists(watch_ratio, :ratio)"
         )
+        values[":ratio"] = {"N": repr(float(watch_ratio))}
         if update.uservalues:
             values[":uservalues"] = _serializer.serialize(dict(update.uservalues))
             expression += ", uservalues = :uservalues"
@@ -305,8 +338,8 @@ class DynamoProgressStore:
         except ClientError as error:
             stored: Mapping[str, Any] = error.response.get("Item") or {}  # type: ignore[assignment]
             state = state_from_item(stored)
-            return ApplyResult(classify(state.sessions.get(update.session_key), update), state)
-        return ApplyResult(Outcome.ACCEPTED, state_from_item(response["Attributes"]))
+            return ApplyResult(classify(state.sessions.get(update.session_key), update), state, _rev(stored))
+        return ApplyResult(Outcome.ACCEPTED, state_from_item(response["Attributes"]), _rev(response["Attributes"]))
 
     def mark_completed(self, client_user_id: str, media_content_key: str, now: int) -> None:
         """Stamp the completion time once, and make its delivery to the LMS due (same write)."""
@@ -374,6 +407,139 @@ class DynamoProgressStore:
         response = self._call("get_item", Key=record_key(client_user_id, media_content_key), ConsistentRead=True)
         item = response.get("Item")
         return None if item is None else state_from_item(item)
+
+    # --- listings, rules, re-evaluation --------------------------------------------------------
+
+    def records_of_learner(
+        self, client_user_id: str, limit: int, start: Mapping[str, Any] | None
+    ) -> tuple[list[StoredRecord], Mapping[str, Any] | None]:
+        """One page of a learner's records, by content key."""
+        request: dict[str, Any] = {
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :records)",
+            "ExpressionAttributeValues": {":pk": {"S": "L#" + _key_part(client_user_id)}, ":records": {"S": "P#"}},
+            "Limit": limit,
+            "ConsistentRead": True,
+        }
+        if start:
+            request["ExclusiveStartKey"] = start
+        response = self._call("query", **request)
+        records = [stored_record_from_item(item) for item in response.get("Items", [])]
+        return records, response.get("LastEvaluatedKey")
+
+    def records_of_content(
+        self, media_content_key: str, limit: int, start: Mapping[str, Any] | None
+    ) -> tuple[list[StoredRecord], Mapping[str, Any] | None]:
+        """One page of a content's records, by learner id (the index, then one batch read)."""
+        request: dict[str, Any] = {
+            "IndexName": CONTENT_INDEX,
+            "KeyConditionExpression": "media_content_key = :content",
+            "ExpressionAttributeValues": {":content": {"S": media_content_key}},
+            "Limit": limit,
+        }
+        if start:
+            request["ExclusiveStartKey"] = start
+        response = self._call("query", **request)
+        keys = [{"pk": item["pk"], "sk": item["sk"]} for item in response.get("Items", [])]
+        items: dict[tuple[str, str], dict[str, Any]] = {}
+        pending: list[dict[str, Any]] = keys
+        for _ in range(8):  # unprocessed keys come back under load: retry them a bounded number of times
+            if not pending:
+                break
+            batch = self._call(
+                "batch_get_item", RequestItems={self.table_name: {"Keys": pending, "ConsistentRead": True}}
+            )
+            for item in batch.get("Responses", {}).get(self.table_name, []):
+                items[(item["pk"]["S"], item["sk"]["S"])] = item
+            pending = batch.get("UnprocessedKeys", {}).get(self.table_name, {}).get("Keys", [])
+        if pending:
+            raise StorageUnavailable("storage is busy; try again")
+        records = []
+        for key in keys:
+            item = items.get((key["pk"]["S"], key["sk"]["S"]))
+            if item is not None:
+                records.append(stored_record_from_item(item))
+        return records, response.get("LastEvaluatedKey")
+
+    def get_rules(self, media_content_key: str) -> dict[str, Any] | None:
+        response = self._call("get_item", Key=_rules_key(media_content_key), ConsistentRead=True)
+        item = response.get("Item")
+        return None if item is None else {name: _deserializer.deserialize(value) for name, value in item.items()}
+
+    def put_rules(self, media_content_key: str, completion_threshold: float, ratio: float, now: int) -> None:
+        self._call(
+            "put_item",
+            Item={
+                **_rules_key(media_content_key),
+                "completion_threshold": {"N": repr(float(completion_threshold))},
+                "min_block_watch_ratio": {"N": repr(float(ratio))},
+                "updated_at": {"N": str(now)},
+            },
+        )
+
+    def delete_rules(self, media_content_key: str) -> None:
+        self._call("delete_item", Key=_rules_key(media_content_key))
+
+    def session_snapshots(self, client_user_id: str, media_content_key: str) -> list[RawSnapshot]:
+        """The newest raw callback of every session of a record."""
+        snapshots: list[RawSnapshot] = []
+        start: Mapping[str, Any] | None = None
+        while True:
+            request: dict[str, Any] = {
+                "KeyConditionExpression": "pk = :pk AND begins_with(sk, :sessions)",
+                "ExpressionAttributeValues": {
+                    ":pk": {"S": "L#" + _key_part(client_user_id)},
+                    ":sessions": {"S": f"S#{_key_part(media_content_key)}#"},
+                },
+                "ConsistentRead": True,
+            }
+            if start:
+                request["ExclusiveStartKey"] = start
+            response = self._call("query", **request)
+            for item in response.get("Items", []):
+                snapshots.append(
+                    RawSnapshot(
+                        body=zlib.decompress(item["raw_body"]["B"]),
+                        content_type=item.get("content_type", {}).get("S") or None,
+                        query=item.get("raw_query", {}).get("S", ""),
+                    )
+                )
+            start = response.get("LastEvaluatedKey")
+            if not start:
+                return snapshots
+
+    def replace_watched(
+        self, client_user_id: str, media_content_key: str, watched: Mapping[int, frozenset[int]], ratio: float, rev: int
+    ) -> RecordState | None:
+        """Replace the watched sets (re-evaluated under `ratio`) unless the record changed since `rev`."""
+        current = self.get_record(client_user_id, media_content_key)
+        if current is None:
+            return None
+        names: dict[str, str] = {}
+        values: dict[str, Any] = {":ratio": {"N": repr(float(ratio))}, ":rev": {"N": str(rev)}, ":one": {"N": "1"}}
+        sets, removals = ["watch_ratio = :ratio"], []
+        for position, grid in enumerate(sorted(set(current.watched) | set(watched))):
+            names[f"#g{position}"] = GRID_PREFIX + str(grid)
+            blocks = watched.get(grid)
+            if blocks:
+                values[f":g{position}"] = {"NS": [str(block) for block in sorted(blocks)]}
+                sets.append(f"#g{position} = :g{position}")
+            else:
+                removals.append(f"#g{position}")
+        expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removals) if removals else "") + " ADD rev :one"
+        request: dict[str, Any] = {
+            "Key": record_key(client_user_id, media_content_key),
+            "UpdateExpression": expression,
+            "ConditionExpression": "rev = :rev",
+            "ExpressionAttributeValues": values,
+            "ReturnValues": "ALL_NEW",
+        }
+        if names:
+            request["ExpressionAttributeNames"] = names
+        try:
+            response = self._call("update_item", **request)
+        except ClientError:
+            return None  # changed meanwhile: the next read or callback re-evaluates again
+        return state_from_item(response["Attributes"])
 
     # --- completion sync -------------------------------------------------------------------------
 
@@ -558,6 +724,14 @@ class StoredLedgerEntry:
     media_content_key: str
     completed_at: int | None
     ledger: SyncLedger
+
+
+def _rules_key(media_content_key: str) -> dict[str, Any]:
+    return {"pk": {"S": "C#" + _key_part(media_content_key)}, "sk": {"S": "RULES"}}
+
+
+def _rev(item: Mapping[str, Any]) -> int:
+    return int(item["rev"]["N"]) if "rev" in item else 0
 
 
 def _plain(item: Mapping[str, Any], name: str) -> Any:

@@ -39,6 +39,12 @@ class Unauthorized(BridgeError):
     code = "unauthorized"
 
 
+class Forbidden(BridgeError):
+    """Authenticated, but not allowed: e.g. a callback without a valid session nonce."""
+
+    code = "forbidden"
+
+
 class NotFound(BridgeError):
     code = "not_found"
 

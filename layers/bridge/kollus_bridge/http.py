@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import csv
+import io
 import json
 from collections.abc import Callable
 from typing import Any
@@ -12,11 +14,15 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, CORSConf
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+from pydantic import BaseModel
 
+from .api_models import ErrorBody, LedgerEntry, ProgressDetail, ProgressRecord
 from .auth import require_api_token
 from .dal import StoredLedgerEntry
 from .errors import (
     BridgeError,
+    Forbidden,
     InvalidPayload,
     InvalidRequest,
     NotFound,
@@ -28,7 +34,8 @@ from .errors import (
 )
 from .kollus import RawCallback
 from .observability import logger
-from .progress import ProgressView
+from .progress import blocks_needed, missing_ranges
+from .service import RecordView
 from .settings import Settings
 from .times import iso_time
 
@@ -37,12 +44,39 @@ STATUS_BY_ERROR: dict[type[BridgeError], int] = {
     InvalidPayload: 400,
     InvalidRequest: 400,
     Unauthorized: 401,
+    Forbidden: 403,
     NotFound: 404,
     PayloadTooLarge: 413,
     UnsupportedMediaType: 415,
     RecordTooLarge: 422,
     StorageUnavailable: 503,
 }
+
+
+_ERROR_DESCRIPTIONS = {
+    400: "Invalid input (the error names the field)",
+    401: "Missing or invalid credentials",
+    403: "Not allowed: no valid session nonce",
+    404: "Not found",
+    413: "Body too large",
+    415: "Unsupported content type",
+    422: "The record would exceed the storage item size",
+    503: "Storage unavailable: nothing was written; retry",
+}
+
+
+def error_responses(*statuses: int) -> dict[int, OpenAPIResponse]:
+    """OpenAPI declarations of error responses, all in the one error shape."""
+    return {
+        status: {"description": _ERROR_DESCRIPTIONS[status], "content": {"application/json": {"model": ErrorBody}}}
+        for status in statuses
+    }
+
+
+def responses(model: Any, *errors: int, status: int = 200, description: str = "OK") -> dict[int, OpenAPIResponse]:
+    """OpenAPI declarations of a route's success body and its errors."""
+    success: OpenAPIResponse = {"description": description, "content": {"application/json": {"model": model}}}
+    return {status: success, **error_responses(*errors)}
 
 
 def json_response(status: int, body: dict[str, Any]) -> Response[str]:
@@ -88,6 +122,18 @@ def make_resolver(settings: Settings) -> APIGatewayHttpResolver:
         message = f"missing or invalid parameter {field}" if field else "invalid request"
         return error_response(InvalidRequest(message, field=field))
 
+    @app.exception_handler(ValueError)  # type: ignore[untyped-decorator]
+    def _unreadable_body(error: ValueError) -> Response[str]:
+        # The request validation reads non-JSON bodies (form, multipart) itself and raises ValueError
+        # on a malformed one: the client's error. Any other ValueError is ours and stays a 500.
+        event = app.current_event
+        if isinstance(error, UnicodeDecodeError | json.JSONDecodeError):
+            return error_response(InvalidRequest("the body is not valid UTF-8 JSON", field="body"))
+        media = (event.headers.get("content-type") or "").split(";")[0].strip().lower()
+        if event.body and media not in ("", "application/json"):
+            return error_response(UnsupportedMediaType("send the body as application/json", field="content-type"))
+        raise error
+
     @app.not_found
     def _not_found(_: NotFoundError) -> Response[str]:
         return error_response(NotFound("no such route"))
@@ -95,11 +141,14 @@ def make_resolver(settings: Settings) -> APIGatewayHttpResolver:
     return app
 
 
-def bearer_auth(settings: Settings) -> Callable[[APIGatewayHttpResolver, NextMiddleware], Response[str]]:
-    """Middleware: every route of the API needs `Authorization: Bearer <api token>`."""
+def bearer_auth(
+    settings: Settings, public_paths: frozenset[str] | set[str] = frozenset()
+) -> Callable[[APIGatewayHttpResolver, NextMiddleware], Response[str]]:
+    """Middleware: every route of the API but `public_paths` needs `Authorization: Bearer <api token>`."""
 
     def middleware(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[str]:
-        require_api_token(app.current_event.headers.get("authorization"), settings)
+        if app.current_event.path not in public_paths:
+            require_api_token(app.current_event.headers.get("authorization"), settings)
         response: Response[str] = next_middleware(app)
         return response
 
@@ -120,38 +169,78 @@ def raw_callback(app: APIGatewayHttpResolver) -> RawCallback:
     return RawCallback(body=data, content_type=event.headers.get("content-type"), query=event.raw_query_string or "")
 
 
-def progress_json(client_user_id: str, media_content_key: str, view: ProgressView) -> dict[str, Any]:
+def progress_record(item: RecordView) -> ProgressRecord:
     """The public representation of one progress record."""
-    return {
-        "client_user_id": client_user_id,
-        "media_content_key": media_content_key,
-        "block_count": view.block_count,
-        "duration": view.duration,
-        "watched_blocks": view.watched_blocks,
-        "progress": float(view.progress),
-        "completed": view.completed,
-        "completed_at": iso_time(view.completed_at),
-        "last_position": view.last_position,
-        "play_time": view.play_time,
-        "real_play_time": view.real_play_time,
-        "sessions": view.sessions,
-        "updated_at": iso_time(view.updated_at),
-    }
+    view = item.view
+    return ProgressRecord(
+        client_user_id=item.client_user_id,
+        media_content_key=item.media_content_key,
+        block_count=view.block_count,
+        duration=view.duration,
+        watched_blocks=view.watched_blocks,
+        progress=float(view.progress),
+        completed=view.completed,
+        completed_at=iso_time(view.completed_at),
+        last_position=view.last_position,
+        play_time=view.play_time,
+        real_play_time=view.real_play_time,
+        sessions=view.sessions,
+        suspicious_sessions=view.suspicious_sessions,
+        completion_threshold=item.rules.completion_threshold,
+        updated_at=iso_time(view.updated_at),
+    )
 
 
-def ledger_json(entry: StoredLedgerEntry) -> dict[str, Any]:
+def progress_detail_json(item: RecordView) -> ProgressDetail:
+    """One record with what is missing: the unwatched ranges and the blocks still needed."""
+    return ProgressDetail(
+        **progress_record(item).model_dump(),
+        missing_ranges=missing_ranges(item.view),
+        blocks_needed=blocks_needed(item.view, item.rules.completion_threshold),
+    )
+
+
+CSV_COLUMNS = list(ProgressRecord.model_fields)
+
+
+def _csv_cell(value: object) -> object:
+    # A cell a spreadsheet would run as a formula is quoted (CSV injection).
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def progress_csv(records: list[ProgressRecord]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for record in records:
+        row = record.model_dump()
+        writer.writerow([_csv_cell(row[column]) for column in CSV_COLUMNS])
+    return buffer.getvalue()
+
+
+def wants_csv(app: APIGatewayHttpResolver) -> bool:
+    return "text/csv" in (app.current_event.headers.get("accept") or "").lower()
+
+
+def model_response(status: int, model: BaseModel) -> Response[str]:
+    return Response(status_code=status, content_type="application/json", body=model.model_dump_json())
+
+
+def ledger_json(entry: StoredLedgerEntry) -> LedgerEntry:
     """The public representation of one sync ledger entry."""
     ledger = entry.ledger
-    return {
-        "client_user_id": entry.client_user_id,
-        "media_content_key": entry.media_content_key,
-        "state": ledger.state.value if ledger.state else None,
-        "attempts": ledger.attempts,
-        "completed_at": iso_time(entry.completed_at),
-        "last_attempt_at": iso_time(ledger.last_attempt_at),
-        "next_attempt_at": iso_time(ledger.next_attempt_at),
-        "last_status": ledger.last_status,
-        "last_error": ledger.last_error,
-        "delivered_at": iso_time(ledger.delivered_at),
-        "webhook_id": ledger.message_id,
-    }
+    return LedgerEntry(
+        client_user_id=entry.client_user_id,
+        media_content_key=entry.media_content_key,
+        state=ledger.state.value if ledger.state else None,
+        attempts=ledger.attempts,
+        completed_at=iso_time(entry.completed_at),
+        last_attempt_at=iso_time(ledger.last_attempt_at),
+        next_attempt_at=iso_time(ledger.next_attempt_at),
+        last_status=ledger.last_status,
+        last_error=ledger.last_error,
+        delivered_at=iso_time(ledger.delivered_at),
+        webhook_id=ledger.message_id,
+    )

@@ -38,6 +38,13 @@ def jwt_hs256(claims: dict[str, Any], key: str) -> str:
 
 
 @dataclass(frozen=True)
+class PlaybackKeys:
+    security_key: str
+    custom_key: str
+    nonce_key: str
+
+
+@dataclass(frozen=True)
 class PlaybackRequest:
     client_user_id: str
     media_content_key: str

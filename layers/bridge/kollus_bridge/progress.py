@@ -72,6 +72,8 @@ class RecordState:
     updated_at: int | None = None
     #: The `uservalue*` values of the latest accepted callback that carried any (course / lesson ids).
     uservalues: Mapping[str, str] = field(default_factory=dict)
+    #: The min_block_watch_ratio the watched sets were computed with (None: not recorded).
+    watch_ratio: float | None = None
 
 
 @dataclass(frozen=True)

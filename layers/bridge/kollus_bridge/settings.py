@@ -77,6 +77,21 @@ class Settings(BaseModel):
     #: JSON object renaming flat variables, e.g. `{"client_user_id": "uid", "block_play_": "bp"}`.
     kollus_field_names: dict[str, str] = Field(default_factory=dict)
 
+    # --- playback URLs and callback binding ---
+    kollus_security_key: SecretStr | None = None
+    kollus_security_key_arn: str | None = None
+    kollus_custom_key: SecretStr | None = None
+    kollus_custom_key_arn: str | None = None
+    kollus_player_host: Annotated[str, Field(pattern=r"^[A-Za-z0-9.-]+(:\d+)?$")] = "v.kr.kollus.com"
+    #: Key of our own for the session nonce (comma-separated during rotation).
+    playback_nonce_key: SecretStr | None = None
+    playback_nonce_key_arn: str | None = None
+    playback_nonce_slot: Annotated[str, Field(pattern=r"^uservalue\d{1,2}$")] = "uservalue99"
+    require_signed_playback: bool = False
+    max_playback_rate: Annotated[float, Field(ge=1, le=16)] = 2.0
+    #: How long a function reuses a content's rules before reading them again.
+    rules_cache_seconds: Annotated[float, Field(ge=0, le=3600)] = 60.0
+
     # --- completion sync to the LMS ---
     lms_webhook_url: Annotated[str, Field(pattern=r"^https?://[^\s/]+\S*$", max_length=2048)] | None = None
     #: Local stack / tests: comma-separated `whsec_` secrets (all sign during rotation).

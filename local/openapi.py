@@ -1,0 +1,83 @@
+"""The one OpenAPI document, generated from the functions' own routes and models.
+
+`python -m local.openapi` writes `functions/api/openapi.json` (served at GET /v1/openapi.json);
+a test fails when the committed file differs from what the code generates.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Any
+
+from .template import ROOT, load_handler_module, load_template, routes
+
+DOCUMENT = ROOT / "functions" / "api" / "openapi.json"
+TITLE = "kollus-lms-bridge"
+DESCRIPTION = (
+    "Kollus LMS callbacks in (POST /callbacks/kollus/{token}, for the Kollus player); "
+    "progress, rules, playback URLs and the completion sync ledger out (/v1, for the LMS, bearer token)."
+)
+
+
+def generate() -> dict[str, Any]:
+    from .stack import local_environment  # noqa: PLC0415 - the functions read their settings at import
+
+    for name, value in local_environment({"ProgressTable": "ProgressTable"}).items():
+        os.environ.setdefault(name, value)
+    document: dict[str, Any] = {}
+    seen: set[str] = set()
+    for route in routes(load_template()):
+        if route.function in seen:
+            continue
+        seen.add(route.function)
+        app = load_handler_module(route).app
+        schema = json.loads(app.get_openapi_json_schema(title=TITLE, version="1", description=DESCRIPTION))
+        if not document:
+            document = schema
+            continue
+        document["paths"].update(schema.get("paths", {}))
+        document.setdefault("components", {}).setdefault("schemas", {}).update(
+            schema.get("components", {}).get("schemas", {})
+        )
+    components = document.setdefault("components", {})
+    components["securitySchemes"] = {"bearerAuth": {"type": "http", "scheme": "bearer"}}
+    for path, operations in document["paths"].items():
+        for operation in operations.values():
+            if path.startswith("/v1/"):
+                operation["security"] = [{"bearerAuth": []}]
+            # Request validation errors are answered 400 in the one error shape, never 422.
+            default_422 = operation["responses"].get("422", {})
+            if "HTTPValidationError" in json.dumps(default_422):
+                del operation["responses"]["422"]
+    _drop_unreferenced_schemas(document)
+    document["paths"] = dict(sorted(document["paths"].items()))
+    components["schemas"] = dict(sorted(components.get("schemas", {}).items()))
+    return document
+
+
+def _drop_unreferenced_schemas(document: dict[str, Any]) -> None:
+    schemas = document.get("components", {}).get("schemas", {})
+    while True:
+        text = json.dumps({key: value for key, value in document.items() if key != "components"})
+        text += json.dumps(schemas)
+        unused = [name for name in schemas if f'"#/components/schemas/{name}"' not in text]
+        if not unused:
+            return
+        for name in unused:
+            del schemas[name]
+
+
+def render() -> str:
+    return json.dumps(generate(), indent=2, sort_keys=False, ensure_ascii=False) + "\n"
+
+
+def main() -> int:
+    DOCUMENT.write_text(render(), encoding="utf-8")
+    print(f"wrote {DOCUMENT.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
