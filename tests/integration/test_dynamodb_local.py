@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from types import ModuleType
 from typing import Any
@@ -18,25 +18,12 @@ from kollus_bridge.progress import Outcome, RecordState, SessionUpdate, merge, s
 from kollus_bridge.service import ingest_callback
 from kollus_bridge.settings import Settings, settings_from
 
-from local.dynamodb_local import DynamoDBLocal, create_tables, unique_suffix
+from local.dynamodb_local import DynamoDBLocal
 from local.template import load_handler_module, load_template, routes
 from tests.helpers import body_of, invoke
 from tests.payloads import FORM, Snapshot, callback_event, progress_event
 
 pytestmark = pytest.mark.dynamodb_local
-
-
-@pytest.fixture
-def table(dynamodb_local: DynamoDBLocal) -> Iterator[str]:
-    client = dynamodb_local.client()
-    name = create_tables(client, suffix=unique_suffix())["ProgressTable"]
-    yield name
-    client.delete_table(TableName=name)
-
-
-@pytest.fixture
-def store(dynamodb_local: DynamoDBLocal, table: str) -> DynamoProgressStore:
-    return DynamoProgressStore(table, dynamodb_local.client())
 
 
 def settings_for(table: str) -> Settings:

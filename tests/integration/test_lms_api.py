@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from kollus_bridge.dal import DynamoProgressStore
 from kollus_bridge.kollus import RawCallback
@@ -11,18 +9,9 @@ from kollus_bridge.rules import RulesCache, RulesInput
 from kollus_bridge.service import ingest_callback, progress_detail, progress_page, rules_for, set_rules
 from kollus_bridge.settings import Settings, settings_from
 
-from local.dynamodb_local import DynamoDBLocal, create_tables, unique_suffix
 from tests.payloads import FORM, Snapshot
 
 pytestmark = pytest.mark.dynamodb_local
-
-
-@pytest.fixture
-def store(dynamodb_local: DynamoDBLocal) -> Iterator[DynamoProgressStore]:
-    client = dynamodb_local.client()
-    table = create_tables(client, suffix=unique_suffix())["ProgressTable"]
-    yield DynamoProgressStore(table, client)
-    client.delete_table(TableName=table)
 
 
 def settings_for(store: DynamoProgressStore) -> Settings:

@@ -16,7 +16,6 @@ from kollus_bridge.service import ingest_callback, redeliver, sync_ledger
 from kollus_bridge.settings import Settings, settings_from
 from kollus_bridge.sync import Attempt, Sent, StoredRecord, SyncRun, SyncState
 
-from local.dynamodb_local import DynamoDBLocal, create_tables, unique_suffix
 from local.lms_receiver import Answer, LmsReceiver
 from local.stack import LOCAL_DEFAULTS
 from tests.payloads import FORM, Snapshot
@@ -25,14 +24,6 @@ pytestmark = pytest.mark.dynamodb_local
 
 SECRET = LOCAL_DEFAULTS["LMS_WEBHOOK_SECRET"]
 HOUR_MS = 3_600_000
-
-
-@pytest.fixture
-def store(dynamodb_local: DynamoDBLocal) -> Iterator[DynamoProgressStore]:
-    client = dynamodb_local.client()
-    table = create_tables(client, suffix=unique_suffix())["ProgressTable"]
-    yield DynamoProgressStore(table, client)
-    client.delete_table(TableName=table)
 
 
 @pytest.fixture

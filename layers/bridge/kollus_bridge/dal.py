@@ -4,7 +4,7 @@ Item layout (one table, generic `pk`/`sk`; the schema itself is declared in `tem
 
 - progress record  `pk=L#<learner>`  `sk=P#<content>`: the learner's merged state for one content.
   One attribute per session, `s:<session key>` = [version, start_at, block_count, duration, play_time,
-  real_play_time, last_play_at, received_at], and one number set per block grid, `w:<block_count>`.
+  real_play_time, last_play_at, received_at, suspicious], and one number set per block grid, `w:<block_count>`.
 - session snapshot `pk=L#<learner>`  `sk=S#<content>#<session key>`: the session's newest raw callback.
 - rejected payload `pk=R#<yyyy-mm-dd>` `sk=<received iso>#<uuid>`: kept 30 days (TTL `expires_at`).
 
