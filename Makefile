@@ -18,7 +18,7 @@ PY := $(VENV)/bin/python
 export SAM_CLI_TELEMETRY := 0
 PYTEST_ARGS ?=
 
-.PHONY: help setup run test lint typecheck unit test-py311 build validate clean prerequisites
+.PHONY: help setup run test lint typecheck unit test-py311 build validate clean prerequisites openapi
 
 help:
 	@echo "make run        local stack: DynamoDB Local + HTTP API on 127.0.0.1:$${PORT:-3000}"
@@ -26,6 +26,7 @@ help:
 	@echo "make unit       unit and handler tests only (no Java needed)"
 	@echo "make build      sam build (arm64 layer) into .aws-sam/"
 	@echo "make validate   cfn-lint and sam validate --lint"
+	@echo "make openapi    regenerate functions/api/openapi.json from the code"
 
 prerequisites:
 	@command -v java >/dev/null || { echo "ERROR: java not found; DynamoDB Local needs Java 17+ (Debian: apt-get install openjdk-17-jre-headless)" >&2; exit 1; }
@@ -88,3 +89,6 @@ build: $(TOOLS)/.installed
 
 clean:
 	rm -rf $(VENV) $(VENV311) $(TOOLS) node_modules .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis
+
+openapi: $(VENV)/.installed
+	$(PY) -m local.openapi

@@ -7,6 +7,8 @@ Item layout (one table, generic `pk`/`sk`; the schema itself is declared in `tem
   real_play_time, last_play_at, received_at, suspicious], and one number set per block grid, `w:<block_count>`.
 - session snapshot `pk=L#<learner>`  `sk=S#<content>#<session key>`: the session's newest raw callback.
 - rejected payload `pk=R#<yyyy-mm-dd>` `sk=<received iso>#<uuid>`: kept 30 days (TTL `expires_at`).
+- content rules    `pk=C#<content>`  `sk=RULES`: a content's completion rules, when it has its own.
+- sync lease       `pk=LEASE`        `sk=sync`: held by the running completion sync.
 
 Identifiers are percent-encoded inside keys so no learner id or content key can collide with another.
 """
