@@ -1,0 +1,115 @@
+"""Storage faults on DynamoDB Local: throttling and server errors injected under the SDK (a botocore
+`before-send` hook answers in DynamoDB's place), so its own retry logic runs for real."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from botocore.awsrequest import AWSResponse, HTTPHeaders
+from kollus_bridge.dal import DynamoProgressStore, record_key, state_from_item
+from kollus_bridge.errors import StorageUnavailable
+from kollus_bridge.kollus import RawCallback
+from kollus_bridge.service import ingest_callback
+from kollus_bridge.settings import Settings, settings_from
+
+from local.simulator import Content, Play, Session, expected_watched, play_session, random_script
+
+pytestmark = pytest.mark.dynamodb_local
+FORM = "application/x-www-form-urlencoded"
+
+
+class _Raw:
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+
+    def stream(self, **_: Any) -> Any:
+        yield self.body
+
+
+class Faults:
+    """Answers DynamoDB requests with errors while `decide(operation, attempt)` says so."""
+
+    def __init__(self, decide: Callable[[str, int], str | None]) -> None:
+        self.decide = decide
+        self.injected: Counter[str] = Counter()
+        self.attempts: Counter[str] = Counter()
+
+    def __call__(self, request: Any, **_: Any) -> AWSResponse | None:
+        operation = request.headers.get("X-Amz-Target", b"")
+        operation = (operation.decode() if isinstance(operation, bytes) else operation).rpartition(".")[2]
+        self.attempts[operation] += 1
+        kind = self.decide(operation, self.attempts[operation])
+        if kind is None:
+            return None
+        self.injected[kind] += 1
+        status, code = (400, "ThrottlingException") if kind == "throttle" else (500, "InternalServerError")
+        body = json.dumps({"__type": f"com.amazonaws.dynamodb.v20120810#{code}", "message": "injected"}).encode()
+        return AWSResponse(request.url, status, HTTPHeaders({"x-amzn-RequestId": "fault"}), _Raw(body))
+
+
+def with_faults(store: DynamoProgressStore, faults: Faults) -> Callable[[], None]:
+    # A before-send handler that returns a response stands in for the service.
+    hook: Any = faults
+    store.client.meta.events.register("before-send.dynamodb", hook)
+    return lambda: store.client.meta.events.unregister("before-send.dynamodb", hook)
+
+
+def settings_for(store: DynamoProgressStore) -> Settings:
+    return settings_from({"TABLE_NAME": store.table_name, "KOLLUS_CALLBACK_TOKEN": "t", "API_TOKEN": "a"})
+
+
+def record_blocks(store: DynamoProgressStore, learner: str, content: str) -> dict[int, frozenset[int]]:
+    item = store.client.get_item(TableName=store.table_name, Key=record_key(learner, content)).get("Item")
+    return {} if item is None else dict(state_from_item(item).watched)
+
+
+def test_transient_faults_are_retried_and_nothing_is_lost(store: DynamoProgressStore) -> None:
+    rng = random.Random(11)
+    content = Content("content-1", 600.0, 10)
+    reports = play_session(Session("learner-1", content, 1_700_000_000), random_script(rng, content))
+    # Every fourth request attempt fails, throttled or with a server error: the SDK retries each once.
+    faults = Faults(lambda _operation, attempt: ("throttle", "server")[attempt // 4 % 2] if attempt % 4 == 1 else None)
+    restore = with_faults(store, faults)
+    try:
+        for report in reports:
+            ingest_callback(RawCallback(report.form_body(), FORM), settings_for(store), store, 1_000)
+    finally:
+        restore()
+    assert faults.injected["throttle"] >= 3 and faults.injected["server"] >= 3  # faults met, and retried through
+    assert record_blocks(store, "learner-1", "content-1") == {
+        grid: frozenset(blocks) for grid, blocks in expected_watched(reports, 0.5).items()
+    }
+
+
+def test_when_retries_run_out_the_callback_fails_whole_and_a_resend_repairs(store: DynamoProgressStore) -> None:
+    content = Content("content-1", 600.0, 10)
+    first = play_session(Session("learner-1", content, 1_700_000_000), [Play(0, 300)])[-1]
+    restore = with_faults(store, Faults(lambda operation, _attempt: "throttle" if operation == "UpdateItem" else None))
+    try:
+        with pytest.raises(StorageUnavailable):
+            ingest_callback(RawCallback(first.form_body(), FORM), settings_for(store), store, 1_000)
+    finally:
+        restore()
+    assert record_blocks(store, "learner-1", "content-1") == {}  # nothing half-written
+    result = ingest_callback(RawCallback(first.form_body(), FORM), settings_for(store), store, 2_000)
+    assert result.outcome.value == "accepted" and result.view.watched_blocks == 5
+
+
+def test_a_snapshot_write_that_fails_leaves_the_record_right(store: DynamoProgressStore) -> None:
+    content = Content("content-1", 600.0, 10)
+    report = play_session(Session("learner-1", content, 1_700_000_000), [Play(0, 300)])[-1]
+    restore = with_faults(store, Faults(lambda operation, _attempt: "server" if operation == "PutItem" else None))
+    try:
+        with pytest.raises(StorageUnavailable):
+            ingest_callback(RawCallback(report.form_body(), FORM), settings_for(store), store, 1_000)
+    finally:
+        restore()
+    # The record (written first) has the blocks; the player resends and it is a duplicate.
+    assert record_blocks(store, "learner-1", "content-1") == {10: frozenset(range(5))}
+    result = ingest_callback(RawCallback(report.form_body(), FORM), settings_for(store), store, 2_000)
+    assert (result.outcome.value, result.view.watched_blocks) == ("duplicate", 5)
