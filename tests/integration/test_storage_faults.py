@@ -49,7 +49,9 @@ class Faults:
         self.injected[kind] += 1
         status, code = (400, "ThrottlingException") if kind == "throttle" else (500, "InternalServerError")
         body = json.dumps({"__type": f"com.amazonaws.dynamodb.v20120810#{code}", "message": "injected"}).encode()
-        return AWSResponse(request.url, status, HTTPHeaders({"x-amzn-RequestId": "fault"}), _Raw(body))
+        headers = HTTPHeaders()
+        headers["x-amzn-RequestId"] = "fault"
+        return AWSResponse(request.url, status, headers, _Raw(body))
 
 
 def with_faults(store: DynamoProgressStore, faults: Faults) -> Callable[[], None]:
