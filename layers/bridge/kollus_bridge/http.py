@@ -15,6 +15,7 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel
 
 from .api_models import ErrorBody, LedgerEntry, ProgressDetail, ProgressRecord
@@ -33,7 +34,7 @@ from .errors import (
     UnsupportedMediaType,
 )
 from .kollus import RawCallback
-from .observability import logger
+from .observability import logger, metrics
 from .progress import blocks_needed, missing_ranges
 from .service import RecordView
 from .settings import Settings
@@ -92,6 +93,8 @@ def error_body(code: str, message: str, field: str | None = None) -> dict[str, A
 
 
 def error_response(error: BridgeError) -> Response[str]:
+    """Every refusal: the one error shape, its status, and a metric per error code."""
+    metrics.add_metric(name=f"Refused_{error.code}", unit=MetricUnit.Count, value=1)
     status = next((code for kind, code in STATUS_BY_ERROR.items() if isinstance(error, kind)), 500)
     return json_response(status, error_body(error.code, error.message, error.field))
 
