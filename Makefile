@@ -14,11 +14,12 @@ PYTHON311 ?= $(call find_python,3.11)
 VENV := .venv
 VENV311 := .venv-py311
 TOOLS := .venv-tools
+CHECKOV := .venv-checkov
 PY := $(VENV)/bin/python
 export SAM_CLI_TELEMETRY := 0
 PYTEST_ARGS ?=
 
-.PHONY: help setup run test lint typecheck unit test-py311 build validate clean prerequisites openapi
+.PHONY: help setup run test lint typecheck unit test-py311 build validate clean prerequisites openapi bench soak
 
 help:
 	@echo "make run        local stack: DynamoDB Local + HTTP API on 127.0.0.1:$${PORT:-3000}"
@@ -27,6 +28,8 @@ help:
 	@echo "make build      sam build (arm64 layer) into .aws-sam/"
 	@echo "make validate   cfn-lint and sam validate --lint"
 	@echo "make openapi    regenerate functions/api/openapi.json from the code"
+	@echo "make bench      measure cost and speed into docs/benchmarks.md (minutes; not a test)"
+	@echo "make soak       longer concurrency, fuzz and API-property runs"
 
 prerequisites:
 	@command -v java >/dev/null || { echo "ERROR: java not found; DynamoDB Local needs Java 17+ (Debian: apt-get install openjdk-17-jre-headless)" >&2; exit 1; }
@@ -53,11 +56,17 @@ $(TOOLS)/.installed: requirements-tools.txt | prerequisites
 	$(TOOLS)/bin/python -m pip install --quiet -r requirements-tools.txt
 	touch $@
 
+$(CHECKOV)/.installed: requirements-checkov.txt | prerequisites
+	$(PYTHON313) -m venv $(CHECKOV)
+	$(CHECKOV)/bin/python -m pip install --quiet --upgrade pip
+	$(CHECKOV)/bin/python -m pip install --quiet -r requirements-checkov.txt
+	touch $@
+
 node_modules/.installed: package.json package-lock.json | prerequisites
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-setup: $(VENV)/.installed $(VENV311)/.installed $(TOOLS)/.installed node_modules/.installed
+setup: $(VENV)/.installed $(VENV311)/.installed $(TOOLS)/.installed $(CHECKOV)/.installed node_modules/.installed
 
 run: $(VENV)/.installed node_modules/.installed
 	$(PY) -m local
@@ -77,7 +86,7 @@ test-py311: $(VENV311)/.installed node_modules/.installed
 	$(VENV311)/bin/python -m pytest -q tests/unit tests/handler tests/integration $(PYTEST_ARGS)
 
 test: setup lint typecheck
-	TOOLS_BIN=$(abspath $(TOOLS))/bin $(PY) -m pytest $(PYTEST_ARGS)
+	TOOLS_BIN=$(abspath $(TOOLS))/bin CHECKOV_BIN=$(abspath $(CHECKOV))/bin $(PY) -m pytest $(PYTEST_ARGS)
 	$(MAKE) --no-print-directory test-py311
 
 validate: $(TOOLS)/.installed
@@ -88,7 +97,16 @@ build: $(TOOLS)/.installed
 	PATH=$(abspath $(TOOLS))/bin:$$PATH $(TOOLS)/bin/sam build
 
 clean:
-	rm -rf $(VENV) $(VENV311) $(TOOLS) node_modules .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(VENV311) $(TOOLS) $(CHECKOV) node_modules .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis
 
 openapi: $(VENV)/.installed
 	$(PY) -m local.openapi
+
+# Measurements, not tests (not in CI): writes docs/benchmarks.md. BENCH_LEARNERS scales the workload.
+bench: $(VENV)/.installed node_modules/.installed
+	$(PY) -m local.bench
+
+# Longer reliability runs: larger concurrency, fuzz and API-property suites.
+soak: setup
+	SOAK_SCALE=4 FUZZ_EXAMPLES=2000 SCHEMATHESIS_EXAMPLES=300 TOOLS_BIN=$(abspath $(TOOLS))/bin \
+		$(PY) -m pytest -q tests/integration tests/handler/test_fuzz.py tests/e2e/test_api_schema.py -s
