@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 import threading
 from collections import Counter, deque
@@ -313,3 +314,33 @@ def test_the_ledger_pages(store: DynamoProgressStore, lms: LmsReceiver) -> None:
             break
     assert sorted(seen) == sorted(f"learner-{learner}" for learner in range(7)) and pages >= 3
     assert store.client.get_item(TableName=store.table_name, Key=record_key("learner-0", "content-1"))["Item"]
+
+
+def test_many_runs_against_a_randomly_failing_lms(store: DynamoProgressStore, lms: LmsReceiver) -> None:
+    """Every completion delivered, duplicates only under the same webhook-id (counts are printed)."""
+    settings = settings_for(store, lms, SYNC_MAX_ATTEMPTS="100")
+    clock = Clock()
+    rng = random.Random(99)
+    completions = 30 * int(os.environ.get("SOAK_SCALE", "1"))
+    for learner in range(completions):
+        complete(store, settings, f"learner-{learner}", "content-1", clock.now)
+    faults = [Answer(status=500), Answer(status=503), Answer(status=429, retry_after="1"),
+              Answer(status=204, delay_seconds=0.6), Answer(drop_connection=True)]  # fmt: skip
+    lms.script.answers = deque(rng.choice(faults) if rng.random() < 0.4 else Answer(status=204) for _ in range(400))
+    runs = 0
+    while due(store) and runs < 60:
+        sync(store, settings, clock)
+        clock.now += HOUR_MS
+        runs += 1
+    delivered = {message.body["data"]["client_user_id"] for message in lms.delivered()}
+    assert delivered == {f"learner-{learner}" for learner in range(completions)}, "a completion was lost"
+    ids: dict[str, set[str]] = {}
+    for message in lms.received:
+        ids.setdefault(message.body["data"]["client_user_id"], set()).add(message.message_id)
+    assert all(len(message_ids) == 1 for message_ids in ids.values()), "a retry changed the webhook-id"
+    received_ok = len(lms.delivered())
+    print(
+        f"\nLMS faults: {completions} completions, {len(lms.received)} requests, "
+        f"{sum(1 for m in lms.received if m.answered is None or m.answered >= 400)} failed answers, "
+        f"{received_ok - completions} duplicates at the LMS (same webhook-id), 0 lost, {runs} runs"
+    )
