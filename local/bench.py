@@ -304,7 +304,10 @@ import sys, time, json, base64
 started = time.perf_counter()
 sys.path.insert(0, {layer!r}); sys.path.insert(0, {function!r})
 import app
-from local.http_api import LambdaContext
+class LambdaContext:  # the attributes Powertools reads
+    function_name, memory_limit_in_mb, aws_request_id = "cold", 512, "cold"
+    invoked_function_arn = "arn:aws:lambda:us-east-1:000000000000:function:cold"
+    def __init__(self, name): pass
 from kollus_bridge.dal import ApplyResult
 from kollus_bridge.progress import RecordState, merge
 class Store:  # storage stubbed: the measure is import plus the handler's own work
@@ -326,7 +329,8 @@ def measure_cold_start(report: Report, rounds: int = 7) -> dict[str, Any]:
     script = COLD_CALLBACK.format(
         layer=str(ROOT / "layers" / "bridge"), function=str(ROOT / "functions" / "callback"), event=event
     )
-    environment = {**os.environ, "PYTHONPATH": str(ROOT), "POWERTOOLS_TRACE_DISABLED": "true"}
+    environment = {**os.environ, "POWERTOOLS_TRACE_DISABLED": "true"}
+    environment.pop("PYTHONPATH", None)
     environment.update(settings_env("ProgressTable", "http://127.0.0.1:9"))
 
     def run(code: str, *flags: str) -> subprocess.CompletedProcess[str]:
