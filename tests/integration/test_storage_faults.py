@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 import random
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -54,11 +55,15 @@ class Faults:
         return AWSResponse(request.url, status, headers, _Raw(body))
 
 
-def with_faults(store: DynamoProgressStore, faults: Faults) -> Callable[[], None]:
-    # A before-send handler that returns a response stands in for the service.
-    hook: Any = faults
+@contextmanager
+def with_faults(store: DynamoProgressStore, faults: Faults) -> Iterator[Faults]:
+    """Inject `faults` into the store's DynamoDB requests for the duration of the block."""
+    hook: Any = faults  # a before-send handler that returns a response stands in for the service
     store.client.meta.events.register("before-send.dynamodb", hook)
-    return lambda: store.client.meta.events.unregister("before-send.dynamodb", hook)
+    try:
+        yield faults
+    finally:
+        store.client.meta.events.unregister("before-send.dynamodb", hook)
 
 
 def settings_for(store: DynamoProgressStore) -> Settings:
@@ -76,12 +81,9 @@ def test_transient_faults_are_retried_and_nothing_is_lost(store: DynamoProgressS
     reports = play_session(Session("learner-1", content, 1_700_000_000), random_script(rng, content))
     # Every fourth request attempt fails, throttled or with a server error: the SDK retries each once.
     faults = Faults(lambda _operation, attempt: ("throttle", "server")[attempt // 4 % 2] if attempt % 4 == 1 else None)
-    restore = with_faults(store, faults)
-    try:
+    with with_faults(store, faults):
         for report in reports:
             ingest_callback(RawCallback(report.form_body(), FORM), settings_for(store), store, 1_000)
-    finally:
-        restore()
     assert faults.injected["throttle"] >= 3 and faults.injected["server"] >= 3  # faults met, and retried through
     assert record_blocks(store, "learner-1", "content-1") == {
         grid: frozenset(blocks) for grid, blocks in expected_watched(reports, 0.5).items()
@@ -91,12 +93,9 @@ def test_transient_faults_are_retried_and_nothing_is_lost(store: DynamoProgressS
 def test_when_retries_run_out_the_callback_fails_whole_and_a_resend_repairs(store: DynamoProgressStore) -> None:
     content = Content("content-1", 600.0, 10)
     first = play_session(Session("learner-1", content, 1_700_000_000), [Play(0, 300)])[-1]
-    restore = with_faults(store, Faults(lambda operation, _attempt: "throttle" if operation == "UpdateItem" else None))
-    try:
-        with pytest.raises(StorageUnavailable):
-            ingest_callback(RawCallback(first.form_body(), FORM), settings_for(store), store, 1_000)
-    finally:
-        restore()
+    throttled = Faults(lambda operation, _attempt: "throttle" if operation == "UpdateItem" else None)
+    with with_faults(store, throttled), pytest.raises(StorageUnavailable):
+        ingest_callback(RawCallback(first.form_body(), FORM), settings_for(store), store, 1_000)
     assert record_blocks(store, "learner-1", "content-1") == {}  # nothing half-written
     result = ingest_callback(RawCallback(first.form_body(), FORM), settings_for(store), store, 2_000)
     assert result.outcome.value == "accepted" and result.view.watched_blocks == 5
@@ -105,12 +104,9 @@ def test_when_retries_run_out_the_callback_fails_whole_and_a_resend_repairs(stor
 def test_a_snapshot_write_that_fails_leaves_the_record_right(store: DynamoProgressStore) -> None:
     content = Content("content-1", 600.0, 10)
     report = play_session(Session("learner-1", content, 1_700_000_000), [Play(0, 300)])[-1]
-    restore = with_faults(store, Faults(lambda operation, _attempt: "server" if operation == "PutItem" else None))
-    try:
-        with pytest.raises(StorageUnavailable):
-            ingest_callback(RawCallback(report.form_body(), FORM), settings_for(store), store, 1_000)
-    finally:
-        restore()
+    failing = Faults(lambda operation, _attempt: "server" if operation == "PutItem" else None)
+    with with_faults(store, failing), pytest.raises(StorageUnavailable):
+        ingest_callback(RawCallback(report.form_body(), FORM), settings_for(store), store, 1_000)
     # The record (written first) has the blocks; the player resends and it is a duplicate.
     assert record_blocks(store, "learner-1", "content-1") == {10: frozenset(range(5))}
     result = ingest_callback(RawCallback(report.form_body(), FORM), settings_for(store), store, 2_000)
