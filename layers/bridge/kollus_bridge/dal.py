@@ -59,15 +59,17 @@ def _key_part(value: str) -> str:
     return quote(value, safe="")
 
 
+def learner_partition(client_user_id: str) -> dict[str, str]:
+    """The partition key value holding a learner's records and sessions."""
+    return {"S": "L#" + _key_part(client_user_id)}
+
+
 def record_key(client_user_id: str, media_content_key: str) -> dict[str, Any]:
-    return {"pk": {"S": "L#" + _key_part(client_user_id)}, "sk": {"S": "P#" + _key_part(media_content_key)}}
+    return {"pk": learner_partition(client_user_id), "sk": {"S": "P#" + _key_part(media_content_key)}}
 
 
 def session_item_key(client_user_id: str, media_content_key: str, session_key: str) -> dict[str, Any]:
-    return {
-        "pk": {"S": "L#" + _key_part(client_user_id)},
-        "sk": {"S": f"S#{_key_part(media_content_key)}#{session_key}"},
-    }
+    return {"pk": learner_partition(client_user_id), "sk": {"S": f"S#{_key_part(media_content_key)}#{session_key}"}}
 
 
 def _number(value: float | int | None) -> Decimal | None:
@@ -125,15 +127,12 @@ def state_from_item(item: Mapping[str, Any]) -> RecordState:
         if name.startswith(GRID_PREFIX)
     }
 
-    def stamp(name: str) -> int | None:
-        return None if plain.get(name) is None else int(plain[name])
-
     return RecordState(
         sessions=sessions,
         watched=watched,
-        completed_at=stamp("completed_at"),
-        created_at=stamp("created_at"),
-        updated_at=stamp("updated_at"),
+        completed_at=_optional_int(plain.get("completed_at")),
+        created_at=_optional_int(plain.get("created_at")),
+        updated_at=_optional_int(plain.get("updated_at")),
         uservalues=dict(plain.get("uservalues") or {}),
         watch_ratio=None if plain.get("watch_ratio") is None else float(plain["watch_ratio"]),
     )
@@ -288,6 +287,15 @@ class DynamoProgressStore:
         self._account(response)
         return response
 
+    def _query_page(
+        self, request: dict[str, Any], start: Mapping[str, Any] | None
+    ) -> tuple[list[dict[str, Any]], Mapping[str, Any] | None]:
+        """One page of a query: its items and the key to continue from (None on the last page)."""
+        if start:
+            request["ExclusiveStartKey"] = start
+        response = self._call("query", **request)
+        return response.get("Items", []), response.get("LastEvaluatedKey")
+
     def apply(self, update: SessionUpdate, mark_due: bool = False, watch_ratio: float = 0.5) -> ApplyResult:
         """Merge one session's newest callback into the record, atomically (write 1).
 
@@ -406,9 +414,8 @@ class DynamoProgressStore:
         self._call("put_item", Item=item)
 
     def get_record(self, client_user_id: str, media_content_key: str) -> RecordState | None:
-        response = self._call("get_item", Key=record_key(client_user_id, media_content_key), ConsistentRead=True)
-        item = response.get("Item")
-        return None if item is None else state_from_item(item)
+        stored = self.get_stored(client_user_id, media_content_key)
+        return None if stored is None else stored.state
 
     # --- listings, rules, re-evaluation --------------------------------------------------------
 
@@ -418,15 +425,13 @@ class DynamoProgressStore:
         """One page of a learner's records, by content key."""
         request: dict[str, Any] = {
             "KeyConditionExpression": "pk = :pk AND begins_with(sk, :records)",
-            "ExpressionAttributeValues": {":pk": {"S": "L#" + _key_part(client_user_id)}, ":records": {"S": "P#"}},
+            "ExpressionAttributeValues": {":pk": learner_partition(client_user_id), ":records": {"S": "P#"}},
             "Limit": limit,
             "ConsistentRead": True,
         }
-        if start:
-            request["ExclusiveStartKey"] = start
-        response = self._call("query", **request)
-        records = [stored_record_from_item(item) for item in response.get("Items", [])]
-        return records, response.get("LastEvaluatedKey")
+        items, last = self._query_page(request, start)
+        records = [stored_record_from_item(item) for item in items]
+        return records, last
 
     def records_of_content(
         self, media_content_key: str, limit: int, start: Mapping[str, Any] | None
@@ -438,11 +443,9 @@ class DynamoProgressStore:
             "ExpressionAttributeValues": {":content": {"S": media_content_key}},
             "Limit": limit,
         }
-        if start:
-            request["ExclusiveStartKey"] = start
-        response = self._call("query", **request)
-        keys = [{"pk": item["pk"], "sk": item["sk"]} for item in response.get("Items", [])]
-        items: dict[tuple[str, str], dict[str, Any]] = {}
+        items, last = self._query_page(request, start)
+        keys = [{"pk": item["pk"], "sk": item["sk"]} for item in items]
+        found: dict[tuple[str, str], dict[str, Any]] = {}
         pending: list[dict[str, Any]] = keys
         for _ in range(8):  # unprocessed keys come back under load: retry them a bounded number of times
             if not pending:
@@ -451,16 +454,16 @@ class DynamoProgressStore:
                 "batch_get_item", RequestItems={self.table_name: {"Keys": pending, "ConsistentRead": True}}
             )
             for item in batch.get("Responses", {}).get(self.table_name, []):
-                items[(item["pk"]["S"], item["sk"]["S"])] = item
+                found[(item["pk"]["S"], item["sk"]["S"])] = item
             pending = batch.get("UnprocessedKeys", {}).get(self.table_name, {}).get("Keys", [])
         if pending:
             raise StorageUnavailable("storage is busy; try again")
         records = []
         for key in keys:
-            item = items.get((key["pk"]["S"], key["sk"]["S"]))
+            item = found.get((key["pk"]["S"], key["sk"]["S"]))
             if item is not None:
                 records.append(stored_record_from_item(item))
-        return records, response.get("LastEvaluatedKey")
+        return records, last
 
     def get_rules(self, media_content_key: str) -> dict[str, Any] | None:
         response = self._call("get_item", Key=_rules_key(media_content_key), ConsistentRead=True)
@@ -489,15 +492,13 @@ class DynamoProgressStore:
             request: dict[str, Any] = {
                 "KeyConditionExpression": "pk = :pk AND begins_with(sk, :sessions)",
                 "ExpressionAttributeValues": {
-                    ":pk": {"S": "L#" + _key_part(client_user_id)},
+                    ":pk": learner_partition(client_user_id),
                     ":sessions": {"S": f"S#{_key_part(media_content_key)}#"},
                 },
                 "ConsistentRead": True,
             }
-            if start:
-                request["ExclusiveStartKey"] = start
-            response = self._call("query", **request)
-            for item in response.get("Items", []):
+            items, last = self._query_page(request, start)
+            for item in items:
                 snapshots.append(
                     RawSnapshot(
                         body=zlib.decompress(item["raw_body"]["B"]),
@@ -505,7 +506,7 @@ class DynamoProgressStore:
                         query=item.get("raw_query", {}).get("S", ""),
                     )
                 )
-            start = response.get("LastEvaluatedKey")
+            start = last
             if not start:
                 return snapshots
 
@@ -577,14 +578,12 @@ class DynamoProgressStore:
             "ExpressionAttributeValues": {":due": {"S": DUE}, ":now": {"N": str(now)}},
             "Limit": limit,
         }
-        if start:
-            request["ExclusiveStartKey"] = start
-        response = self._call("query", **request)
+        items, last = self._query_page(request, start)
         keys = []
-        for item in response.get("Items", []):
+        for item in items:
             learner, content = _identity_from_key(item)
             keys.append((learner, content, int(item["sync_next_at"]["N"])))
-        return keys, response.get("LastEvaluatedKey")
+        return keys, last
 
     def get_stored(self, client_user_id: str, media_content_key: str) -> StoredRecord | None:
         response = self._call("get_item", Key=record_key(client_user_id, media_content_key), ConsistentRead=True)
@@ -687,15 +686,13 @@ class DynamoProgressStore:
             "ExpressionAttributeValues": {":state": {"S": state.value}},
             "Limit": limit,
         }
-        if start:
-            request["ExclusiveStartKey"] = start
-        response = self._call("query", **request)
+        items, last = self._query_page(request, start)
         entries = []
-        for item in response.get("Items", []):
+        for item in items:
             learner, content = _identity_from_key(item)
             completed_at = _optional_int(_plain(item, "completed_at"))
             entries.append(StoredLedgerEntry(learner, content, completed_at, ledger_from_item(item)))
-        return entries, response.get("LastEvaluatedKey")
+        return entries, last
 
     def redeliver(self, client_user_id: str, media_content_key: str, now: int) -> bool:
         """Put a completed record's delivery back to pending (idempotent); False when not completed."""

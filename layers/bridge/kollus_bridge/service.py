@@ -6,11 +6,10 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .dal import LedgerStore, ProgressStore, RawSnapshot, RulesStore, StoredLedgerEntry
+from .dal import LedgerStore, ProgressStore, RawSnapshot, RulesStore, StoredLedgerEntry, learner_partition
 from .errors import BridgeError, Forbidden, InvalidRequest, NotFound, StorageUnavailable
 from .kollus import Callback, RawCallback, parse_callback
 from .pagination import decode_token, encode_token
@@ -205,8 +204,7 @@ def progress_page(
 ) -> ProgressPage:
     """One page of a learner's records, or of a content's."""
     if client_user_id is not None:
-        pk = {"S": "L#" + quote(client_user_id, safe="")}
-        start = decode_token(next_token, LEARNER_KEY_TYPES, {"pk": pk})
+        start = decode_token(next_token, LEARNER_KEY_TYPES, {"pk": learner_partition(client_user_id)})
         records, last = store.records_of_learner(client_user_id, limit, start)
     elif media_content_key is not None:
         start = decode_token(next_token, CONTENT_KEY_TYPES, {"media_content_key": {"S": media_content_key}})
