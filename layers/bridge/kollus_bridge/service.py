@@ -172,6 +172,16 @@ def current_state(
     return state
 
 
+def _record_view(
+    record: StoredRecord, settings: Settings, store: ProgressStore, rules: RulesCache, now: int
+) -> RecordView:
+    """A stored record as reported under its content's rules in force."""
+    content_rules = rules.get(record.media_content_key)
+    state = current_state(record, content_rules, settings, store, now)
+    view = summarize(state, content_rules.completion_threshold)
+    return RecordView(record.client_user_id, record.media_content_key, view, content_rules)
+
+
 def progress_detail(
     client_user_id: str,
     media_content_key: str,
@@ -185,10 +195,7 @@ def progress_detail(
     record = store.get_stored(client_user_id, media_content_key)
     if record is None:
         raise NotFound("no progress recorded for this learner and content")
-    content_rules = rules.get(media_content_key)
-    state = current_state(record, content_rules, settings, store, now)
-    view = summarize(state, content_rules.completion_threshold)
-    return RecordView(client_user_id, media_content_key, view, content_rules)
+    return _record_view(record, settings, store, rules, now)
 
 
 def progress_page(
@@ -213,10 +220,7 @@ def progress_page(
         raise InvalidRequest("give client_user_id, media_content_key, or both", field="client_user_id")
     items = []
     for record in records:
-        content_rules = rules.get(record.media_content_key)
-        state = current_state(record, content_rules, settings, store, now)
-        view = summarize(state, content_rules.completion_threshold)
-        items.append(RecordView(record.client_user_id, record.media_content_key, view, content_rules))
+        items.append(_record_view(record, settings, store, rules, now))
     return ProgressPage(items, encode_token(last))
 
 
