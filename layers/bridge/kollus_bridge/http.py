@@ -18,7 +18,7 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel
 
-from .api_models import ErrorBody, LedgerEntry, ProgressDetail, ProgressRecord
+from .api_models import ErrorBody, ErrorDetail, LedgerEntry, ProgressDetail, ProgressRecord
 from .auth import require_api_token
 from .dal import StoredLedgerEntry
 from .errors import (
@@ -80,23 +80,13 @@ def responses(model: Any, *errors: int, status: int = 200, description: str = "O
     return {status: success, **error_responses(*errors)}
 
 
-def json_response(status: int, body: dict[str, Any]) -> Response[str]:
-    return Response(
-        status_code=status,
-        content_type="application/json",
-        body=json.dumps(body, separators=(",", ":"), ensure_ascii=False),
-    )
-
-
-def error_body(code: str, message: str, field: str | None = None) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message, "field": field}}
-
-
 def error_response(error: BridgeError) -> Response[str]:
     """Every refusal: the one error shape, its status, and a metric per error code."""
     metrics.add_metric(name=f"Refused_{error.code}", unit=MetricUnit.Count, value=1)
     status = next((code for kind, code in STATUS_BY_ERROR.items() if isinstance(error, kind)), 500)
-    return json_response(status, error_body(error.code, error.message, error.field))
+    return model_response(
+        status, ErrorBody(error=ErrorDetail(code=error.code, message=error.message, field=error.field))
+    )
 
 
 def _validation_field(error: RequestValidationError) -> str | None:
