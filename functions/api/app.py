@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
+from aws_lambda_powertools import Tracer
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.openapi.params import Path as PathParam
@@ -25,7 +26,7 @@ from kollus_bridge.http import (
     responses,
     wants_csv,
 )
-from kollus_bridge.observability import logger, metrics, tracer
+from kollus_bridge.observability import logger, metrics
 from kollus_bridge.rules import RulesCache, RulesInput
 from kollus_bridge.service import (
     PlaybackInput,
@@ -41,6 +42,9 @@ from kollus_bridge.settings import get_settings
 from kollus_bridge.sync import SyncState
 from kollus_bridge.times import iso_time, now_ms
 from pydantic import BaseModel, Field
+
+#: X-Ray subsegments for this function's AWS calls (the callback function does without).
+tracer = Tracer()
 
 OPENAPI_DOCUMENT = Path(__file__).with_name("openapi.json")
 

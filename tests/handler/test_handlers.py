@@ -15,6 +15,7 @@ from unittest import mock
 import boto3
 import pytest
 from botocore.exceptions import ClientError
+from kollus_bridge import api_models
 from kollus_bridge.observability import logger
 from kollus_bridge.pagination import encode_token
 from kollus_bridge.settings import get_settings
@@ -151,6 +152,24 @@ class TestCallbackEndpoint:
         assert response["statusCode"] == 204
         assert response["headers"]["Access-Control-Allow-Origin"] == "*"
         assert "POST" in response["headers"]["Access-Control-Allow-Methods"]
+
+    def test_answers_match_the_documented_models_and_carry_cors(self, deployment: Deployment) -> None:
+        accepted = callback_event(Snapshot(block_times={0: 60}).form_body())
+        refused = callback_event(b"json_data=%7B", content_type="application/x-www-form-urlencoded")
+        for event, model in ((accepted, api_models.CallbackResult), (refused, api_models.ErrorBody)):
+            event["headers"]["origin"] = "https://player.example.com"
+            response = invoke(deployment.callback, event)
+            assert response["headers"]["Content-Type"] == "application/json"
+            assert response["headers"]["Access-Control-Allow-Origin"] == "*"
+            body = body_of(response)
+            assert model.model_validate(body).model_dump() == body
+
+    def test_other_methods_are_404_in_the_error_shape(self, deployment: Deployment) -> None:
+        event = callback_event(Snapshot(block_times={0: 60}).form_body())
+        event["requestContext"]["http"]["method"] = "PUT"
+        status, body = deployment.post(event)
+        assert (status, body["error"]["code"]) == (404, "not_found")
+        assert deployment.items() == []
 
     def test_storage_failure_is_503_and_leaves_nothing(self, deployment: Deployment) -> None:
         failure = ClientError(

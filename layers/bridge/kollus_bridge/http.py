@@ -1,9 +1,8 @@
-"""The HTTP edge shared by the functions: one resolver setup, one error shape, one status map."""
+"""The API function's HTTP edge: one resolver setup with CORS, bearer auth, request validation and
+the one error shape (`kollus_bridge.edge` maps errors to statuses)."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 import csv
 import io
 import json
@@ -15,44 +14,17 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
-from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel
 
-from .api_models import ErrorBody, ErrorDetail, LedgerEntry, ProgressDetail, ProgressRecord
+from .api_models import ErrorBody, LedgerEntry, ProgressDetail, ProgressRecord
 from .auth import require_api_token
 from .dal import StoredLedgerEntry
-from .errors import (
-    BridgeError,
-    Forbidden,
-    InvalidPayload,
-    InvalidRequest,
-    NotFound,
-    PayloadTooLarge,
-    RecordTooLarge,
-    StorageUnavailable,
-    Unauthorized,
-    UnsupportedMediaType,
-)
-from .kollus import RawCallback
-from .observability import logger, metrics
+from .edge import CORS_ALLOW_HEADERS, CORS_MAX_AGE_SECONDS, refusal
+from .errors import BridgeError, InvalidRequest, NotFound, UnsupportedMediaType
 from .progress import blocks_needed, missing_ranges
 from .service import RecordView
 from .settings import Settings
 from .times import iso_time
-
-#: The one place where domain errors become HTTP status codes.
-STATUS_BY_ERROR: dict[type[BridgeError], int] = {
-    InvalidPayload: 400,
-    InvalidRequest: 400,
-    Unauthorized: 401,
-    Forbidden: 403,
-    NotFound: 404,
-    PayloadTooLarge: 413,
-    UnsupportedMediaType: 415,
-    RecordTooLarge: 422,
-    StorageUnavailable: 503,
-}
-
 
 _ERROR_DESCRIPTIONS = {
     400: "Invalid input (the error names the field)",
@@ -81,12 +53,9 @@ def responses(model: Any, *errors: int, status: int = 200, description: str = "O
 
 
 def error_response(error: BridgeError) -> Response[str]:
-    """Every refusal: the one error shape, its status, and a metric per error code."""
-    metrics.add_metric(name=f"Refused_{error.code}", unit=MetricUnit.Count, value=1)
-    status = next((code for kind, code in STATUS_BY_ERROR.items() if isinstance(error, kind)), 500)
-    return model_response(
-        status, ErrorBody(error=ErrorDetail(code=error.code, message=error.message, field=error.field))
-    )
+    """Every refusal in the one error shape (logged and counted by `edge.refusal`)."""
+    status, body = refusal(error)
+    return model_response(status, ErrorBody.model_validate(body))
 
 
 def _validation_field(error: RequestValidationError) -> str | None:
@@ -100,13 +69,16 @@ def _validation_field(error: RequestValidationError) -> str | None:
 def make_resolver(settings: Settings) -> APIGatewayHttpResolver:
     """An HTTP API (payload 2.0) resolver with CORS and the project's error handling."""
     app = APIGatewayHttpResolver(
-        cors=CORSConfig(allow_origin=settings.cors_allow_origin, allow_headers=["Content-Type"], max_age=600),
+        cors=CORSConfig(
+            allow_origin=settings.cors_allow_origin,
+            allow_headers=[CORS_ALLOW_HEADERS],
+            max_age=CORS_MAX_AGE_SECONDS,
+        ),
         enable_validation=True,
     )
 
     @app.exception_handler(BridgeError)  # type: ignore[untyped-decorator]
     def _bridge_error(error: BridgeError) -> Response[str]:
-        logger.info("request refused", extra={"error_code": error.code, "field": error.field})
         return error_response(error)
 
     @app.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]
@@ -146,20 +118,6 @@ def bearer_auth(
         return response
 
     return middleware
-
-
-def raw_callback(app: APIGatewayHttpResolver) -> RawCallback:
-    """The request as the callback parser wants it: body bytes, content type, raw query string."""
-    event = app.current_event
-    body = event.body or ""
-    if event.is_base64_encoded:
-        try:
-            data = base64.b64decode(body, validate=True)
-        except (binascii.Error, ValueError):
-            raise InvalidPayload("the body is not valid base64", field="body") from None
-    else:
-        data = body.encode("utf-8", "surrogatepass")
-    return RawCallback(body=data, content_type=event.headers.get("content-type"), query=event.raw_query_string or "")
 
 
 def progress_record(item: RecordView) -> ProgressRecord:
