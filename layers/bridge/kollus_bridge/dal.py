@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import threading
 import uuid
-import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -34,6 +33,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from .errors import RecordTooLarge, StorageUnavailable
 from .progress import Outcome, RecordState, SessionSummary, SessionUpdate, classify
+from .stored_bodies import pack, unpack
 from .sync import Attempt, Sent, StoredRecord, SyncLedger, SyncState
 
 if TYPE_CHECKING:
@@ -379,7 +379,7 @@ class DynamoProgressStore:
             "version": {"N": str(update.summary.version)},
             "start_at": {"N": str(update.summary.start_at)},
             "received_at": {"N": str(update.summary.received_at)},
-            "raw_body": {"B": zlib.compress(raw.body)},
+            "raw_body": {"B": pack(raw.body)},
             "raw_query": {"S": raw.query},
             "content_type": {"S": raw.content_type or ""},
         }
@@ -395,7 +395,7 @@ class DynamoProgressStore:
     def save_rejected(self, raw: RawSnapshot, code: str, message: str, field: str | None, now: int) -> None:
         """Keep a refused payload for 30 days so it can be replayed after a fix."""
         received = datetime.fromtimestamp(now / 1000, UTC)
-        body = zlib.compress(raw.body)
+        body = pack(raw.body)
         truncated = len(body) > MAX_KEPT_BODY or len(raw.query) > MAX_KEPT_QUERY
         item: dict[str, Any] = {
             "pk": {"S": "R#" + received.strftime("%Y-%m-%d")},
@@ -501,7 +501,7 @@ class DynamoProgressStore:
             for item in items:
                 snapshots.append(
                     RawSnapshot(
-                        body=zlib.decompress(item["raw_body"]["B"]),
+                        body=unpack(item["raw_body"]["B"]),
                         content_type=item.get("content_type", {}).get("S") or None,
                         query=item.get("raw_query", {}).get("S", ""),
                     )
