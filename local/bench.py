@@ -8,6 +8,7 @@ DynamoDB's own sizing rules from the items before and after each request.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import math
@@ -45,6 +46,9 @@ PRICE_LAMBDA_REQUESTS_PER_MILLION = 0.20
 PRICE_LAMBDA_ARM_GB_SECOND = 0.0000133334
 PRICE_DYNAMODB_WRITE_UNITS_PER_MILLION = 0.625
 PRICE_DYNAMODB_READ_UNITS_PER_MILLION = 0.125
+
+#: The local stack turns Powertools metrics off; the handler measurements turn them on, as in AWS.
+METRICS_ON = {"POWERTOOLS_METRICS_DISABLED": "false"}
 
 
 # --- DynamoDB sizing -------------------------------------------------------------------------------
@@ -284,10 +288,12 @@ def measure_cpu(reports: list[Report], rounds: int = 5) -> dict[str, float]:
     context = LambdaContext("bench")
     handler_runs, floor_runs = [], []
     for _ in range(rounds):
-        started = time.process_time()
-        for event in events:
-            module.lambda_handler(event, context)
-        handler_runs.append((time.process_time() - started) / len(events))
+        # As in AWS: metrics on, each invocation printing its EMF line (to a sink here).
+        with environment(METRICS_ON), contextlib.redirect_stdout(io.StringIO()):
+            started = time.process_time()
+            for event in events:
+                module.lambda_handler(event, context)
+            handler_runs.append((time.process_time() - started) / len(events))
         started = time.process_time()
         for body in bodies:
             json.loads(dict(parse_qsl(body.decode()))["json_data"])
@@ -332,6 +338,7 @@ def measure_cold_start(report: Report, rounds: int = 7) -> dict[str, Any]:
     environment = {**os.environ, "POWERTOOLS_TRACE_DISABLED": "true"}
     environment.pop("PYTHONPATH", None)
     environment.update(settings_env("ProgressTable", "http://127.0.0.1:9"))
+    environment.update(METRICS_ON)
 
     def run(code: str, *flags: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(

@@ -86,9 +86,9 @@ def test_blocks_needed_reaches_the_threshold_exactly() -> None:
 
 def test_implausibly_fast_sessions_are_flagged() -> None:
     def callback(play_time: float | None, run_time: float | None) -> Callback:
-        return Callback.model_validate(
-            {"client_user_id": "u", "media_content_key": "m", "start_at": 1, "block_count": 1,
-             "play_time": play_time, "run_time": run_time, "blocks": {0: BlockReport(True)}}
+        return Callback(
+            client_user_id="u", media_content_key="m", start_at=1, block_count=1,
+            play_time=play_time, run_time=run_time, blocks={0: BlockReport(True)},
         )  # fmt: skip
 
     assert not implausible(callback(600, 300), 2.0)  # 2x for five minutes

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -22,7 +23,7 @@ from kollus_bridge.progress import (
 
 
 def callback(**fields: object) -> Callback:
-    base: dict[str, object] = {
+    base: dict[str, Any] = {
         "client_user_id": "u",
         "media_content_key": "m",
         "start_at": 100,
@@ -31,7 +32,7 @@ def callback(**fields: object) -> Callback:
         "duration": 600.0,
     }
     base.update(fields)
-    return Callback.model_validate(base)
+    return Callback(**base)
 
 
 def played(**seconds: float | None) -> dict[int, BlockReport]:

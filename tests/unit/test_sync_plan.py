@@ -17,18 +17,16 @@ UPDATES = settings_from(
 
 
 def record(blocks: int, ledger: SyncLedger | None = None) -> StoredRecord:
-    callback = Callback.model_validate(
-        {
-            "client_user_id": "u-1",
-            "media_content_key": "m-1",
-            "start_at": 1,
-            "block_count": 10,
-            "duration": 600.0,
-            "play_time": 900.0,
-            "last_play_at": 420.0,
-            "uservalues": {"uservalue0": "course-7"},
-            "blocks": {index: BlockReport(True, 60.0) for index in range(blocks)},
-        }
+    callback = Callback(
+        client_user_id="u-1",
+        media_content_key="m-1",
+        start_at=1,
+        block_count=10,
+        duration=600.0,
+        play_time=900.0,
+        last_play_at=420.0,
+        uservalues={"uservalue0": "course-7"},
+        blocks={index: BlockReport(True, 60.0) for index in range(blocks)},
     )
     state, _ = merge(RecordState(), session_update(callback, 1_795_305_600_000, 0.5))
     state = complete(state, 1_795_305_600_000, 90)

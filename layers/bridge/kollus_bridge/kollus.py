@@ -10,6 +10,7 @@ Blocks are 0-based here, as in `json_data`; flat `block_play_N` variables are 1-
 from __future__ import annotations
 
 import codecs
+import dataclasses
 import json
 import math
 import re
@@ -17,8 +18,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 from urllib.parse import parse_qsl
-
-from pydantic import BaseModel, ConfigDict, Field
 
 from .errors import InvalidPayload, PayloadTooLarge, UnsupportedMediaType
 from .settings import Settings
@@ -32,7 +31,8 @@ MAX_ID_LENGTH = 256
 MAX_USERVALUE_LENGTH = 2048
 
 _PLACEHOLDER = re.compile(r"^\{[A-Za-z0-9_]+\}$")
-_BLOCK_KEY = re.compile(r"^([btp])(\d{1,6})$")
+#: `blocks` keys: `b<i>` played flag, `t<i>` seconds, `p<i>` percent; their slot in a block's parts.
+_BLOCK_SLOTS = {"b": 0, "t": 1, "p": 2}
 _USERVALUE = re.compile(r"^uservalue(\d{1,2})$")
 _NUMBER_TEXT = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d{1,3})?$")
 
@@ -54,10 +54,12 @@ class BlockReport(NamedTuple):
     percent: float | None = None
 
 
-class Callback(BaseModel):
-    """A callback, normalised. Numbers are in seconds; `blocks` is keyed by 0-based block index."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Callback:
+    """A callback, normalised. Numbers are in seconds; `blocks` is keyed by 0-based block index.
 
-    model_config = ConfigDict(frozen=True)
+    Only `parse_callback` builds one, from values it has read and checked.
+    """
 
     client_user_id: str
     media_content_key: str
@@ -65,7 +67,7 @@ class Callback(BaseModel):
     player_id: str = ""
     block_count: int
     duration: float | None = None
-    blocks: dict[int, BlockReport] = Field(default_factory=dict)
+    blocks: dict[int, BlockReport] = dataclasses.field(default_factory=dict)
     serial: int | None = None
     play_time: float | None = None
     real_play_time: float | None = None
@@ -78,7 +80,7 @@ class Callback(BaseModel):
     device: str | None = None
     encoding_profile: str | None = None
     channel_key: str | None = None
-    uservalues: dict[str, str] = Field(default_factory=dict)
+    uservalues: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
 # --- decoding the HTTP body ---------------------------------------------------------------------
@@ -180,6 +182,9 @@ def _absent(value: Any) -> bool:
 
 def _number(value: Any, field: str, limit: int = MAX_NUMBER) -> float | None:
     """A non-negative finite number from an int, float or numeric string; None when absent."""
+    kind = type(value)
+    if (kind is float or kind is int) and 0 <= value <= limit:  # the common case (NaN fails the comparison)
+        return float(value)
     if _absent(value):
         return None
     if isinstance(value, bool):
@@ -242,17 +247,28 @@ def _json_blocks(block_info: Mapping[str, Any], block_count: int) -> dict[int, B
         return {}
     if not isinstance(blocks, dict):
         raise InvalidPayload("json_data.block_info.blocks must be an object", field="json_data.block_info.blocks")
-    parts: dict[int, dict[str, float | None]] = {}
+    parts: dict[int, list[float | None]] = {}  # block index -> [played flag, seconds, percent]
     for key, value in blocks.items():
-        match = _BLOCK_KEY.match(key)
-        if not match:
+        slot = _BLOCK_SLOTS.get(key[:1]) if isinstance(key, str) else None
+        digits = key[1:] if slot is not None else ""
+        if slot is None or not (0 < len(digits) <= 6 and digits.isascii() and digits.isdigit()):
             continue  # unknown keys are tolerated for forward compatibility
-        kind, index = match.group(1), int(match.group(2))
-        field = f"json_data.block_info.blocks.{key}"
+        index = int(digits)
         if index >= block_count:
-            raise InvalidPayload(f"block {index} is outside the block count {block_count}", field=field)
-        parts.setdefault(index, {})[kind] = _number(value, field)
-    return {index: _block(part.get("b"), part.get("t"), part.get("p")) for index, part in parts.items()}
+            raise InvalidPayload(
+                f"block {index} is outside the block count {block_count}", field=f"json_data.block_info.blocks.{key}"
+            )
+        kind = type(value)
+        if (kind is float or kind is int) and 0 <= value <= MAX_NUMBER:
+            number: float | None = float(value)  # the common case, inline: a callback carries thousands
+        else:
+            number = _number(value, f"json_data.block_info.blocks.{key}")
+        part = parts.get(index)
+        if part is None:
+            part = parts[index] = [None, None, None]
+        part[slot] = number
+    return {index: BlockReport(bool(flag or seconds or percent), seconds, percent)
+            for index, (flag, seconds, percent) in parts.items()}  # fmt: skip
 
 
 def _block(flag: float | None, seconds: float | None, percent: float | None) -> BlockReport:
@@ -348,9 +364,7 @@ def parse_callback(raw: RawCallback, settings: Settings) -> Callback:
     if not isinstance(json_uservalues, dict):
         raise InvalidPayload("json_data.uservalues must be an object", field="json_data.uservalues")
 
-    # Every value was read and checked above; constructing without re-validation keeps a
-    # 10,000-block callback cheap.
-    return Callback.model_construct(
+    return Callback(
         client_user_id=client_user_id,
         media_content_key=media_content_key,
         start_at=start_at,

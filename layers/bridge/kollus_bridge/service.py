@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -287,4 +287,4 @@ def check_binding(callback: Callback, settings: Settings, nonce_keys: Callable[[
     if not verify_nonce(nonce_keys(), callback.client_user_id, callback.media_content_key, nonce, now // 1000):
         raise Forbidden("the session nonce does not match this learner and content", field=settings.playback_nonce_slot)
     kept = {name: value for name, value in callback.uservalues.items() if name != settings.playback_nonce_slot}
-    return callback.model_copy(update={"uservalues": kept})
+    return replace(callback, uservalues=kept)
