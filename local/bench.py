@@ -196,8 +196,8 @@ def callback_event(body: bytes) -> dict[str, Any]:
 
 def measure_storage(database: DynamoDBLocal, reports: list[Report]) -> dict[str, float]:
     from kollus_bridge.dal import DynamoProgressStore  # noqa: PLC0415
+    from kollus_bridge.ingest import ingest_callback  # noqa: PLC0415
     from kollus_bridge.kollus import RawCallback  # noqa: PLC0415
-    from kollus_bridge.service import ingest_callback  # noqa: PLC0415
     from kollus_bridge.settings import settings_from  # noqa: PLC0415
 
     client = database.client()
@@ -409,9 +409,9 @@ def measure_http(reports: list[Report], clients: int = 8) -> dict[str, float]:
 
 def measure_sync(database: DynamoDBLocal, completions: int = 160, lms_delay: float = 0.05) -> dict[str, float]:
     from kollus_bridge.dal import DynamoProgressStore  # noqa: PLC0415
+    from kollus_bridge.ingest import ingest_callback  # noqa: PLC0415
     from kollus_bridge.kollus import RawCallback  # noqa: PLC0415
     from kollus_bridge.lms import post_webhook  # noqa: PLC0415
-    from kollus_bridge.service import ingest_callback  # noqa: PLC0415
     from kollus_bridge.settings import settings_from  # noqa: PLC0415
     from kollus_bridge.sync import SyncRun  # noqa: PLC0415
 

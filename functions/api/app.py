@@ -26,20 +26,21 @@ from kollus_bridge.http import (
     responses,
     wants_csv,
 )
+from kollus_bridge.ingest import rules_for
+from kollus_bridge.ledger import SyncState
 from kollus_bridge.observability import logger, metrics
-from kollus_bridge.rules import RulesCache, RulesInput
+from kollus_bridge.rules import RulesCache
 from kollus_bridge.service import (
     PlaybackInput,
+    RulesInput,
     issue_playback_url,
     progress_detail,
     progress_page,
     redeliver,
-    rules_for,
     set_rules,
     sync_ledger,
 )
 from kollus_bridge.settings import get_settings
-from kollus_bridge.sync import SyncState
 from kollus_bridge.times import iso_time, now_ms
 from pydantic import BaseModel, Field
 

@@ -16,9 +16,9 @@ from kollus_bridge import edge
 from kollus_bridge.auth import nonce_keys, require_callback_token
 from kollus_bridge.dal import progress_store
 from kollus_bridge.errors import BridgeError, NotFound
+from kollus_bridge.ingest import ingest_callback, rules_for
 from kollus_bridge.observability import logger, metrics
 from kollus_bridge.rules import RulesCache
-from kollus_bridge.service import ingest_callback, rules_for
 from kollus_bridge.settings import get_settings
 from kollus_bridge.times import now_ms
 

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 from kollus_bridge.dal import DynamoProgressStore, RawSnapshot, record_key, state_from_item
 from kollus_bridge.errors import RecordTooLarge
+from kollus_bridge.ingest import ingest_callback
 from kollus_bridge.kollus import RawCallback, parse_callback
 from kollus_bridge.progress import Outcome, RecordState, SessionUpdate, merge, session_update, summarize
-from kollus_bridge.service import ingest_callback
 from kollus_bridge.settings import Settings, settings_from
 
 from local.dynamodb_local import DynamoDBLocal

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 from kollus_bridge.dal import DynamoProgressStore
+from kollus_bridge.ingest import ingest_callback, rules_for
 from kollus_bridge.kollus import RawCallback
-from kollus_bridge.rules import RulesCache, RulesInput
-from kollus_bridge.service import ingest_callback, progress_detail, progress_page, rules_for, set_rules
+from kollus_bridge.rules import RulesCache
+from kollus_bridge.service import RulesInput, progress_detail, progress_page, set_rules
 from kollus_bridge.settings import Settings, settings_from
 
 from tests.payloads import FORM, Snapshot

@@ -14,8 +14,8 @@ import pytest
 from botocore.awsrequest import AWSResponse, HTTPHeaders
 from kollus_bridge.dal import DynamoProgressStore, record_key, state_from_item
 from kollus_bridge.errors import StorageUnavailable
+from kollus_bridge.ingest import ingest_callback
 from kollus_bridge.kollus import RawCallback
-from kollus_bridge.service import ingest_callback
 from kollus_bridge.settings import Settings, settings_from
 
 from local.simulator import Content, Play, Session, expected_watched, play_session, random_script

@@ -11,11 +11,13 @@ from typing import Any
 
 import pytest
 from kollus_bridge.dal import DUE_INDEX, DynamoProgressStore, record_key
+from kollus_bridge.ingest import ingest_callback
 from kollus_bridge.kollus import RawCallback
+from kollus_bridge.ledger import Attempt, Sent, StoredRecord, SyncState
 from kollus_bridge.lms import post_webhook
-from kollus_bridge.service import ingest_callback, redeliver, sync_ledger
+from kollus_bridge.service import redeliver, sync_ledger
 from kollus_bridge.settings import Settings, settings_from
-from kollus_bridge.sync import Attempt, Sent, StoredRecord, SyncRun, SyncState
+from kollus_bridge.sync import SyncRun
 
 from local.lms_receiver import Answer, LmsReceiver
 from local.stack import LOCAL_DEFAULTS

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from kollus_bridge.rules import ContentRules, RulesCache, RulesInput
+from kollus_bridge.rules import ContentRules, RulesCache
+from kollus_bridge.service import RulesInput
 from pydantic import ValidationError
 
 

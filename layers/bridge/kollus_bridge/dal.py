@@ -32,9 +32,9 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from .errors import RecordTooLarge, StorageUnavailable
+from .ledger import Attempt, Sent, StoredRecord, SyncLedger, SyncState
 from .progress import Outcome, RecordState, SessionSummary, SessionUpdate, classify
 from .stored_bodies import pack, unpack
-from .sync import Attempt, Sent, StoredRecord, SyncLedger, SyncState
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

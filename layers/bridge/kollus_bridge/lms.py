@@ -7,7 +7,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Mapping
 
-from .sync import Attempt
+from .ledger import Attempt
 
 #: How much of the LMS's answer the ledger keeps.
 EXCERPT_BYTES = 300

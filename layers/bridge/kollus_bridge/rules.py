@@ -8,18 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from .settings import Settings
-
-
-class RulesInput(BaseModel):
-    """What `PUT /v1/contents/{media_content_key}/rules` accepts."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    completion_threshold: float = Field(ge=1, le=100, description="Percent of blocks that completes the content.")
-    min_block_watch_ratio: float = Field(ge=0, le=1, description="Share of a block that must be played.")
 
 
 @dataclass(frozen=True)

@@ -1,85 +1,25 @@
-"""The use cases, one function each. A callback flows one way: parse -> merge -> store."""
+"""The LMS API's use cases, one function each: progress, rules, playback URLs, the sync ledger.
+
+The callback's own use case is `ingest`."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .dal import LedgerStore, ProgressStore, RawSnapshot, RulesStore, StoredLedgerEntry, learner_partition
-from .errors import BridgeError, Forbidden, InvalidRequest, NotFound, StorageUnavailable
-from .kollus import Callback, RawCallback, parse_callback
+from .dal import LedgerStore, ProgressStore, RulesStore, StoredLedgerEntry, learner_partition
+from .errors import InvalidRequest, NotFound
+from .ingest import current_state
+from .ledger import StoredRecord, SyncState
 from .pagination import decode_token, encode_token
-from .playback import PlaybackKeys, PlaybackRequest, claims, jwt_hs256, playback_url, sign_nonce, verify_nonce
-from .progress import (
-    Outcome,
-    ProgressView,
-    RecordState,
-    complete,
-    needs_completion,
-    session_update,
-    summarize,
-    watched_blocks,
-)
-from .rules import ContentRules, RulesCache, RulesInput, default_rules
+from .playback import PlaybackKeys, PlaybackRequest, claims, jwt_hs256, playback_url, sign_nonce
+from .progress import ProgressView, summarize
+from .rules import ContentRules, RulesCache
 from .settings import Settings
-from .sync import StoredRecord, SyncLedger, SyncState
 from .times import iso_time
-
-
-@dataclass(frozen=True)
-class IngestResult:
-    outcome: Outcome
-    client_user_id: str
-    media_content_key: str
-    view: ProgressView
-    suspicious: bool = False
-
-
-def ingest_callback(
-    raw: RawCallback,
-    settings: Settings,
-    store: ProgressStore,
-    now: int,
-    *,
-    rules: RulesCache | None = None,
-    nonce_keys: Callable[[], list[str]] = list,
-) -> IngestResult:
-    """Validate one callback and merge it into the learner's record.
-
-    Storage cost: one conditional write to the record (a duplicate or stale callback ends there, its
-    condition failing), one to the session's raw snapshot when the callback was newer, and once in a
-    record's life one more to stamp its completion. No reads: the record comes back from the write
-    (the content's rules are read at most once per `RULES_CACHE_SECONDS` per function instance).
-    A payload that cannot be used is kept in the rejected store and the error re-raised.
-    """
-    snapshot = RawSnapshot(body=raw.body, content_type=raw.content_type, query=raw.query)
-    try:
-        callback = check_binding(parse_callback(raw, settings), settings, nonce_keys, now)
-        content_rules = rules.get(callback.media_content_key) if rules else default_rules(settings)
-        ratio = content_rules.min_block_watch_ratio
-        update = session_update(callback, now, ratio, settings.max_playback_rate)
-        applied = store.apply(update, mark_due=settings.sync_progress_updates, watch_ratio=ratio)
-    except StorageUnavailable:
-        raise  # nothing was decided about the payload: the player resends it
-    except BridgeError as error:
-        store.save_rejected(snapshot, error.code, error.message, error.field, now)
-        raise
-    if applied.outcome is Outcome.ACCEPTED:
-        store.save_snapshot(update, snapshot)
-    record = StoredRecord(update.client_user_id, update.media_content_key, applied.state, applied.rev, SyncLedger())
-    # Checked on duplicates too: a resend repairs a completion lost to a crash after write 1.
-    state = current_state(record, content_rules, settings, store, now)
-    return IngestResult(
-        outcome=applied.outcome,
-        client_user_id=update.client_user_id,
-        media_content_key=update.media_content_key,
-        view=summarize(state, content_rules.completion_threshold),
-        suspicious=update.summary.suspicious and applied.outcome is Outcome.ACCEPTED,
-    )
 
 
 @dataclass(frozen=True)
@@ -125,51 +65,9 @@ class ProgressPage:
     next_token: str | None
 
 
-def rules_for(media_content_key: str, settings: Settings, store: RulesStore) -> ContentRules:
-    """The rules in force for a content: its own, or the deployment's defaults."""
-    stored = store.get_rules(media_content_key)
-    if stored is None:
-        return default_rules(settings)
-    return ContentRules(
-        completion_threshold=float(stored["completion_threshold"]),
-        min_block_watch_ratio=float(stored["min_block_watch_ratio"]),
-        source="content",
-        updated_at=int(stored["updated_at"]),
-    )
-
-
 def set_rules(media_content_key: str, rules: RulesInput, store: RulesStore, now: int) -> ContentRules:
     store.put_rules(media_content_key, rules.completion_threshold, rules.min_block_watch_ratio, now)
     return ContentRules(rules.completion_threshold, rules.min_block_watch_ratio, "content", now)
-
-
-def reevaluate(record: StoredRecord, rules: ContentRules, settings: Settings, store: ProgressStore) -> RecordState:
-    """Recompute a record's watched blocks from its sessions' raw snapshots under the content's
-    current block-watch ratio (after a rule change). A completed record stays completed."""
-    watched: dict[int, set[int]] = {}
-    for raw in store.session_snapshots(record.client_user_id, record.media_content_key):
-        try:
-            callback = parse_callback(RawCallback(raw.body, raw.content_type, raw.query), settings)
-        except BridgeError:
-            continue  # a snapshot this version cannot read: its blocks stay as they were
-        watched.setdefault(callback.block_count, set()).update(watched_blocks(callback, rules.min_block_watch_ratio))
-    grids = {grid: frozenset(blocks) for grid, blocks in watched.items()}
-    ratio = rules.min_block_watch_ratio
-    state = store.replace_watched(record.client_user_id, record.media_content_key, grids, ratio, record.rev)
-    return record.state if state is None else state
-
-
-def current_state(
-    record: StoredRecord, rules: ContentRules, settings: Settings, store: ProgressStore, now: int
-) -> RecordState:
-    """The record under its content's current rules, re-evaluated first if a rule changed."""
-    state = record.state
-    if state.watch_ratio is not None and state.watch_ratio != rules.min_block_watch_ratio:
-        state = reevaluate(record, rules, settings, store)
-    if needs_completion(state, rules.completion_threshold):
-        store.mark_completed(record.client_user_id, record.media_content_key, now)
-        state = complete(state, now, rules.completion_threshold)
-    return state
 
 
 def _record_view(
@@ -224,6 +122,15 @@ def progress_page(
     return ProgressPage(items, encode_token(last))
 
 
+class RulesInput(BaseModel):
+    """What `PUT /v1/contents/{media_content_key}/rules` accepts."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    completion_threshold: float = Field(ge=1, le=100, description="Percent of blocks that completes the content.")
+    min_block_watch_ratio: float = Field(ge=0, le=1, description="Share of a block that must be played.")
+
+
 class PlaybackInput(BaseModel):
     """What `POST /v1/playback-urls` accepts."""
 
@@ -274,17 +181,3 @@ def issue_playback_url(
     uservalues = {**request.uservalues, settings.playback_nonce_slot: nonce}
     url = playback_url(settings.kollus_player_host, token, keys.custom_key, uservalues, start_position)
     return {"url": url, "expires_at": iso_time(expires_at * 1000), "start_position": start_position}
-
-
-def check_binding(callback: Callback, settings: Settings, nonce_keys: Callable[[], list[str]], now: int) -> Callback:
-    """Verify the session nonce a callback carries (refuse a bad one; with REQUIRE_SIGNED_PLAYBACK,
-    refuse its absence) and take it out of the values kept for the LMS."""
-    nonce = callback.uservalues.get(settings.playback_nonce_slot)
-    if nonce is None:
-        if settings.require_signed_playback:
-            raise Forbidden("this callback carries no signed session nonce", field=settings.playback_nonce_slot)
-        return callback
-    if not verify_nonce(nonce_keys(), callback.client_user_id, callback.media_content_key, nonce, now // 1000):
-        raise Forbidden("the session nonce does not match this learner and content", field=settings.playback_nonce_slot)
-    kept = {name: value for name, value in callback.uservalues.items() if name != settings.playback_nonce_slot}
-    return replace(callback, uservalues=kept)

@@ -24,70 +24,15 @@ from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from enum import StrEnum
 from typing import Any, Protocol
 
 from . import webhooks
+from .ledger import Attempt, Message, Sent, StoredRecord, SyncLedger, SyncState
 from .observability import logger
-from .progress import ProgressView, RecordState, summarize
+from .progress import ProgressView, summarize
 from .settings import Settings
 from .times import iso_time, now_ms
 from .webhooks import Backoff, Verdict
-
-
-class SyncState(StrEnum):
-    PENDING = "pending"
-    DELIVERED = "delivered"
-    FAILED = "failed"
-
-
-@dataclass(frozen=True)
-class SyncLedger:
-    """Where a record's delivery to the LMS stands."""
-
-    state: SyncState | None = None
-    attempts: int = 0
-    next_attempt_at: int | None = None
-    last_attempt_at: int | None = None
-    last_status: int | None = None
-    last_error: str | None = None
-    delivered_at: int | None = None
-    message_id: str | None = None
-    completion_sent: bool = False
-    progress_sent: str | None = None
-
-
-@dataclass(frozen=True)
-class StoredRecord:
-    client_user_id: str
-    media_content_key: str
-    state: RecordState
-    rev: int
-    ledger: SyncLedger
-
-
-@dataclass(frozen=True)
-class Message:
-    kind: str  # progress.completed | progress.updated
-    message_id: str
-    body: bytes
-    progress: str
-
-
-@dataclass(frozen=True)
-class Attempt:
-    """What the LMS answered (status None: no answer at all)."""
-
-    status: int | None
-    retry_after: str | None = None
-    excerpt: str = ""
-    error: str | None = None
-
-
-@dataclass(frozen=True)
-class Sent:
-    message: Message
-    status: int | None
 
 
 class SyncStore(Protocol):

@@ -1,0 +1,66 @@
+"""The sync ledger's data: where each completion's delivery to the LMS stands, as the table keeps it.
+
+`dal` stores it and `sync` acts on it; the callback path needs the types without the sync machinery.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from .progress import RecordState
+
+
+class SyncState(StrEnum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class SyncLedger:
+    """Where a record's delivery to the LMS stands."""
+
+    state: SyncState | None = None
+    attempts: int = 0
+    next_attempt_at: int | None = None
+    last_attempt_at: int | None = None
+    last_status: int | None = None
+    last_error: str | None = None
+    delivered_at: int | None = None
+    message_id: str | None = None
+    completion_sent: bool = False
+    progress_sent: str | None = None
+
+
+@dataclass(frozen=True)
+class StoredRecord:
+    client_user_id: str
+    media_content_key: str
+    state: RecordState
+    rev: int
+    ledger: SyncLedger
+
+
+@dataclass(frozen=True)
+class Message:
+    kind: str  # progress.completed | progress.updated
+    message_id: str
+    body: bytes
+    progress: str
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """What the LMS answered (status None: no answer at all)."""
+
+    status: int | None
+    retry_after: str | None = None
+    excerpt: str = ""
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Sent:
+    message: Message
+    status: int | None
