@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from kollus_bridge.auth import matches_any, require_api_token, require_callback_token
 from kollus_bridge.errors import Unauthorized
@@ -27,7 +29,14 @@ def test_defaults() -> None:
         ({"MAX_BODY_BYTES": "1000"}, "MAX_BODY_BYTES"),
         ({"KOLLUS_FIELD_NAMES": "{not json"}, "KOLLUS_FIELD_NAMES"),
         ({"KOLLUS_FIELD_NAMES": '{"no_such_variable": "x"}'}, "KOLLUS_FIELD_NAMES"),
-        ({"TABLE_NAME": ""}, "TABLE_NAME"),
+        ({"TABLE_NAME": ""}, "TABLE_NAME: required"),
+        ({"KOLLUS_FIELD_NAMES": '{"client_user_id": 7}'}, "KOLLUS_FIELD_NAMES"),
+        ({"COMPLETION_THRESHOLD": "nan"}, "COMPLETION_THRESHOLD"),
+        ({"MAX_BLOCK_COUNT": "10.5"}, "MAX_BLOCK_COUNT: must be a whole number"),
+        ({"REQUIRE_SIGNED_PLAYBACK": "maybe"}, "REQUIRE_SIGNED_PLAYBACK: must be true or false"),
+        ({"PLAYBACK_NONCE_SLOT": "uservalue100"}, "PLAYBACK_NONCE_SLOT"),
+        ({"LMS_WEBHOOK_URL": "ftp://lms"}, "LMS_WEBHOOK_URL"),
+        ({"SYNC_HTTP_TIMEOUT_SECONDS": "0"}, "SYNC_HTTP_TIMEOUT_SECONDS"),
     ],
 )
 def test_bad_values_are_named(overrides: dict[str, str], named: str) -> None:
@@ -50,6 +59,36 @@ def test_exactly_one_token_source() -> None:
 
 def test_secrets_never_show_in_the_settings_repr() -> None:
     assert "tok-alpha" not in repr(settings_from(BASE))
+
+
+def test_a_bad_secret_is_named_but_never_shown() -> None:
+    with pytest.raises(SettingsError, match="LMS_WEBHOOK_SECRET") as caught:
+        settings_from({**BASE, "LMS_WEBHOOK_SECRET": "whsec_not-base64-at-all!"})
+    assert "not-base64-at-all" not in str(caught.value)
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    with pytest.raises(SettingsError) as caught:
+        settings_from({"COMPLETION_THRESHOLD": "x", "SYNC_CONCURRENCY": "0"})
+    for name in ("TABLE_NAME", "COMPLETION_THRESHOLD", "SYNC_CONCURRENCY", "KOLLUS_CALLBACK_TOKEN", "API_TOKEN"):
+        assert name in str(caught.value)
+
+
+def test_values_are_typed_and_frozen() -> None:
+    settings = settings_from(
+        {
+            **BASE,
+            "REQUIRE_SIGNED_PLAYBACK": "Yes",
+            "SYNC_CONCURRENCY": " 16 ",
+            "KOLLUS_FIELD_NAMES": '{"uservalue": "uv"}',
+        }
+    )
+    assert (settings.require_signed_playback, settings.sync_concurrency) == (True, 16)
+    assert settings.field_name("uservalue") == "uv"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        settings.table_name = "other"  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        settings.kollus_field_names["client_user_id"] = "x"  # type: ignore[index]
 
 
 def test_callback_tokens_rotate() -> None:

@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import hmac
 
-from pydantic import SecretStr
-
 from .errors import StorageUnavailable, Unauthorized
 from .playback import PlaybackKeys
-from .settings import Settings, SettingsError
+from .settings import Secret, Settings, SettingsError
 from .webhooks import secret_key
 
 
@@ -24,10 +22,10 @@ def _secret_tokens(secret_id: str, max_age: int) -> list[str]:
         value = parameters.get_secret(secret_id, max_age=max_age)
     except parameters.exceptions.GetParameterError:
         raise StorageUnavailable("the token store is unavailable") from None
-    return Settings.tokens(SecretStr(str(value)))
+    return Settings.tokens(Secret(str(value)))
 
 
-def _tokens(local: SecretStr | None, secret_id: str | None, max_age: int) -> list[str]:
+def _tokens(local: Secret | None, secret_id: str | None, max_age: int) -> list[str]:
     if local is not None:
         return Settings.tokens(local)
     assert secret_id is not None  # Settings guarantees exactly one source
@@ -53,7 +51,7 @@ def lms_webhook_secrets(settings: Settings) -> list[str]:
     return secrets
 
 
-def _required(local: SecretStr | None, secret_id: str | None, names: str, max_age: int) -> list[str]:
+def _required(local: Secret | None, secret_id: str | None, names: str, max_age: int) -> list[str]:
     if local is None and secret_id is None:
         raise SettingsError(f"set {names}")
     return _tokens(local, secret_id, max_age)

@@ -1,17 +1,23 @@
 """All configuration, validated once from the environment.
 
 Every environment variable the functions read is a field here; nothing else reads `os.environ`.
+The model is a frozen dataclass whose fields declare how their variable is read and checked. It is
+not a pydantic model on purpose: importing pydantic costs the callback function's cold start about
+half of what importing boto3 does (docs/benchmarks.md, row 3), and the API's models need none of this.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import math
 import os
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from functools import cache
-from typing import Annotated, Any
-
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from types import MappingProxyType
+from typing import Any
 
 from .webhooks import secret_key
 
@@ -48,135 +54,226 @@ def _split_tokens(value: str) -> list[str]:
     return [token.strip() for token in value.split(",") if token.strip()]
 
 
-class Settings(BaseModel):
-    """The service's configuration. Field names are the environment variable names, lowercased."""
+class Secret:
+    """A configured secret: its value is kept out of reprs, and so out of logs and tracebacks."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    __slots__ = ("_value",)
 
-    table_name: Annotated[str, Field(min_length=3, max_length=255)]
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def get_secret_value(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('**********')"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+# --- how a variable is read: each reader takes the (non-empty) text and raises ValueError -----------
+
+Reader = Callable[[str], Any]
+
+
+def _text(min_length: int = 1, max_length: int = 2048, pattern: str | None = None) -> Reader:
+    compiled = re.compile(pattern) if pattern else None
+
+    def read(text: str) -> str:
+        if not min_length <= len(text) <= max_length:
+            raise ValueError(f"must be {min_length} to {max_length} characters long")
+        if compiled is not None and not compiled.match(text):
+            raise ValueError(f"must match {pattern}, got {text[:80]!r}")
+        return text
+
+    return read
+
+
+def _secret(text: str) -> Secret:
+    return Secret(text)
+
+
+def _integer(low: int, high: int) -> Reader:
+    def read(text: str) -> int:
+        try:
+            value = int(text.strip())
+        except ValueError:
+            raise ValueError(f"must be a whole number, got {text[:40]!r}") from None
+        if not low <= value <= high:
+            raise ValueError(f"must be between {low} and {high}, got {value}")
+        return value
+
+    return read
+
+
+def _number(low: float, high: float, low_exclusive: bool = False) -> Reader:
+    def read(text: str) -> float:
+        try:
+            value = float(text.strip())
+        except ValueError:
+            raise ValueError(f"must be a number, got {text[:40]!r}") from None
+        if not math.isfinite(value) or value > high or value < low or (low_exclusive and value == low):
+            raise ValueError(f"must be {'above' if low_exclusive else 'at least'} {low:g} and at most {high:g}")
+        return value
+
+    return read
+
+
+_TRUE = {"1", "true", "t", "yes", "y", "on"}
+_FALSE = {"0", "false", "f", "no", "n", "off"}
+
+
+def _flag(text: str) -> bool:
+    word = text.strip().lower()
+    if word not in _TRUE | _FALSE:
+        raise ValueError(f"must be true or false, got {text[:40]!r}")
+    return word in _TRUE
+
+
+def _field_names(text: str) -> Mapping[str, str]:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"is not valid JSON: {exc.msg}") from None
+    if not isinstance(value, dict) or not all(isinstance(name, str) for name in value.values()):
+        raise ValueError('must be a JSON object of names, e.g. {"client_user_id": "uid"}')
+    unknown = sorted(set(value) - set(FLAT_FIELDS))
+    if unknown:
+        raise ValueError(f"renames unknown variables {unknown}; known: {list(FLAT_FIELDS)}")
+    if any(not name for name in value.values()):
+        raise ValueError("maps a variable to an empty name")
+    return MappingProxyType(value)
+
+
+def _webhook_secrets(text: str) -> Secret:
+    for secret in _split_tokens(text):
+        secret_key(secret)  # WebhookSecretError is a ValueError naming what is wrong (never the secret)
+    return Secret(text)
+
+
+def setting(read: Reader, default: Any = dataclasses.MISSING) -> Any:
+    """A field read from its environment variable by `read` (the default when unset or empty)."""
+    return dataclasses.field(default=default, metadata={"read": read})
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    """The service's configuration. Field names are the environment variable names, lowercased.
+
+    Build it with `settings_from` (or `get_settings`), which reads and checks every variable.
+    """
+
+    table_name: str = setting(_text(3, 255))
 
     #: Local stack / tests: comma-separated accepted callback tokens (several during rotation).
-    kollus_callback_token: SecretStr | None = None
+    kollus_callback_token: Secret | None = setting(_secret, None)
     #: AWS: Secrets Manager secret holding the comma-separated callback tokens.
-    callback_token_secret_arn: str | None = None
+    callback_token_secret_arn: str | None = setting(_text(), None)
     #: Local stack / tests: comma-separated accepted API bearer tokens.
-    api_token: SecretStr | None = None
+    api_token: Secret | None = setting(_secret, None)
     #: AWS: Secrets Manager secret holding the comma-separated API bearer tokens.
-    api_token_secret_arn: str | None = None
+    api_token_secret_arn: str | None = setting(_text(), None)
     #: How long a secret fetched from Secrets Manager is reused, in seconds.
-    secret_cache_seconds: Annotated[int, Field(ge=0, le=3600)] = 300
+    secret_cache_seconds: int = setting(_integer(0, 3600), 300)
 
-    completion_threshold: Annotated[float, Field(gt=0, le=100)] = 90.0
-    min_block_watch_ratio: Annotated[float, Field(ge=0, le=1)] = 0.5
+    completion_threshold: float = setting(_number(0, 100, low_exclusive=True), 90.0)
+    min_block_watch_ratio: float = setting(_number(0, 1), 0.5)
 
-    max_body_bytes: Annotated[int, Field(ge=262_144, le=6_000_000)] = 1_048_576
-    max_block_count: Annotated[int, Field(ge=1, le=100_000)] = 10_000
-    rejected_ttl_days: Annotated[int, Field(ge=1, le=3650)] = 30
-    cors_allow_origin: str = "*"
+    max_body_bytes: int = setting(_integer(262_144, 6_000_000), 1_048_576)
+    max_block_count: int = setting(_integer(1, 100_000), 10_000)
+    rejected_ttl_days: int = setting(_integer(1, 3650), 30)
+    cors_allow_origin: str = setting(_text(), "*")
 
     #: JSON object renaming flat variables, e.g. `{"client_user_id": "uid", "block_play_": "bp"}`.
-    kollus_field_names: dict[str, str] = Field(default_factory=dict)
+    kollus_field_names: Mapping[str, str] = setting(_field_names, MappingProxyType({}))
 
     # --- playback URLs and callback binding ---
-    kollus_security_key: SecretStr | None = None
-    kollus_security_key_arn: str | None = None
-    kollus_custom_key: SecretStr | None = None
-    kollus_custom_key_arn: str | None = None
-    kollus_player_host: Annotated[str, Field(pattern=r"^[A-Za-z0-9.-]+(:\d+)?$")] = "v.kr.kollus.com"
+    kollus_security_key: Secret | None = setting(_secret, None)
+    kollus_security_key_arn: str | None = setting(_text(), None)
+    kollus_custom_key: Secret | None = setting(_secret, None)
+    kollus_custom_key_arn: str | None = setting(_text(), None)
+    kollus_player_host: str = setting(_text(pattern=r"^[A-Za-z0-9.-]+(:\d+)?$"), "v.kr.kollus.com")
     #: Key of our own for the session nonce (comma-separated during rotation).
-    playback_nonce_key: SecretStr | None = None
-    playback_nonce_key_arn: str | None = None
-    playback_nonce_slot: Annotated[str, Field(pattern=r"^uservalue\d{1,2}$")] = "uservalue99"
-    require_signed_playback: bool = False
-    max_playback_rate: Annotated[float, Field(ge=1, le=16)] = 2.0
+    playback_nonce_key: Secret | None = setting(_secret, None)
+    playback_nonce_key_arn: str | None = setting(_text(), None)
+    playback_nonce_slot: str = setting(_text(pattern=r"^uservalue\d{1,2}$"), "uservalue99")
+    require_signed_playback: bool = setting(_flag, False)
+    max_playback_rate: float = setting(_number(1, 16), 2.0)
     #: How long a function reuses a content's rules before reading them again.
-    rules_cache_seconds: Annotated[float, Field(ge=0, le=3600)] = 60.0
+    rules_cache_seconds: float = setting(_number(0, 3600), 60.0)
 
     # --- completion sync to the LMS ---
-    lms_webhook_url: Annotated[str, Field(pattern=r"^https?://[^\s/]+\S*$", max_length=2048)] | None = None
+    lms_webhook_url: str | None = setting(_text(max_length=2048, pattern=r"^https?://[^\s/]+\S*$"), None)
     #: Local stack / tests: comma-separated `whsec_` secrets (all sign during rotation).
-    lms_webhook_secret: SecretStr | None = None
+    lms_webhook_secret: Secret | None = setting(_webhook_secrets, None)
     #: AWS: Secrets Manager secret holding the comma-separated `whsec_` secrets.
-    lms_webhook_secret_arn: str | None = None
-    sync_retry_base_seconds: Annotated[float, Field(ge=1, le=3600)] = 30.0
-    sync_max_attempts: Annotated[int, Field(ge=1, le=100)] = 10
-    sync_progress_updates: bool = False
-    sync_concurrency: Annotated[int, Field(ge=1, le=64)] = 8
-    sync_http_timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 10.0
-    sync_batch_size: Annotated[int, Field(ge=1, le=1000)] = 100
+    lms_webhook_secret_arn: str | None = setting(_text(), None)
+    sync_retry_base_seconds: float = setting(_number(1, 3600), 30.0)
+    sync_max_attempts: int = setting(_integer(1, 100), 10)
+    sync_progress_updates: bool = setting(_flag, False)
+    sync_concurrency: int = setting(_integer(1, 64), 8)
+    sync_http_timeout_seconds: float = setting(_number(0, 60, low_exclusive=True), 10.0)
+    sync_batch_size: int = setting(_integer(1, 1000), 100)
     #: Stop taking new deliveries when the run has less than this left.
-    sync_time_margin_seconds: Annotated[float, Field(ge=1, le=600)] = 15.0
+    sync_time_margin_seconds: float = setting(_number(1, 600), 15.0)
     #: Local stack only: seconds between sync runs (EventBridge Scheduler does this in AWS).
-    sync_interval_seconds: Annotated[float, Field(gt=0, le=3600)] = 10.0
-
-    @field_validator("kollus_field_names", mode="before")
-    @classmethod
-    def _parse_field_names(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            if not value.strip():
-                return {}
-            try:
-                return json.loads(value)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"KOLLUS_FIELD_NAMES is not valid JSON: {exc.msg}") from None
-        return value
-
-    @field_validator("kollus_field_names")
-    @classmethod
-    def _known_field_names(cls, value: dict[str, str]) -> dict[str, str]:
-        unknown = sorted(set(value) - set(FLAT_FIELDS))
-        if unknown:
-            raise ValueError(f"KOLLUS_FIELD_NAMES renames unknown variables {unknown}; known: {list(FLAT_FIELDS)}")
-        if any(not name for name in value.values()):
-            raise ValueError("KOLLUS_FIELD_NAMES maps a variable to an empty name")
-        return value
-
-    @field_validator("lms_webhook_secret")
-    @classmethod
-    def _webhook_secrets_parse(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None:
-            for secret in _split_tokens(value.get_secret_value()):
-                secret_key(secret)
-        return value
-
-    @model_validator(mode="after")
-    def _one_token_source_each(self) -> Settings:
-        for local, remote, label in (
-            (self.kollus_callback_token, self.callback_token_secret_arn, "callback"),
-            (self.api_token, self.api_token_secret_arn, "API"),
-        ):
-            if (local is None) == (remote is None):
-                env_local = "KOLLUS_CALLBACK_TOKEN" if label == "callback" else "API_TOKEN"
-                env_remote = "CALLBACK_TOKEN_SECRET_ARN" if label == "callback" else "API_TOKEN_SECRET_ARN"
-                raise ValueError(f"set exactly one of {env_local} (local) or {env_remote} (AWS) for the {label} token")
-            if local is not None and not _split_tokens(local.get_secret_value()):
-                raise ValueError(f"the {label} token is empty")
-        return self
+    sync_interval_seconds: float = setting(_number(0, 3600, low_exclusive=True), 10.0)
 
     def field_name(self, canonical: str) -> str:
         """The wire name of a flat Kollus variable under this deployment's callback URL template."""
         return self.kollus_field_names.get(canonical, canonical)
 
     @staticmethod
-    def tokens(secret: SecretStr) -> list[str]:
+    def tokens(secret: Secret) -> list[str]:
         """Split a comma-separated token list (several tokens are accepted during rotation)."""
         return _split_tokens(secret.get_secret_value())
+
+
+#: The environment variables the settings read (lowercased).
+SETTING_NAMES = frozenset(field.name for field in dataclasses.fields(Settings))
+
+
+def _one_token_source_each(values: Mapping[str, Any]) -> list[str]:
+    problems = []
+    for local, remote, label in (
+        ("kollus_callback_token", "callback_token_secret_arn", "callback"),
+        ("api_token", "api_token_secret_arn", "API"),
+    ):
+        if (values.get(local) is None) == (values.get(remote) is None):
+            problems.append(
+                f"set exactly one of {local.upper()} (local) or {remote.upper()} (AWS) for the {label} token"
+            )
+        elif values.get(local) is not None and not Settings.tokens(values[local]):
+            problems.append(f"{local.upper()}: the {label} token is empty")
+    return problems
 
 
 def settings_from(environ: Mapping[str, str]) -> Settings:
     """Build settings from an environment mapping; raise `SettingsError` naming every bad variable.
 
-    A variable set to the empty string counts as unset.
+    A variable set to the empty string counts as unset. Secret values never appear in the error.
     """
-    fields = {name.lower(): value for name, value in environ.items() if name.lower() in Settings.model_fields and value}
-    try:
-        return Settings.model_validate(fields)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in error['loc']).upper() or 'settings'}: {error['msg']}"
-            for error in exc.errors()
-        )
-        raise SettingsError(f"invalid configuration: {problems}") from None
+    values: dict[str, Any] = {}
+    problems: list[str] = []
+    given = {name.lower(): value for name, value in environ.items() if value and name.lower() in SETTING_NAMES}
+    for field in dataclasses.fields(Settings):
+        text = given.get(field.name)
+        if text is None:
+            if field.default is dataclasses.MISSING:
+                problems.append(f"{field.name.upper()}: required")
+            continue
+        try:
+            values[field.name] = field.metadata["read"](text)
+        except ValueError as exc:
+            problems.append(f"{field.name.upper()}: {exc}")
+    problems += _one_token_source_each(values)
+    if problems:
+        raise SettingsError(f"invalid configuration: {'; '.join(problems)}")
+    return Settings(**values)
 
 
 @cache
