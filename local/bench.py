@@ -19,6 +19,7 @@ import re
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import tracemalloc
@@ -28,6 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -356,6 +358,29 @@ def measure_cold_start(report: Report, rounds: int = 7) -> dict[str, Any]:
     return {"callback_ms": callback * 1000, "boto3_ms": boto3_only * 1000, "ratio": callback / boto3_only, "top": top}
 
 
+# --- reliability: the suites' own figures ------------------------------------------------------------
+
+#: The reliability suites, and the sizes the benchmark runs them at (`make test` runs them smaller).
+RELIABILITY_SUITES = [
+    "tests/handler/test_fuzz.py",
+    "tests/integration/test_storage_faults.py",
+    "tests/integration/test_dynamodb_local.py::test_concurrent_shuffled_duplicated_callbacks_lose_nothing",
+    "tests/integration/test_sync.py::test_many_runs_against_a_randomly_failing_lms",
+]
+RELIABILITY_SIZES = {"FUZZ_EXAMPLES": "500", "SOAK_SCALE": "2"}
+
+
+def measure_reliability() -> dict[str, dict[str, int]]:
+    """Run the reliability suites (they assert; a failure stops the benchmark) and read their figures."""
+    with tempfile.TemporaryDirectory() as directory:
+        report = Path(directory) / "reliability.json"
+        environment = {**os.environ, **RELIABILITY_SIZES, "RELIABILITY_REPORT": str(report)}
+        command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *RELIABILITY_SUITES]
+        subprocess.run(command, cwd=ROOT, env=environment, check=True, stdout=subprocess.DEVNULL)
+        figures: dict[str, dict[str, int]] = json.loads(report.read_text())
+    return figures
+
+
 # --- 4. the local stack over HTTP -------------------------------------------------------------------
 
 
@@ -487,6 +512,8 @@ def main() -> int:
     reports = workload(learners, 3)
     sample = reports[: min(len(reports), 3000)]
     results: dict[str, Any] = {}
+    print("0/6 reliability suites", flush=True)
+    results["reliability"] = measure_reliability()
     with DynamoDBLocal() as database, environment(settings_env("ProgressTable", database.endpoint)):
         print("1/6 storage", flush=True)
         results["storage"] = measure_storage(database, sample)
@@ -554,6 +581,16 @@ def render(results: dict[str, Any], learners: int, total: int, sampled: int) -> 
         f"{sum(prices.values()):.2f} |"
         for name, prices in (("this design", ours), ("naive design", theirs))
     )
+    sizes = ", ".join(f"`{name}={value}`" for name, value in RELIABILITY_SIZES.items())
+    reliability = (
+        f"The reliability suites run by `make bench` ({sizes}); each asserts what it reports, so a run\n"
+        "that lost anything would have stopped the benchmark. `make test` runs them smaller, `make soak`\n"
+        "larger; both print these figures after the results.\n\n| suite | figures |\n|---|---|\n"
+        + "\n".join(
+            f"| {suite} | " + ", ".join(f"{name.replace('_', ' ')} {value}" for name, value in figures.items()) + " |"
+            for suite, figures in sorted(results["reliability"].items())
+        )
+    )
     out = io.StringIO()
     out.write(f"""# Benchmarks
 
@@ -577,6 +614,10 @@ Lambda duration is taken as the measured handler CPU plus 10 ms for two DynamoDB
 Lambda ${PRICE_LAMBDA_REQUESTS_PER_MILLION:.2f}/M requests and ${PRICE_LAMBDA_ARM_GB_SECOND}/GB-s on arm64;
 DynamoDB ${PRICE_DYNAMODB_WRITE_UNITS_PER_MILLION}/M write and ${PRICE_DYNAMODB_READ_UNITS_PER_MILLION}/M read
 request units. They are constants in `local/bench.py`.
+
+### Reliability: what the suites tried, injected and lost
+
+{reliability}
 """)
     return out.getvalue()
 

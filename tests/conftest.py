@@ -12,6 +12,7 @@ from kollus_bridge.settings import get_settings
 from local.dynamodb_local import DynamoDBLocal
 from local.stack import local_environment
 from local.template import load_handler_module, load_template, routes, scheduled_functions
+from tests import reliability
 
 
 @pytest.fixture
@@ -50,3 +51,12 @@ def dynamodb_local() -> Iterator[DynamoDBLocal]:
     """One DynamoDB Local for the test session (tests make their own tables in it)."""
     with DynamoDBLocal() as database:
         yield database
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The reliability suites' figures, after the results."""
+    if reliability.FIGURES:
+        terminalreporter.section("reliability figures")
+        for line in reliability.lines():
+            terminalreporter.write_line(line)
+    reliability.write()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import random
 import threading
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from types import ModuleType
@@ -22,10 +23,14 @@ from kollus_bridge.settings import Settings, settings_from
 from local.dynamodb_local import DynamoDBLocal
 from local.simulator import Content, Report, Session, deliver, expected_watched, play_session, random_script
 from local.template import load_handler_module, load_template, routes
+from tests import reliability
 from tests.helpers import body_of, invoke
 from tests.payloads import FORM, Snapshot, callback_event, progress_event
 
 pytestmark = pytest.mark.dynamodb_local
+
+
+SUITE = "concurrency on DynamoDB Local"
 
 
 def settings_for(table: str) -> Settings:
@@ -205,6 +210,7 @@ def test_concurrent_shuffled_duplicated_callbacks_lose_nothing(
 
     with ThreadPoolExecutor(max_workers=threads) as pool:
         results = list(pool.map(post, delivered))
+    reliability.record(SUITE, callbacks_sent=len(delivered), **Counter(f"answered {outcome}" for _, outcome in results))
     assert {status for status, _ in results} == {200}
     outcomes = [outcome for _, outcome in results]
     assert set(outcomes) == {"accepted", "duplicate", "stale"}
@@ -216,6 +222,9 @@ def test_concurrent_shuffled_duplicated_callbacks_lose_nothing(
     client = dynamodb_local.client()
     for (learner, content), expected in expected_records(callbacks).items():
         stored = state_from_item(client.get_item(TableName=table, Key=record_key(learner, content))["Item"])
+        lost = sum(len(blocks - stored.watched.get(grid, frozenset())) for grid, blocks in expected.watched.items())
+        extra = sum(len(blocks - expected.watched.get(grid, frozenset())) for grid, blocks in stored.watched.items())
+        reliability.record(SUITE, records_checked=1, lost_blocks=lost, extra_blocks=extra)
         assert stored.watched == expected.watched, "lost or extra blocks"
         mine = [
             r

@@ -19,9 +19,13 @@ from kollus_bridge.kollus import RawCallback
 from kollus_bridge.settings import Settings, settings_from
 
 from local.simulator import Content, Play, Session, expected_watched, play_session, random_script
+from tests import reliability
 
 pytestmark = pytest.mark.dynamodb_local
 FORM = "application/x-www-form-urlencoded"
+
+
+SUITE = "storage faults"
 
 
 class _Raw:
@@ -64,6 +68,8 @@ def with_faults(store: DynamoProgressStore, faults: Faults) -> Iterator[Faults]:
         yield faults
     finally:
         store.client.meta.events.unregister("before-send.dynamodb", hook)
+        reliability.record(SUITE, requests_attempted=faults.attempts.total(),
+                           **{f"injected {kind}": count for kind, count in faults.injected.items()})  # fmt: skip
 
 
 def settings_for(store: DynamoProgressStore) -> Settings:
@@ -85,9 +91,11 @@ def test_transient_faults_are_retried_and_nothing_is_lost(store: DynamoProgressS
         for report in reports:
             ingest_callback(RawCallback(report.form_body(), FORM), settings_for(store), store, 1_000)
     assert faults.injected["throttle"] >= 3 and faults.injected["server"] >= 3  # faults met, and retried through
-    assert record_blocks(store, "learner-1", "content-1") == {
-        grid: frozenset(blocks) for grid, blocks in expected_watched(reports, 0.5).items()
-    }
+    stored = record_blocks(store, "learner-1", "content-1")
+    expected = {grid: frozenset(blocks) for grid, blocks in expected_watched(reports, 0.5).items()}
+    lost = sum(len(blocks - stored.get(grid, frozenset())) for grid, blocks in expected.items())
+    reliability.record(SUITE, callbacks=len(reports), lost_blocks=lost)
+    assert stored == expected
 
 
 def test_when_retries_run_out_the_callback_fails_whole_and_a_resend_repairs(store: DynamoProgressStore) -> None:
@@ -96,9 +104,13 @@ def test_when_retries_run_out_the_callback_fails_whole_and_a_resend_repairs(stor
     throttled = Faults(lambda operation, _attempt: "throttle" if operation == "UpdateItem" else None)
     with with_faults(store, throttled), pytest.raises(StorageUnavailable):
         ingest_callback(RawCallback(first.form_body(), FORM), settings_for(store), store, 1_000)
-    assert record_blocks(store, "learner-1", "content-1") == {}  # nothing half-written
+    half_written = record_blocks(store, "learner-1", "content-1")
     result = ingest_callback(RawCallback(first.form_body(), FORM), settings_for(store), store, 2_000)
-    assert result.outcome.value == "accepted" and result.view.watched_blocks == 5
+    repaired = result.outcome.value == "accepted" and result.view.watched_blocks == 5
+    reliability.record(SUITE, callbacks=2, answered_503=1, half_written_records=int(bool(half_written)),
+                       repaired_by_the_resend=int(repaired))  # fmt: skip
+    assert half_written == {}  # nothing half-written
+    assert repaired
 
 
 def test_a_snapshot_write_that_fails_leaves_the_record_right(store: DynamoProgressStore) -> None:

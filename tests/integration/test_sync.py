@@ -21,6 +21,7 @@ from kollus_bridge.sync import SyncRun
 
 from local.lms_receiver import Answer, LmsReceiver
 from local.stack import LOCAL_DEFAULTS
+from tests import reliability
 from tests.payloads import FORM, Snapshot
 
 pytestmark = pytest.mark.dynamodb_local
@@ -335,14 +336,17 @@ def test_many_runs_against_a_randomly_failing_lms(store: DynamoProgressStore, lm
         clock.now += HOUR_MS
         runs += 1
     delivered = {message.body["data"]["client_user_id"] for message in lms.delivered()}
-    assert delivered == {f"learner-{learner}" for learner in range(completions)}, "a completion was lost"
     ids: dict[str, set[str]] = {}
     for message in lms.received:
         ids.setdefault(message.body["data"]["client_user_id"], set()).add(message.message_id)
-    assert all(len(message_ids) == 1 for message_ids in ids.values()), "a retry changed the webhook-id"
-    received_ok = len(lms.delivered())
-    print(
-        f"\nLMS faults: {completions} completions, {len(lms.received)} requests, "
-        f"{sum(1 for m in lms.received if m.answered is None or m.answered >= 400)} failed answers, "
-        f"{received_ok - completions} duplicates at the LMS (same webhook-id), 0 lost, {runs} runs"
+    reliability.record(
+        "LMS faults across sync runs",
+        completions=completions,
+        requests=len(lms.received),
+        failed_answers=sum(1 for m in lms.received if m.answered is None or m.answered >= 400),
+        duplicates_with_the_same_webhook_id=len(lms.delivered()) - completions,
+        lost=completions - len(delivered),
+        runs=runs,
     )
+    assert delivered == {f"learner-{learner}" for learner in range(completions)}, "a completion was lost"
+    assert all(len(message_ids) == 1 for message_ids in ids.values()), "a retry changed the webhook-id"

@@ -1,0 +1,30 @@
+"""Figures the reliability suites measure (cases tried, faults injected, records lost), reported at
+the end of the test session and, when `RELIABILITY_REPORT` names a file, written there as JSON
+(`make bench` renders them into docs/benchmarks.md)."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+from pathlib import Path
+
+FIGURES: dict[str, Counter[str]] = {}
+
+
+def record(suite: str, **figures: int) -> None:
+    """Add to a suite's figures (they add up over the tests and examples of a session)."""
+    FIGURES.setdefault(suite, Counter()).update(figures)
+
+
+def lines() -> list[str]:
+    return [
+        f"{suite}: " + ", ".join(f"{name.replace('_', ' ')} {value}" for name, value in figures.items())
+        for suite, figures in sorted(FIGURES.items())
+    ]
+
+
+def write() -> None:
+    target = os.environ.get("RELIABILITY_REPORT")
+    if target and FIGURES:
+        Path(target).write_text(json.dumps({suite: dict(figures) for suite, figures in FIGURES.items()}, indent=2))
