@@ -529,9 +529,19 @@ def main() -> int:
         print("6/6 memory", flush=True)
         results["memory"] = measure_memory(sample)
     DOCUMENT.parent.mkdir(exist_ok=True)
-    DOCUMENT.write_text(render(results, learners, len(reports), len(sample)), encoding="utf-8")
+    kept = kept_section(DOCUMENT.read_text(encoding="utf-8") if DOCUMENT.exists() else "")
+    DOCUMENT.write_text(render(results, learners, len(reports), len(sample)) + kept, encoding="utf-8")
     print(f"wrote {DOCUMENT.relative_to(ROOT)}")
     return 0
+
+
+#: The document's hand-kept part (what changed, with the figures before and after), which a run keeps.
+KEPT_HEADING = "## Before and after"
+
+
+def kept_section(document: str) -> str:
+    start = document.find("\n" + KEPT_HEADING)
+    return "" if start < 0 else document[start:]
 
 
 def render(results: dict[str, Any], learners: int, total: int, sampled: int) -> str:
