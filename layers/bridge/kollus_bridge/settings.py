@@ -155,9 +155,13 @@ def _webhook_secrets(text: str) -> Secret:
     return Secret(text)
 
 
-def setting(read: Reader, default: Any = dataclasses.MISSING) -> Any:
+def setting(read: Reader, default: Any = dataclasses.MISSING, *, factory: Any = dataclasses.MISSING) -> Any:
     """A field read from its environment variable by `read` (the default when unset or empty)."""
-    return dataclasses.field(default=default, metadata={"read": read})
+    return dataclasses.field(default=default, default_factory=factory, metadata={"read": read})
+
+
+def _required(field: dataclasses.Field[Any]) -> bool:
+    return field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -189,7 +193,7 @@ class Settings:
     cors_allow_origin: str = setting(_text(), "*")
 
     #: JSON object renaming flat variables, e.g. `{"client_user_id": "uid", "block_play_": "bp"}`.
-    kollus_field_names: Mapping[str, str] = setting(_field_names, MappingProxyType({}))
+    kollus_field_names: Mapping[str, str] = setting(_field_names, factory=lambda: MappingProxyType({}))
 
     # --- playback URLs and callback binding ---
     kollus_security_key: Secret | None = setting(_secret, None)
@@ -263,7 +267,7 @@ def settings_from(environ: Mapping[str, str]) -> Settings:
     for field in dataclasses.fields(Settings):
         text = given.get(field.name)
         if text is None:
-            if field.default is dataclasses.MISSING:
+            if _required(field):
                 problems.append(f"{field.name.upper()}: required")
             continue
         try:
