@@ -29,6 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
@@ -60,8 +61,8 @@ def _value_size(value: dict[str, Any]) -> int:
     ((kind, content),) = value.items()
     if kind == "S":
         return len(content.encode())
-    if kind == "N":
-        digits = len(content.lstrip("-").replace(".", "").lstrip("0")) or 1
+    if kind == "N":  # leading and trailing zeros do not count: 1 byte per 2 significant digits, plus 1
+        digits = len(Decimal(content).normalize().as_tuple().digits)
         return math.ceil(digits / 2) + 1
     if kind == "B":
         return len(content)
@@ -77,7 +78,8 @@ def _value_size(value: dict[str, Any]) -> int:
 
 
 def item_size(item: dict[str, Any] | None) -> int:
-    """DynamoDB's item size: attribute names plus values."""
+    """DynamoDB's item size: attribute names plus values, by the rules in the DynamoDB Developer
+    Guide ("DynamoDB item sizes and formats"), which capacity units are computed from."""
     return 0 if not item else sum(len(name.encode()) + _value_size(value) for name, value in item.items())
 
 
