@@ -35,6 +35,7 @@ def test_defaults() -> None:
         ({"MAX_BLOCK_COUNT": "10.5"}, "MAX_BLOCK_COUNT: must be a whole number"),
         ({"REQUIRE_SIGNED_PLAYBACK": "maybe"}, "REQUIRE_SIGNED_PLAYBACK: must be true or false"),
         ({"PLAYBACK_NONCE_SLOT": "uservalue100"}, "PLAYBACK_NONCE_SLOT"),
+        ({"KOLLUS_PLAYER_HOST": "v.kr.kollus.com\n"}, "KOLLUS_PLAYER_HOST"),
         ({"LMS_WEBHOOK_URL": "ftp://lms"}, "LMS_WEBHOOK_URL"),
         ({"SYNC_HTTP_TIMEOUT_SECONDS": "0"}, "SYNC_HTTP_TIMEOUT_SECONDS"),
     ],

@@ -86,7 +86,7 @@ def _text(min_length: int = 1, max_length: int = 2048, pattern: str | None = Non
     def read(text: str) -> str:
         if not min_length <= len(text) <= max_length:
             raise ValueError(f"must be {min_length} to {max_length} characters long")
-        if compiled is not None and not compiled.match(text):
+        if compiled is not None and not compiled.fullmatch(text):
             raise ValueError(f"must match {pattern}, got {text[:80]!r}")
         return text
 
