@@ -593,15 +593,14 @@ def render(results: dict[str, Any], learners: int, total: int, sampled: int) -> 
         f"{sum(prices.values()):.2f} |"
         for name, prices in (("this design", ours), ("naive design", theirs))
     )
+    from tests.reliability import describe  # noqa: PLC0415 - the suites' own wording of their figures
+
     sizes = ", ".join(f"`{name}={value}`" for name, value in RELIABILITY_SIZES.items())
     reliability = (
         f"The reliability suites run by `make bench` ({sizes}); each asserts what it reports, so a run\n"
         "that lost anything would have stopped the benchmark. `make test` runs them smaller, `make soak`\n"
         "larger; both print these figures after the results.\n\n| suite | figures |\n|---|---|\n"
-        + "\n".join(
-            f"| {suite} | " + ", ".join(f"{name.replace('_', ' ')} {value}" for name, value in figures.items()) + " |"
-            for suite, figures in sorted(results["reliability"].items())
-        )
+        + "\n".join(f"| {suite} | {describe(figures)} |" for suite, figures in sorted(results["reliability"].items()))
     )
     out = io.StringIO()
     out.write(f"""# Benchmarks

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 from collections import Counter
+from collections.abc import Mapping
 from pathlib import Path
 
 FIGURES: dict[str, Counter[str]] = {}
@@ -17,11 +18,13 @@ def record(suite: str, **figures: int) -> None:
     FIGURES.setdefault(suite, Counter()).update(figures)
 
 
+def describe(figures: Mapping[str, int]) -> str:
+    """One suite's figures as a line of text (the terminal summary and docs/benchmarks.md use it)."""
+    return ", ".join(f"{name.replace('_', ' ')} {value}" for name, value in figures.items())
+
+
 def lines() -> list[str]:
-    return [
-        f"{suite}: " + ", ".join(f"{name.replace('_', ' ')} {value}" for name, value in figures.items())
-        for suite, figures in sorted(FIGURES.items())
-    ]
+    return [f"{suite}: {describe(figures)}" for suite, figures in sorted(FIGURES.items())]
 
 
 def write() -> None:
