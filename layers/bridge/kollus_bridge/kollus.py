@@ -267,8 +267,7 @@ def _json_blocks(block_info: Mapping[str, Any], block_count: int) -> dict[int, B
         if part is None:
             part = parts[index] = [None, None, None]
         part[slot] = number
-    return {index: BlockReport(bool(flag or seconds or percent), seconds, percent)
-            for index, (flag, seconds, percent) in parts.items()}  # fmt: skip
+    return {index: _block(*part) for index, part in parts.items()}
 
 
 def _block(flag: float | None, seconds: float | None, percent: float | None) -> BlockReport:
