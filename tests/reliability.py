@@ -18,6 +18,11 @@ def record(suite: str, **figures: int) -> None:
     FIGURES.setdefault(suite, Counter()).update(figures)
 
 
+def missing_blocks(wanted: Mapping[int, frozenset[int]], found: Mapping[int, frozenset[int]]) -> int:
+    """How many of `wanted`'s watched blocks (per grid) `found` lacks."""
+    return sum(len(blocks - found.get(grid, frozenset())) for grid, blocks in wanted.items())
+
+
 def describe(figures: Mapping[str, int]) -> str:
     """One suite's figures as a line of text (the terminal summary and docs/benchmarks.md use it)."""
     return ", ".join(f"{name.replace('_', ' ')} {value}" for name, value in figures.items())
