@@ -199,15 +199,15 @@ def callback_event(body: bytes) -> dict[str, Any]:
 
 
 def measure_storage(database: DynamoDBLocal, reports: list[Report]) -> dict[str, float]:
-    from kollus_bridge.dal import DynamoProgressStore  # noqa: PLC0415
-    from kollus_bridge.ingest import ingest_callback  # noqa: PLC0415
-    from kollus_bridge.kollus import RawCallback  # noqa: PLC0415
+    from kollus_bridge.kollus.callback import RawCallback  # noqa: PLC0415
+    from kollus_bridge.progress.ingest import ingest_callback  # noqa: PLC0415
     from kollus_bridge.settings import settings_from  # noqa: PLC0415
+    from kollus_bridge.store import DynamoStore  # noqa: PLC0415
 
     client = database.client()
     table = create_tables(client, suffix=unique_suffix())["ProgressTable"]
     capacity = Capacity()
-    store = DynamoProgressStore(table, MeteredClient(client, capacity))  # type: ignore[arg-type]
+    store = DynamoStore(table, MeteredClient(client, capacity))  # type: ignore[arg-type]
     settings = settings_from({"TABLE_NAME": table, "KOLLUS_CALLBACK_TOKEN": "t", "API_TOKEN": "a"})
     outcomes: dict[str, int] = {}
     for report in reports:
@@ -226,7 +226,7 @@ def measure_storage(database: DynamoDBLocal, reports: list[Report]) -> dict[str,
 def measure_naive(database: DynamoDBLocal, reports: list[Report]) -> dict[str, float]:
     """The reference design of public sample receivers: read all of the learner's sessions for the
     content, recompute, write the session and the record back (no conditions)."""
-    from kollus_bridge.kollus import RawCallback, parse_callback  # noqa: PLC0415
+    from kollus_bridge.kollus.callback import RawCallback, parse_callback  # noqa: PLC0415
     from kollus_bridge.settings import settings_from  # noqa: PLC0415
 
     client = database.client()
@@ -265,14 +265,14 @@ class NullStore:
     """Storage stubbed out: apply answers from memory, writes do nothing."""
 
     def __init__(self) -> None:
-        from kollus_bridge.progress import RecordState  # noqa: PLC0415
+        from kollus_bridge.progress.rule import RecordState  # noqa: PLC0415
 
         self.states: dict[tuple[str, str], Any] = {}
         self.empty = RecordState()
 
     def apply(self, update: Any, mark_due: bool = False, watch_ratio: float = 0.5) -> Any:
-        from kollus_bridge.dal import ApplyResult  # noqa: PLC0415
-        from kollus_bridge.progress import merge  # noqa: PLC0415
+        from kollus_bridge.progress.ports import ApplyResult  # noqa: PLC0415
+        from kollus_bridge.progress.rule import merge  # noqa: PLC0415
 
         key = (update.client_user_id, update.media_content_key)
         state, outcome = merge(self.states.get(key, self.empty), update)
@@ -318,8 +318,8 @@ class LambdaContext:  # the attributes Powertools reads
     function_name, memory_limit_in_mb, aws_request_id = "cold", 512, "cold"
     invoked_function_arn = "arn:aws:lambda:us-east-1:000000000000:function:cold"
     def __init__(self, name): pass
-from kollus_bridge.dal import ApplyResult
-from kollus_bridge.progress import RecordState, merge
+from kollus_bridge.progress.ports import ApplyResult
+from kollus_bridge.progress.rule import RecordState, merge
 class Store:  # storage stubbed: the measure is import plus the handler's own work
     def apply(self, update, **_):
         state, outcome = merge(RecordState(), update)
@@ -435,12 +435,12 @@ def measure_http(reports: list[Report], clients: int = 8) -> dict[str, float]:
 
 
 def measure_sync(database: DynamoDBLocal, completions: int = 160, lms_delay: float = 0.05) -> dict[str, float]:
-    from kollus_bridge.dal import DynamoProgressStore  # noqa: PLC0415
-    from kollus_bridge.ingest import ingest_callback  # noqa: PLC0415
-    from kollus_bridge.kollus import RawCallback  # noqa: PLC0415
-    from kollus_bridge.lms import post_webhook  # noqa: PLC0415
+    from kollus_bridge.delivery.lms import post_webhook  # noqa: PLC0415
+    from kollus_bridge.delivery.sync import SyncRun  # noqa: PLC0415
+    from kollus_bridge.kollus.callback import RawCallback  # noqa: PLC0415
+    from kollus_bridge.progress.ingest import ingest_callback  # noqa: PLC0415
     from kollus_bridge.settings import settings_from  # noqa: PLC0415
-    from kollus_bridge.sync import SyncRun  # noqa: PLC0415
+    from kollus_bridge.store import DynamoStore  # noqa: PLC0415
 
     from .stack import LOCAL_DEFAULTS  # noqa: PLC0415
 
@@ -450,7 +450,7 @@ def measure_sync(database: DynamoDBLocal, completions: int = 160, lms_delay: flo
     threading.Thread(target=receiver.serve_forever, daemon=True).start()
     client = database.client()
     table = create_tables(client, suffix=unique_suffix())["ProgressTable"]
-    store = DynamoProgressStore(table, client)
+    store = DynamoStore(table, client)
     settings = settings_from(
         {"TABLE_NAME": table, "KOLLUS_CALLBACK_TOKEN": "t", "API_TOKEN": "a", "LMS_WEBHOOK_URL": receiver.url,
          "LMS_WEBHOOK_SECRET": secret}

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from kollus_bridge import webhooks
+from kollus_bridge.delivery import webhooks
 
 
 @dataclass(frozen=True)

@@ -26,8 +26,8 @@ DESCRIPTION = (
 def callback_operation() -> APIGatewayHttpResolver:
     """The callback function's one operation. The function answers without a resolver (its cold start
     is on the hot path), so its route is described here, with the models its answers are tested against."""
-    from kollus_bridge import api_models  # noqa: PLC0415
-    from kollus_bridge.http import responses  # noqa: PLC0415
+    from kollus_bridge.api import models as api_models  # noqa: PLC0415
+    from kollus_bridge.api.http import responses  # noqa: PLC0415
 
     app = APIGatewayHttpResolver(enable_validation=True)
 

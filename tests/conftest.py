@@ -6,8 +6,8 @@ from collections.abc import Callable, Iterator
 from types import ModuleType
 
 import pytest
-from kollus_bridge.dal import dynamodb_client
 from kollus_bridge.settings import get_settings
+from kollus_bridge.store.table import dynamodb_client
 
 from local.dynamodb_local import DynamoDBLocal
 from local.stack import local_environment

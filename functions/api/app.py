@@ -12,10 +12,8 @@ from aws_lambda_powertools.event_handler.openapi.params import Path as PathParam
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from kollus_bridge import api_models
-from kollus_bridge.auth import playback_keys
-from kollus_bridge.dal import progress_store
-from kollus_bridge.http import (
+from kollus_bridge.api import models as api_models
+from kollus_bridge.api.http import (
     bearer_auth,
     ledger_json,
     make_resolver,
@@ -26,11 +24,7 @@ from kollus_bridge.http import (
     responses,
     wants_csv,
 )
-from kollus_bridge.ingest import rules_for
-from kollus_bridge.ledger import SyncState
-from kollus_bridge.observability import logger, metrics
-from kollus_bridge.rules import RulesCache
-from kollus_bridge.service import (
+from kollus_bridge.api.service import (
     PlaybackInput,
     RulesInput,
     issue_playback_url,
@@ -40,7 +34,13 @@ from kollus_bridge.service import (
     set_rules,
     sync_ledger,
 )
+from kollus_bridge.auth import playback_keys
+from kollus_bridge.delivery.ledger import SyncState
+from kollus_bridge.observability import logger, metrics
+from kollus_bridge.progress.ingest import rules_for
+from kollus_bridge.progress.rules import RulesCache
 from kollus_bridge.settings import get_settings
+from kollus_bridge.store import dynamo_store
 from kollus_bridge.times import iso_time, now_ms
 from pydantic import BaseModel, Field
 
@@ -50,7 +50,7 @@ tracer = Tracer()
 OPENAPI_DOCUMENT = Path(__file__).with_name("openapi.json")
 
 settings = get_settings()
-store = progress_store(settings.table_name, settings.rejected_ttl_days)
+store = dynamo_store(settings.table_name, settings.rejected_ttl_days)
 rules_cache = RulesCache(lambda key: rules_for(key, settings, store), settings.rules_cache_seconds)
 app = make_resolver(settings)
 app.use(middlewares=[bearer_auth(settings, public_paths={"/v1/openapi.json"})])

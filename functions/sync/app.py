@@ -8,17 +8,17 @@ from aws_lambda_powertools import Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from kollus_bridge.auth import lms_webhook_secrets
-from kollus_bridge.dal import progress_store
-from kollus_bridge.lms import post_webhook
+from kollus_bridge.delivery.lms import post_webhook
+from kollus_bridge.delivery.sync import SyncRun
 from kollus_bridge.observability import logger, metrics
 from kollus_bridge.settings import SettingsError, get_settings
-from kollus_bridge.sync import SyncRun
+from kollus_bridge.store import dynamo_store
 
 #: X-Ray subsegments for this function's AWS calls (the callback function does without).
 tracer = Tracer()
 
 settings = get_settings()
-store = progress_store(settings.table_name, settings.rejected_ttl_days)
+store = dynamo_store(settings.table_name, settings.rejected_ttl_days)
 
 
 @logger.inject_lambda_context

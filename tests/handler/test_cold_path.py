@@ -11,8 +11,8 @@ import sys
 from local.stack import local_environment
 from local.template import LAYER_DIR, ROOT
 
-KEPT_OUT = ("pydantic", "aws_xray_sdk", "aws_lambda_powertools.event_handler", "kollus_bridge.api_models",
-            "kollus_bridge.service", "kollus_bridge.sync")  # fmt: skip
+KEPT_OUT = ("pydantic", "aws_xray_sdk", "aws_lambda_powertools.event_handler", "kollus_bridge.api.models",
+            "kollus_bridge.api.service", "kollus_bridge.delivery.sync")  # fmt: skip
 
 PROBE = """
 import json, sys
@@ -32,7 +32,7 @@ def test_the_callback_function_imports_none_of_the_heavy_libraries() -> None:
             ).stdout
         )
     )  # fmt: skip
-    assert "kollus_bridge.ingest" in loaded  # the probe did load the function
+    assert "kollus_bridge.progress.ingest" in loaded  # the probe did load the function
     assert (
         sorted(name for name in loaded if any(name == kept or name.startswith(kept + ".") for kept in KEPT_OUT)) == []
     )

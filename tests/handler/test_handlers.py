@@ -15,10 +15,10 @@ from unittest import mock
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from kollus_bridge import api_models
+from kollus_bridge.api import models as api_models
 from kollus_bridge.observability import logger
-from kollus_bridge.pagination import encode_token
 from kollus_bridge.settings import get_settings
+from kollus_bridge.store.pages import encode_token
 from moto import mock_aws
 
 from local.dynamodb_local import create_tables

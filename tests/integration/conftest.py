@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from kollus_bridge.dal import DynamoProgressStore
+from kollus_bridge.store import DynamoStore
 
 from local.dynamodb_local import DynamoDBLocal, create_tables, unique_suffix
 
@@ -19,5 +19,5 @@ def table(dynamodb_local: DynamoDBLocal) -> Iterator[str]:
 
 
 @pytest.fixture
-def store(dynamodb_local: DynamoDBLocal, table: str) -> DynamoProgressStore:
-    return DynamoProgressStore(table, dynamodb_local.client())
+def store(dynamodb_local: DynamoDBLocal, table: str) -> DynamoStore:
+    return DynamoStore(table, dynamodb_local.client())

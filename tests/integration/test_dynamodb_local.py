@@ -13,12 +13,14 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from kollus_bridge.dal import DynamoProgressStore, RawSnapshot, record_key, state_from_item
 from kollus_bridge.errors import RecordTooLarge
-from kollus_bridge.ingest import ingest_callback
-from kollus_bridge.kollus import RawCallback, parse_callback
-from kollus_bridge.progress import Outcome, RecordState, SessionUpdate, merge, session_update, summarize
+from kollus_bridge.kollus.callback import RawCallback, parse_callback
+from kollus_bridge.progress.ingest import ingest_callback
+from kollus_bridge.progress.rule import Outcome, RecordState, SessionUpdate, merge, session_update, summarize
 from kollus_bridge.settings import Settings, settings_from
+from kollus_bridge.store import DynamoStore
+from kollus_bridge.store.record_items import state_from_item
+from kollus_bridge.store.table import record_key
 
 from local.dynamodb_local import DynamoDBLocal
 from local.simulator import Content, Report, Session, deliver, expected_watched, play_session, random_script
@@ -46,21 +48,19 @@ def update_from_body(body: bytes, received_at: int = 1) -> SessionUpdate:
     return session_update(callback, received_at, 0.5)
 
 
-def stored_state(store: DynamoProgressStore, learner: str = "learner-1", content: str = "content-1") -> RecordState:
+def stored_state(store: DynamoStore, learner: str = "learner-1", content: str = "content-1") -> RecordState:
     item = store.client.get_item(TableName=store.table_name, Key=record_key(learner, content), ConsistentRead=True)
     return state_from_item(item["Item"])
 
 
 class TestConditionalWrites:
-    def test_apply_returns_the_record_without_a_read(self, store: DynamoProgressStore) -> None:
+    def test_apply_returns_the_record_without_a_read(self, store: DynamoStore) -> None:
         first = store.apply(update_from(Snapshot(serial=1, block_times={0: 60})))
         assert first.outcome is Outcome.ACCEPTED
         assert first.state.watched == {10: {0}}
         assert (store.requests, store.consumed_read_units) == (1, 0)
 
-    def test_duplicate_and_stale_fail_the_condition_and_still_return_the_record(
-        self, store: DynamoProgressStore
-    ) -> None:
+    def test_duplicate_and_stale_fail_the_condition_and_still_return_the_record(self, store: DynamoStore) -> None:
         newer = update_from(Snapshot(serial=2, block_times={0: 60, 1: 60}))
         store.apply(newer)
         duplicate = store.apply(newer)
@@ -69,7 +69,7 @@ class TestConditionalWrites:
         assert duplicate.state.watched == stale.state.watched == {10: {0, 1}}
         assert store.consumed_read_units == 0
 
-    def test_the_store_carries_out_the_pure_merge(self, store: DynamoProgressStore) -> None:
+    def test_the_store_carries_out_the_pure_merge(self, store: DynamoStore) -> None:
         rng = random.Random(7)
         updates = []
         for start_at, player in [(100, "khp"), (100, "phone"), (200, "khp")]:
@@ -92,22 +92,22 @@ class TestConditionalWrites:
         assert stored.watched == expected.watched
         assert summarize(stored, 90) == summarize(expected, 90)
 
-    def test_completion_is_stamped_once(self, store: DynamoProgressStore) -> None:
+    def test_completion_is_stamped_once(self, store: DynamoStore) -> None:
         store.apply(update_from(Snapshot(serial=1, block_times=dict.fromkeys(range(10), 60))))
         store.mark_completed("learner-1", "content-1", now=1000)
         store.mark_completed("learner-1", "content-1", now=2000)
         assert stored_state(store).completed_at == 1000
 
-    def test_snapshot_keeps_the_newest_raw_callback(self, store: DynamoProgressStore, table: str) -> None:
+    def test_snapshot_keeps_the_newest_raw_callback(self, store: DynamoStore, table: str) -> None:
         newer, older = Snapshot(serial=5, play_time=50), Snapshot(serial=4, play_time=40)
         for snapshot in (newer, older):
-            store.save_snapshot(update_from(snapshot), RawSnapshot(snapshot.form_body(), FORM, "q=1"))
+            store.save_snapshot(update_from(snapshot), RawCallback(snapshot.form_body(), FORM, "q=1"))
         items = store.client.scan(TableName=table)["Items"]
         assert len(items) == 1
         assert int(items[0]["version"]["N"]) == update_from(newer).summary.version
 
     def test_a_crash_before_the_completion_stamp_is_repaired_by_the_resend(
-        self, store: DynamoProgressStore, table: str
+        self, store: DynamoStore, table: str
     ) -> None:
         settings = settings_for(table)
         body = Snapshot(serial=3, block_times=dict.fromkeys(range(10), 60)).form_body()
@@ -117,9 +117,7 @@ class TestConditionalWrites:
         assert result.outcome is Outcome.DUPLICATE
         assert stored_state(store).completed_at == 900
 
-    def test_a_record_beyond_the_item_size_limit_is_refused_and_kept(
-        self, store: DynamoProgressStore, table: str
-    ) -> None:
+    def test_a_record_beyond_the_item_size_limit_is_refused_and_kept(self, store: DynamoStore, table: str) -> None:
         settings = settings_for(table)
         outcomes = []
         # Each grid of ~10,000 watched blocks adds ~30 KB to the record; DynamoDB stops items at 400 KB.
@@ -251,10 +249,10 @@ def test_concurrent_shuffled_duplicated_callbacks_lose_nothing(
         assert body["completed"] == view.completed
 
 
-def test_the_largest_refused_payload_still_fits_the_rejected_store(store: DynamoProgressStore, table: str) -> None:
+def test_the_largest_refused_payload_still_fits_the_rejected_store(store: DynamoStore, table: str) -> None:
     incompressible = random.Random(1).randbytes(6_000_000)  # a Lambda request can be this large
     query = "x=" + "q" * 100_000
-    store.save_rejected(RawSnapshot(incompressible, "text/plain", query), "payload_too_large", "big", None, 1)
+    store.save_rejected(RawCallback(incompressible, "text/plain", query), "payload_too_large", "big", None, 1)
     (item,) = store.client.scan(TableName=table)["Items"]
     assert item["raw_truncated"]["BOOL"] is True
     assert item["reason_code"]["S"] == "payload_too_large"

@@ -3,28 +3,28 @@
 from __future__ import annotations
 
 import pytest
-from kollus_bridge.dal import DynamoProgressStore
-from kollus_bridge.ingest import ingest_callback, rules_for
-from kollus_bridge.kollus import RawCallback
-from kollus_bridge.rules import RulesCache
-from kollus_bridge.service import RulesInput, progress_detail, progress_page, set_rules
+from kollus_bridge.api.service import RulesInput, progress_detail, progress_page, set_rules
+from kollus_bridge.kollus.callback import RawCallback
+from kollus_bridge.progress.ingest import ingest_callback, rules_for
+from kollus_bridge.progress.rules import RulesCache
 from kollus_bridge.settings import Settings, settings_from
+from kollus_bridge.store import DynamoStore
 
 from tests.payloads import FORM, Snapshot
 
 pytestmark = pytest.mark.dynamodb_local
 
 
-def settings_for(store: DynamoProgressStore) -> Settings:
+def settings_for(store: DynamoStore) -> Settings:
     return settings_from({"TABLE_NAME": store.table_name, "KOLLUS_CALLBACK_TOKEN": "t", "API_TOKEN": "a"})
 
 
-def post(store: DynamoProgressStore, settings: Settings, learner: str, content: str, times: dict[int, float]) -> None:
+def post(store: DynamoStore, settings: Settings, learner: str, content: str, times: dict[int, float]) -> None:
     snapshot = Snapshot(client_user_id=learner, media_content_key=content, serial=1, block_times=times)
     ingest_callback(RawCallback(snapshot.form_body(), FORM), settings, store, 1_000)
 
 
-def every_page(settings: Settings, store: DynamoProgressStore, limit: int, **who: str | None) -> list[list[str]]:
+def every_page(settings: Settings, store: DynamoStore, limit: int, **who: str | None) -> list[list[str]]:
     rules = RulesCache(lambda key: rules_for(key, settings, store), 60)
     pages, token = [], None
     while True:
@@ -35,7 +35,7 @@ def every_page(settings: Settings, store: DynamoProgressStore, limit: int, **who
             return pages
 
 
-def test_a_contents_learners_page_through_the_index(store: DynamoProgressStore) -> None:
+def test_a_contents_learners_page_through_the_index(store: DynamoStore) -> None:
     settings = settings_for(store)
     for learner in range(7):
         post(store, settings, f"learner-{learner}", "content-1", {0: 60.0})
@@ -45,7 +45,7 @@ def test_a_contents_learners_page_through_the_index(store: DynamoProgressStore) 
     assert [len(page) for page in pages][:3] == [3, 3, 1]
 
 
-def test_a_learners_records_page_by_content(store: DynamoProgressStore) -> None:
+def test_a_learners_records_page_by_content(store: DynamoStore) -> None:
     settings = settings_for(store)
     for content in range(5):
         post(store, settings, "learner-1", f"content-{content}", {0: 60.0})
@@ -54,7 +54,7 @@ def test_a_learners_records_page_by_content(store: DynamoProgressStore) -> None:
     assert [entry for page in pages for entry in page] == [f"learner-1/content-{n}" for n in range(5)]
 
 
-def test_rules_apply_to_new_and_existing_records(store: DynamoProgressStore) -> None:
+def test_rules_apply_to_new_and_existing_records(store: DynamoStore) -> None:
     settings = settings_for(store)
     post(store, settings, "learner-1", "content-1", {0: 60.0, 1: 20.0, 2: 20.0})
     rules = RulesCache(lambda key: rules_for(key, settings, store), 0)

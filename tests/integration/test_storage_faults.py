@@ -12,11 +12,13 @@ from typing import Any
 
 import pytest
 from botocore.awsrequest import AWSResponse, HTTPHeaders
-from kollus_bridge.dal import DynamoProgressStore, record_key, state_from_item
 from kollus_bridge.errors import StorageUnavailable
-from kollus_bridge.ingest import ingest_callback
-from kollus_bridge.kollus import RawCallback
+from kollus_bridge.kollus.callback import RawCallback
+from kollus_bridge.progress.ingest import ingest_callback
 from kollus_bridge.settings import Settings, settings_from
+from kollus_bridge.store import DynamoStore
+from kollus_bridge.store.record_items import state_from_item
+from kollus_bridge.store.table import record_key
 
 from local.simulator import Content, Play, Session, expected_watched, play_session, random_script
 from tests import reliability
@@ -60,7 +62,7 @@ class Faults:
 
 
 @contextmanager
-def with_faults(store: DynamoProgressStore, faults: Faults) -> Iterator[Faults]:
+def with_faults(store: DynamoStore, faults: Faults) -> Iterator[Faults]:
     """Inject `faults` into the store's DynamoDB requests for the duration of the block."""
     hook: Any = faults  # a before-send handler that returns a response stands in for the service
     store.client.meta.events.register("before-send.dynamodb", hook)
@@ -72,16 +74,16 @@ def with_faults(store: DynamoProgressStore, faults: Faults) -> Iterator[Faults]:
                            **{f"injected {kind}": count for kind, count in faults.injected.items()})  # fmt: skip
 
 
-def settings_for(store: DynamoProgressStore) -> Settings:
+def settings_for(store: DynamoStore) -> Settings:
     return settings_from({"TABLE_NAME": store.table_name, "KOLLUS_CALLBACK_TOKEN": "t", "API_TOKEN": "a"})
 
 
-def record_blocks(store: DynamoProgressStore, learner: str, content: str) -> dict[int, frozenset[int]]:
+def record_blocks(store: DynamoStore, learner: str, content: str) -> dict[int, frozenset[int]]:
     item = store.client.get_item(TableName=store.table_name, Key=record_key(learner, content)).get("Item")
     return {} if item is None else dict(state_from_item(item).watched)
 
 
-def test_transient_faults_are_retried_and_nothing_is_lost(store: DynamoProgressStore) -> None:
+def test_transient_faults_are_retried_and_nothing_is_lost(store: DynamoStore) -> None:
     rng = random.Random(11)
     content = Content("content-1", 600.0, 10)
     reports = play_session(Session("learner-1", content, 1_700_000_000), random_script(rng, content))
@@ -98,7 +100,7 @@ def test_transient_faults_are_retried_and_nothing_is_lost(store: DynamoProgressS
     assert stored == expected
 
 
-def test_when_retries_run_out_the_callback_fails_whole_and_a_resend_repairs(store: DynamoProgressStore) -> None:
+def test_when_retries_run_out_the_callback_fails_whole_and_a_resend_repairs(store: DynamoStore) -> None:
     content = Content("content-1", 600.0, 10)
     first = play_session(Session("learner-1", content, 1_700_000_000), [Play(0, 300)])[-1]
     throttled = Faults(lambda operation, _attempt: "throttle" if operation == "UpdateItem" else None)
@@ -113,7 +115,7 @@ def test_when_retries_run_out_the_callback_fails_whole_and_a_resend_repairs(stor
     assert repaired
 
 
-def test_a_snapshot_write_that_fails_leaves_the_record_right(store: DynamoProgressStore) -> None:
+def test_a_snapshot_write_that_fails_leaves_the_record_right(store: DynamoStore) -> None:
     content = Content("content-1", 600.0, 10)
     report = play_session(Session("learner-1", content, 1_700_000_000), [Play(0, 300)])[-1]
     failing = Faults(lambda operation, _attempt: "server" if operation == "PutItem" else None)

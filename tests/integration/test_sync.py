@@ -10,14 +10,16 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 import pytest
-from kollus_bridge.dal import DUE_INDEX, DynamoProgressStore, record_key
-from kollus_bridge.ingest import ingest_callback
-from kollus_bridge.kollus import RawCallback
-from kollus_bridge.ledger import Attempt, Sent, StoredRecord, SyncState
-from kollus_bridge.lms import post_webhook
-from kollus_bridge.service import redeliver, sync_ledger
+from kollus_bridge.api.service import redeliver, sync_ledger
+from kollus_bridge.delivery.ledger import Attempt, Sent, StoredRecord, SyncState
+from kollus_bridge.delivery.lms import post_webhook
+from kollus_bridge.delivery.sync import SyncRun
+from kollus_bridge.kollus.callback import RawCallback
+from kollus_bridge.progress.ingest import ingest_callback
 from kollus_bridge.settings import Settings, settings_from
-from kollus_bridge.sync import SyncRun
+from kollus_bridge.store import DynamoStore
+from kollus_bridge.store.ledger import DUE_INDEX
+from kollus_bridge.store.table import record_key
 
 from local.lms_receiver import Answer, LmsReceiver
 from local.stack import LOCAL_DEFAULTS
@@ -40,7 +42,7 @@ def lms() -> Iterator[LmsReceiver]:
     receiver.server_close()
 
 
-def settings_for(store: DynamoProgressStore, lms: LmsReceiver, **overrides: str) -> Settings:
+def settings_for(store: DynamoStore, lms: LmsReceiver, **overrides: str) -> Settings:
     return settings_from(
         {
             "TABLE_NAME": store.table_name,
@@ -65,9 +67,7 @@ class Clock:
         return self.now
 
 
-def complete(
-    store: DynamoProgressStore, settings: Settings, learner: str, content: str, now: int, **extra: Any
-) -> None:
+def complete(store: DynamoStore, settings: Settings, learner: str, content: str, now: int, **extra: Any) -> None:
     snapshot = Snapshot(client_user_id=learner, media_content_key=content, serial=1, **extra)
     snapshot.block_times = dict.fromkeys(range(10), 60.0)
     ingest_callback(RawCallback(snapshot.form_body(), FORM), settings, store, now)
@@ -78,13 +78,13 @@ def sync(store: Any, settings: Settings, clock: Clock, remaining_ms: int = 60_00
     return run.run()
 
 
-def due(store: DynamoProgressStore) -> int:
+def due(store: DynamoStore) -> int:
     response = store.client.scan(TableName=store.table_name, IndexName=DUE_INDEX, Select="COUNT")
     count: int = response["Count"]
     return count
 
 
-def test_each_completion_is_delivered_once_signed_and_shaped(store: DynamoProgressStore, lms: LmsReceiver) -> None:
+def test_each_completion_is_delivered_once_signed_and_shaped(store: DynamoStore, lms: LmsReceiver) -> None:
     settings = settings_for(store, lms)
     clock = Clock()
     for learner in range(5):
@@ -108,9 +108,7 @@ def test_each_completion_is_delivered_once_signed_and_shaped(store: DynamoProgre
     assert len(lms.received) == 5
 
 
-def test_an_unreliable_lms_loses_nothing_and_duplicates_keep_their_id(
-    store: DynamoProgressStore, lms: LmsReceiver
-) -> None:
+def test_an_unreliable_lms_loses_nothing_and_duplicates_keep_their_id(store: DynamoStore, lms: LmsReceiver) -> None:
     settings = settings_for(store, lms)
     clock = Clock()
     learners = [f"learner-{index}" for index in range(6)]
@@ -145,7 +143,7 @@ def test_an_unreliable_lms_loses_nothing_and_duplicates_keep_their_id(
     assert {entry.client_user_id for entry in page.entries} == set(learners)
 
 
-def test_retry_after_is_honoured(store: DynamoProgressStore, lms: LmsReceiver) -> None:
+def test_retry_after_is_honoured(store: DynamoStore, lms: LmsReceiver) -> None:
     settings = settings_for(store, lms)
     clock = Clock()
     complete(store, settings, "learner-1", "content-1", clock.now)
@@ -161,9 +159,7 @@ def test_retry_after_is_honoured(store: DynamoProgressStore, lms: LmsReceiver) -
     assert sync(store, settings, clock).delivered == 1
 
 
-def test_a_rejection_fails_at_once_is_listed_and_can_be_redelivered(
-    store: DynamoProgressStore, lms: LmsReceiver
-) -> None:
+def test_a_rejection_fails_at_once_is_listed_and_can_be_redelivered(store: DynamoStore, lms: LmsReceiver) -> None:
     settings = settings_for(store, lms)
     clock = Clock()
     complete(store, settings, "learner-1", "content-1", clock.now)
@@ -185,7 +181,7 @@ def test_a_rejection_fails_at_once_is_listed_and_can_be_redelivered(
     assert sync_ledger(SyncState.FAILED, 50, None, store).entries == []
 
 
-def test_retries_run_out_into_failed(store: DynamoProgressStore, lms: LmsReceiver) -> None:
+def test_retries_run_out_into_failed(store: DynamoStore, lms: LmsReceiver) -> None:
     settings = settings_for(store, lms, SYNC_MAX_ATTEMPTS="3")
     clock = Clock()
     complete(store, settings, "learner-1", "content-1", clock.now)
@@ -203,7 +199,7 @@ def test_retries_run_out_into_failed(store: DynamoProgressStore, lms: LmsReceive
 class RecordChangesDuringSend:
     """A sender that lets a new callback land on the record while the LMS is being called."""
 
-    def __init__(self, store: DynamoProgressStore, settings: Settings, clock: Clock) -> None:
+    def __init__(self, store: DynamoStore, settings: Settings, clock: Clock) -> None:
         self.store, self.settings, self.clock = store, settings, clock
 
     def __call__(self, url: str, headers: Mapping[str, str], body: bytes, timeout: float) -> Attempt:
@@ -213,7 +209,7 @@ class RecordChangesDuringSend:
         return post_webhook(url, headers, body, timeout)
 
 
-def test_a_record_updated_during_a_run_keeps_its_due_marker(store: DynamoProgressStore, lms: LmsReceiver) -> None:
+def test_a_record_updated_during_a_run_keeps_its_due_marker(store: DynamoStore, lms: LmsReceiver) -> None:
     settings = settings_for(store, lms, SYNC_PROGRESS_UPDATES="true")
     clock = Clock()
     complete(store, settings, "learner-1", "content-1", clock.now)
@@ -227,7 +223,7 @@ def test_a_record_updated_during_a_run_keeps_its_due_marker(store: DynamoProgres
     assert [message.body["type"] for message in lms.received] == ["progress.completed"]
 
 
-def test_progress_updates_are_coalesced(store: DynamoProgressStore, lms: LmsReceiver) -> None:
+def test_progress_updates_are_coalesced(store: DynamoStore, lms: LmsReceiver) -> None:
     settings = settings_for(store, lms, SYNC_PROGRESS_UPDATES="true")
     clock = Clock()
     for serial, blocks in enumerate([1, 2, 3], start=1):
@@ -243,7 +239,7 @@ def test_progress_updates_are_coalesced(store: DynamoProgressStore, lms: LmsRece
 class CrashingStore:
     """The store, except that recording a delivery dies (as a Lambda killed mid-run would)."""
 
-    def __init__(self, store: DynamoProgressStore) -> None:
+    def __init__(self, store: DynamoStore) -> None:
         self.store = store
 
     def __getattr__(self, name: str) -> Any:
@@ -254,7 +250,7 @@ class CrashingStore:
 
 
 def test_a_crash_between_sending_and_recording_redelivers_with_the_same_id(
-    store: DynamoProgressStore, lms: LmsReceiver
+    store: DynamoStore, lms: LmsReceiver
 ) -> None:
     settings = settings_for(store, lms)
     clock = Clock()
@@ -268,7 +264,7 @@ def test_a_crash_between_sending_and_recording_redelivers_with_the_same_id(
     assert len(ids) == 2 and len(set(ids)) == 1
 
 
-def test_two_runs_never_overlap(store: DynamoProgressStore, lms: LmsReceiver) -> None:
+def test_two_runs_never_overlap(store: DynamoStore, lms: LmsReceiver) -> None:
     settings = settings_for(store, lms)
     clock = Clock()
     assert store.acquire_lease("other-run", clock.now, clock.now + 60_000)
@@ -281,7 +277,7 @@ def test_two_runs_never_overlap(store: DynamoProgressStore, lms: LmsReceiver) ->
     assert sync(store, settings, clock).lease_held_elsewhere is False
 
 
-def test_no_new_work_when_time_runs_short(store: DynamoProgressStore, lms: LmsReceiver) -> None:
+def test_no_new_work_when_time_runs_short(store: DynamoStore, lms: LmsReceiver) -> None:
     settings = settings_for(store, lms)
     clock = Clock()
     complete(store, settings, "learner-1", "content-1", clock.now)
@@ -289,7 +285,7 @@ def test_no_new_work_when_time_runs_short(store: DynamoProgressStore, lms: LmsRe
     assert report.stopped_early and report.delivered == 0 and due(store) == 1
 
 
-def test_deliveries_run_in_parallel_within_the_bound(store: DynamoProgressStore, lms: LmsReceiver) -> None:
+def test_deliveries_run_in_parallel_within_the_bound(store: DynamoStore, lms: LmsReceiver) -> None:
     settings = settings_for(store, lms, SYNC_CONCURRENCY="4", SYNC_BATCH_SIZE="5", SYNC_HTTP_TIMEOUT_SECONDS="5")
     clock = Clock()
     for learner in range(16):
@@ -300,7 +296,7 @@ def test_deliveries_run_in_parallel_within_the_bound(store: DynamoProgressStore,
     assert 2 <= lms.most_in_flight <= 4
 
 
-def test_the_ledger_pages(store: DynamoProgressStore, lms: LmsReceiver) -> None:
+def test_the_ledger_pages(store: DynamoStore, lms: LmsReceiver) -> None:
     settings = settings_for(store, lms)
     clock = Clock()
     for learner in range(7):
@@ -319,7 +315,7 @@ def test_the_ledger_pages(store: DynamoProgressStore, lms: LmsReceiver) -> None:
     assert store.client.get_item(TableName=store.table_name, Key=record_key("learner-0", "content-1"))["Item"]
 
 
-def test_many_runs_against_a_randomly_failing_lms(store: DynamoProgressStore, lms: LmsReceiver) -> None:
+def test_many_runs_against_a_randomly_failing_lms(store: DynamoStore, lms: LmsReceiver) -> None:
     """Every completion delivered, duplicates only under the same webhook-id (counts are printed)."""
     settings = settings_for(store, lms, SYNC_MAX_ATTEMPTS="100")
     clock = Clock()

@@ -6,7 +6,8 @@ import base64
 import json
 
 import pytest
-from kollus_bridge import api_models, edge
+from kollus_bridge import edge
+from kollus_bridge.api import models as api_models
 from kollus_bridge.errors import BridgeError, Forbidden, InvalidPayload, NotFound, StorageUnavailable
 
 

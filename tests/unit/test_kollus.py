@@ -7,7 +7,7 @@ from urllib.parse import quote, urlencode
 
 import pytest
 from kollus_bridge.errors import InvalidPayload, PayloadTooLarge, UnsupportedMediaType
-from kollus_bridge.kollus import Callback, RawCallback, parse_callback
+from kollus_bridge.kollus.callback import Callback, RawCallback, parse_callback
 from kollus_bridge.settings import Settings, settings_from
 
 from tests.payloads import FORM, Snapshot

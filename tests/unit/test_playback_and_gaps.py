@@ -7,9 +7,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import jwt
 import pytest
-from kollus_bridge.kollus import BlockReport, Callback
-from kollus_bridge.playback import PlaybackRequest, claims, jwt_hs256, playback_url, sign_nonce, verify_nonce
-from kollus_bridge.progress import ProgressView, blocks_needed, implausible, missing_ranges
+from kollus_bridge.kollus.callback import BlockReport, Callback
+from kollus_bridge.kollus.playback import PlaybackRequest, claims, jwt_hs256, playback_url, sign_nonce, verify_nonce
+from kollus_bridge.progress.rule import ProgressView, blocks_needed, implausible, missing_ranges
 
 KEY = "kollus-security-key-of-32-bytes!!"
 REGISTERED = {"exp", "iat", "nbf", "iss", "aud", "sub", "jti"}

@@ -7,8 +7,8 @@ from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from kollus_bridge.kollus import BlockReport, Callback
-from kollus_bridge.progress import (
+from kollus_bridge.kollus.callback import BlockReport, Callback
+from kollus_bridge.progress.rule import (
     Outcome,
     RecordState,
     SessionUpdate,

@@ -6,7 +6,7 @@ import re
 import time
 from typing import Any
 
-from kollus_bridge import webhooks
+from kollus_bridge.delivery import webhooks
 
 from local.template import ROOT
 

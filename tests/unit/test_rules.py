@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from kollus_bridge.rules import ContentRules, RulesCache
-from kollus_bridge.service import RulesInput
+from kollus_bridge.api.service import RulesInput
+from kollus_bridge.progress.rules import ContentRules, RulesCache
 from pydantic import ValidationError
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import random
 
-from kollus_bridge.kollus import RawCallback, parse_callback
-from kollus_bridge.progress import watched_blocks
+from kollus_bridge.kollus.callback import RawCallback, parse_callback
+from kollus_bridge.progress.rule import watched_blocks
 from kollus_bridge.settings import settings_from
 
 from local.simulator import Content, Pause, Play, Seek, Session, deliver, expected_watched, play_session, random_script

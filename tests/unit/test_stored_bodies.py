@@ -8,7 +8,7 @@ import zlib
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from kollus_bridge.stored_bodies import DICTIONARY_V1, pack, unpack
+from kollus_bridge.store.bodies import DICTIONARY_V1, pack, unpack
 
 from tests.payloads import Snapshot
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import random
 
-from kollus_bridge.kollus import BlockReport, Callback
-from kollus_bridge.ledger import Attempt, StoredRecord, SyncLedger, SyncState
-from kollus_bridge.progress import RecordState, complete, merge, session_update
+from kollus_bridge.delivery.ledger import Attempt, StoredRecord, SyncLedger, SyncState
+from kollus_bridge.delivery.sync import after_failure, plan
+from kollus_bridge.kollus.callback import BlockReport, Callback
+from kollus_bridge.progress.rule import RecordState, complete, merge, session_update
 from kollus_bridge.settings import settings_from
-from kollus_bridge.sync import after_failure, plan
 
 SETTINGS = settings_from({"TABLE_NAME": "table", "KOLLUS_CALLBACK_TOKEN": "t", "API_TOKEN": "a"})
 UPDATES = settings_from(

@@ -5,8 +5,9 @@ from __future__ import annotations
 import random
 
 import pytest
-from kollus_bridge import webhooks
-from kollus_bridge.webhooks import Backoff, Verdict, WebhookSecretError
+from kollus_bridge.delivery import webhooks
+from kollus_bridge.delivery.webhooks import Backoff, Verdict
+from kollus_bridge.settings import WebhookSecretError
 
 # The Standard Webhooks specification's test vector.
 SPEC_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"

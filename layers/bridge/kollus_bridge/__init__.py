@@ -1,1 +1,12 @@
-"""kollus-lms-bridge: Kollus LMS callbacks in, learners' viewing progress out."""
+"""kollus-lms-bridge: Kollus callbacks in, learners' viewing progress out.
+
+Packages by capability, each reading top-down; imports between them point one way, down this list
+(`tests/unit/test_layout.py` holds them to it):
+
+- `api`: the LMS API's use cases, request and response models, and its HTTP resolver;
+- `store`, `edge`, `auth`: adapters (DynamoDB, the framework-free HTTP edge, tokens and keys);
+- `delivery`: getting what happened to the LMS (the sync run, Standard Webhooks, the LMS client);
+- `progress`: the pure progress rule, per-content rules, the callback use case and its storage ports;
+- `kollus`: Kollus's wire formats (the LMS callback parser, the playback JWT and session nonce);
+- `errors`, `settings`, `times`, `observability`: shared by all.
+"""

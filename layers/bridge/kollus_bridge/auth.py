@@ -9,9 +9,8 @@ from __future__ import annotations
 import hmac
 
 from .errors import StorageUnavailable, Unauthorized
-from .playback import PlaybackKeys
-from .settings import Secret, Settings, SettingsError
-from .webhooks import secret_key
+from .kollus.playback import PlaybackKeys
+from .settings import Secret, Settings, SettingsError, secret_key
 
 
 def _secret_tokens(secret_id: str, max_age: int) -> list[str]:

@@ -25,7 +25,7 @@ from .errors import (
     Unauthorized,
     UnsupportedMediaType,
 )
-from .kollus import RawCallback
+from .kollus.callback import RawCallback
 from .observability import logger, metrics
 
 #: The one place where domain errors become HTTP status codes.

@@ -8,6 +8,8 @@ half of what importing boto3 does (docs/benchmarks.md, row 3), and the API's mod
 
 from __future__ import annotations
 
+import base64
+import binascii
 import dataclasses
 import json
 import math
@@ -18,8 +20,6 @@ from dataclasses import dataclass
 from functools import cache
 from types import MappingProxyType
 from typing import Any
-
-from .webhooks import secret_key
 
 #: Canonical names of the flat (non-`json_data`) Kollus variables, lowercased as Kollus names them.
 #: `block_play_`, `block_time_` and `uservalue` are prefixes of numbered variables.
@@ -44,6 +44,26 @@ FLAT_FIELDS = (
     "encoding_profile_key",
     "uservalue",
 )
+
+
+#: The Standard Webhooks signing secret format (`whsec_<base64>`), checked when settings are read.
+SECRET_PREFIX = "whsec_"  # noqa: S105 - the format's prefix, not a secret
+
+
+class WebhookSecretError(ValueError):
+    """A signing secret that is not `whsec_<base64>`."""
+
+
+def secret_key(secret: str) -> bytes:
+    """The HMAC key of a `whsec_<base64>` secret (the prefix is optional, as in the reference libraries)."""
+    encoded = secret.strip().removeprefix(SECRET_PREFIX)
+    try:
+        key = base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError):
+        raise WebhookSecretError("a webhook secret must be whsec_ followed by base64") from None
+    if len(key) < 16:
+        raise WebhookSecretError("a webhook secret must hold at least 16 bytes")
+    return key
 
 
 class SettingsError(RuntimeError):

@@ -8,7 +8,6 @@ secret rotation several signatures are sent, separated by spaces.
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import hmac
 import json
@@ -18,25 +17,10 @@ from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from enum import StrEnum
 
-SECRET_PREFIX = "whsec_"  # noqa: S105 - the format's prefix, not a secret
+from kollus_bridge.settings import WebhookSecretError, secret_key
+
 #: Retry-After values beyond this are capped like our own backoff.
 MAX_DELAY_SECONDS = 3600
-
-
-class WebhookSecretError(ValueError):
-    """A signing secret that is not `whsec_<base64>`."""
-
-
-def secret_key(secret: str) -> bytes:
-    """The HMAC key of a `whsec_<base64>` secret (the prefix is optional, as in the reference libraries)."""
-    encoded = secret.strip().removeprefix(SECRET_PREFIX)
-    try:
-        key = base64.b64decode(encoded, validate=True)
-    except (binascii.Error, ValueError):
-        raise WebhookSecretError("a webhook secret must be whsec_ followed by base64") from None
-    if len(key) < 16:
-        raise WebhookSecretError("a webhook secret must hold at least 16 bytes")
-    return key
 
 
 def signature(secret: str, message_id: str, timestamp: int, body: bytes) -> str:

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 from urllib.parse import parse_qsl
 
-from .errors import InvalidPayload, PayloadTooLarge, UnsupportedMediaType
-from .settings import Settings
+from kollus_bridge.errors import InvalidPayload, PayloadTooLarge, UnsupportedMediaType
+from kollus_bridge.settings import Settings
 
 #: Upper bound of any number we accept (seconds, counters): 31 years of seconds is already absurd.
 MAX_NUMBER = 10**9

@@ -12,7 +12,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from .errors import InvalidRequest
+from kollus_bridge.errors import InvalidRequest
 
 MAX_TOKEN_LENGTH = 4096
 

@@ -26,12 +26,13 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any, Protocol
 
+from kollus_bridge.observability import logger
+from kollus_bridge.progress.rule import ProgressView, summarize
+from kollus_bridge.settings import Settings
+from kollus_bridge.times import iso_time, now_ms
+
 from . import webhooks
 from .ledger import Attempt, Message, Sent, StoredRecord, SyncLedger, SyncState
-from .observability import logger
-from .progress import ProgressView, summarize
-from .settings import Settings
-from .times import iso_time, now_ms
 from .webhooks import Backoff, Verdict
 
 

@@ -1,6 +1,7 @@
 """The sync ledger's data: where each completion's delivery to the LMS stands, as the table keeps it.
 
-`dal` stores it and `sync` acts on it; the callback path needs the types without the sync machinery.
+`store.ledger` keeps it and `sync` acts on it; this module holds data only, so the store can import it
+without the sync machinery.
 """
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from .progress import RecordState
+from kollus_bridge.progress.ports import Record
 
 
 class SyncState(StrEnum):
@@ -34,11 +35,19 @@ class SyncLedger:
 
 
 @dataclass(frozen=True)
-class StoredRecord:
+class StoredRecord(Record):
+    """A record with where its delivery stands."""
+
+    ledger: SyncLedger = SyncLedger()
+
+
+@dataclass(frozen=True)
+class StoredLedgerEntry:
+    """A ledger listing's row (read from the ledger index, without the record's progress)."""
+
     client_user_id: str
     media_content_key: str
-    state: RecordState
-    rev: int
+    completed_at: int | None
     ledger: SyncLedger
 
 

@@ -1,7 +1,7 @@
 """The callback use case. A callback flows one way: parse -> merge -> store.
 
 The callback function imports this module and what it needs, nothing of the LMS API (its cold start
-is on the hot path); `service` reports stored records under the same rules.
+is on the hot path); `api.service` reports stored records under the same rules.
 """
 
 from __future__ import annotations
@@ -9,12 +9,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from .dal import ProgressStore, RawSnapshot, RulesStore
-from .errors import BridgeError, Forbidden, StorageUnavailable
-from .kollus import Callback, RawCallback, parse_callback
-from .ledger import StoredRecord, SyncLedger
-from .playback import verify_nonce
-from .progress import (
+from kollus_bridge.errors import BridgeError, Forbidden, StorageUnavailable
+from kollus_bridge.kollus.callback import Callback, RawCallback, parse_callback
+from kollus_bridge.kollus.playback import verify_nonce
+from kollus_bridge.settings import Settings
+
+from .ports import ProgressStore, Record, RulesStore
+from .rule import (
     Outcome,
     ProgressView,
     RecordState,
@@ -25,7 +26,6 @@ from .progress import (
     watched_blocks,
 )
 from .rules import ContentRules, RulesCache, default_rules
-from .settings import Settings
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,6 @@ def ingest_callback(
     (the content's rules are read at most once per `RULES_CACHE_SECONDS` per function instance).
     A payload that cannot be used is kept in the rejected store and the error re-raised.
     """
-    snapshot = RawSnapshot(body=raw.body, content_type=raw.content_type, query=raw.query)
     try:
         callback = check_binding(parse_callback(raw, settings), settings, nonce_keys, now)
         content_rules = rules.get(callback.media_content_key) if rules else default_rules(settings)
@@ -64,11 +63,11 @@ def ingest_callback(
     except StorageUnavailable:
         raise  # nothing was decided about the payload: the player resends it
     except BridgeError as error:
-        store.save_rejected(snapshot, error.code, error.message, error.field, now)
+        store.save_rejected(raw, error.code, error.message, error.field, now)
         raise
     if applied.outcome is Outcome.ACCEPTED:
-        store.save_snapshot(update, snapshot)
-    record = StoredRecord(update.client_user_id, update.media_content_key, applied.state, applied.rev, SyncLedger())
+        store.save_snapshot(update, raw)
+    record = Record(update.client_user_id, update.media_content_key, applied.state, applied.rev)
     # Checked on duplicates too: a resend repairs a completion lost to a crash after write 1.
     state = current_state(record, content_rules, settings, store, now)
     return IngestResult(
@@ -93,13 +92,13 @@ def rules_for(media_content_key: str, settings: Settings, store: RulesStore) -> 
     )
 
 
-def reevaluate(record: StoredRecord, rules: ContentRules, settings: Settings, store: ProgressStore) -> RecordState:
+def reevaluate(record: Record, rules: ContentRules, settings: Settings, store: ProgressStore) -> RecordState:
     """Recompute a record's watched blocks from its sessions' raw snapshots under the content's
     current block-watch ratio (after a rule change). A completed record stays completed."""
     watched: dict[int, set[int]] = {}
     for raw in store.session_snapshots(record.client_user_id, record.media_content_key):
         try:
-            callback = parse_callback(RawCallback(raw.body, raw.content_type, raw.query), settings)
+            callback = parse_callback(raw, settings)
         except BridgeError:
             continue  # a snapshot this version cannot read: its blocks stay as they were
         watched.setdefault(callback.block_count, set()).update(watched_blocks(callback, rules.min_block_watch_ratio))
@@ -110,7 +109,7 @@ def reevaluate(record: StoredRecord, rules: ContentRules, settings: Settings, st
 
 
 def current_state(
-    record: StoredRecord, rules: ContentRules, settings: Settings, store: ProgressStore, now: int
+    record: Record, rules: ContentRules, settings: Settings, store: ProgressStore, now: int
 ) -> RecordState:
     """The record under its content's current rules, re-evaluated first if a rule changed."""
     state = record.state

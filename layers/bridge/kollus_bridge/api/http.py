@@ -16,15 +16,16 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from pydantic import BaseModel
 
-from .api_models import ErrorBody, LedgerEntry, ProgressDetail, ProgressRecord
-from .auth import require_api_token
-from .dal import StoredLedgerEntry
-from .edge import CORS_ALLOW_HEADERS, CORS_MAX_AGE_SECONDS, refusal
-from .errors import BridgeError, InvalidRequest, NotFound, UnsupportedMediaType
-from .progress import blocks_needed, missing_ranges
+from kollus_bridge.auth import require_api_token
+from kollus_bridge.delivery.ledger import StoredLedgerEntry
+from kollus_bridge.edge import CORS_ALLOW_HEADERS, CORS_MAX_AGE_SECONDS, refusal
+from kollus_bridge.errors import BridgeError, InvalidRequest, NotFound, UnsupportedMediaType
+from kollus_bridge.progress.rule import blocks_needed, missing_ranges
+from kollus_bridge.settings import Settings
+from kollus_bridge.times import iso_time
+
+from .models import ErrorBody, LedgerEntry, ProgressDetail, ProgressRecord
 from .service import RecordView
-from .settings import Settings
-from .times import iso_time
 
 _ERROR_DESCRIPTIONS = {
     400: "Invalid input (the error names the field)",

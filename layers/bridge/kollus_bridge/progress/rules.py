@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from .settings import Settings
+from kollus_bridge.settings import Settings
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from decimal import ROUND_DOWN, Decimal
 from enum import StrEnum
 from fractions import Fraction
 
-from .kollus import Callback
+from kollus_bridge.kollus.callback import Callback
 
 #: Each component of the packed version must stay below this (12 decimal digits).
 _VERSION_PART = 10**12

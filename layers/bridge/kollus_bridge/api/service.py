@@ -6,20 +6,19 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .dal import LedgerStore, ProgressStore, RulesStore, StoredLedgerEntry, learner_partition
-from .errors import InvalidRequest, NotFound
-from .ingest import current_state
-from .ledger import StoredRecord, SyncState
-from .pagination import decode_token, encode_token
-from .playback import PlaybackKeys, PlaybackRequest, claims, jwt_hs256, playback_url, sign_nonce
-from .progress import ProgressView, summarize
-from .rules import ContentRules, RulesCache
-from .settings import Settings
-from .times import iso_time
+from kollus_bridge.delivery.ledger import StoredLedgerEntry, SyncState
+from kollus_bridge.errors import InvalidRequest, NotFound
+from kollus_bridge.kollus.playback import PlaybackKeys, PlaybackRequest, claims, jwt_hs256, playback_url, sign_nonce
+from kollus_bridge.progress.ingest import current_state
+from kollus_bridge.progress.ports import ProgressStore, Record, RulesStore
+from kollus_bridge.progress.rule import ProgressView, summarize
+from kollus_bridge.progress.rules import ContentRules, RulesCache
+from kollus_bridge.settings import Settings
+from kollus_bridge.times import iso_time
 
 
 @dataclass(frozen=True)
@@ -28,15 +27,20 @@ class LedgerPage:
     next_token: str | None
 
 
-#: The ledger index's key attributes and their types (what a page token may hold).
-LEDGER_KEY_TYPES = {"pk": "S", "sk": "S", "sync_state": "S", "sync_changed_at": "N"}
+class LedgerStore(Protocol):
+    """What the sync ledger's routes need from storage."""
+
+    def ledger(
+        self, state: SyncState, limit: int, next_token: str | None
+    ) -> tuple[list[StoredLedgerEntry], str | None]: ...
+
+    def redeliver(self, client_user_id: str, media_content_key: str, now: int) -> bool: ...
 
 
 def sync_ledger(state: SyncState, limit: int, next_token: str | None, store: LedgerStore) -> LedgerPage:
     """One page of the sync ledger in one state."""
-    start = decode_token(next_token, LEDGER_KEY_TYPES, {"sync_state": {"S": state.value}})
-    entries, last = store.ledger(state, limit, start)
-    return LedgerPage(entries, encode_token(last))
+    entries, token = store.ledger(state, limit, next_token)
+    return LedgerPage(entries, token)
 
 
 def redeliver(client_user_id: str, media_content_key: str, store: LedgerStore, now: int) -> None:
@@ -46,9 +50,6 @@ def redeliver(client_user_id: str, media_content_key: str, store: LedgerStore, n
 
 
 # --- progress for the LMS: listings, "why not complete", rules, playback URLs -------------------
-
-LEARNER_KEY_TYPES = {"pk": "S", "sk": "S"}
-CONTENT_KEY_TYPES = {"pk": "S", "sk": "S", "media_content_key": "S", "client_user_id": "S"}
 
 
 @dataclass(frozen=True)
@@ -70,9 +71,7 @@ def set_rules(media_content_key: str, rules: RulesInput, store: RulesStore, now:
     return ContentRules(rules.completion_threshold, rules.min_block_watch_ratio, "content", now)
 
 
-def _record_view(
-    record: StoredRecord, settings: Settings, store: ProgressStore, rules: RulesCache, now: int
-) -> RecordView:
+def _record_view(record: Record, settings: Settings, store: ProgressStore, rules: RulesCache, now: int) -> RecordView:
     """A stored record as reported under its content's rules in force."""
     content_rules = rules.get(record.media_content_key)
     state = current_state(record, content_rules, settings, store, now)
@@ -109,17 +108,12 @@ def progress_page(
 ) -> ProgressPage:
     """One page of a learner's records, or of a content's."""
     if client_user_id is not None:
-        start = decode_token(next_token, LEARNER_KEY_TYPES, {"pk": learner_partition(client_user_id)})
-        records, last = store.records_of_learner(client_user_id, limit, start)
+        records, token = store.records_of_learner(client_user_id, limit, next_token)
     elif media_content_key is not None:
-        start = decode_token(next_token, CONTENT_KEY_TYPES, {"media_content_key": {"S": media_content_key}})
-        records, last = store.records_of_content(media_content_key, limit, start)
+        records, token = store.records_of_content(media_content_key, limit, next_token)
     else:
         raise InvalidRequest("give client_user_id, media_content_key, or both", field="client_user_id")
-    items = []
-    for record in records:
-        items.append(_record_view(record, settings, store, rules, now))
-    return ProgressPage(items, encode_token(last))
+    return ProgressPage([_record_view(record, settings, store, rules, now) for record in records], token)
 
 
 class RulesInput(BaseModel):

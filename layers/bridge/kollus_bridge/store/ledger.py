@@ -1,0 +1,168 @@
+"""The sync ledger, kept on the progress record (`sync_*`): what is due, what was sent, what failed.
+
+`due-index` is sparse (a record is in it only while a delivery is due); `ledger-index` lists records by
+sync state, oldest change first.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Mapping
+from typing import Any
+
+from kollus_bridge.delivery.ledger import Attempt, Sent, StoredLedgerEntry, StoredRecord, SyncLedger, SyncState
+
+from .pages import decode_token, encode_token
+from .record_items import ledger_from_item
+from .records import DUE
+from .table import ConditionFailed, Table, identity_from_key, optional_int, plain, record_key, used
+
+DUE_INDEX = "due-index"
+LEDGER_INDEX = "ledger-index"
+#: The ledger index's key attributes and their types (what a page token may hold).
+LEDGER_KEY_TYPES = {"pk": "S", "sk": "S", "sync_state": "S", "sync_changed_at": "N"}
+
+
+class Ledger(Table):
+    def due_keys(
+        self, now: int, limit: int, start: Mapping[str, Any] | None
+    ) -> tuple[list[tuple[str, str, int]], Mapping[str, Any] | None]:
+        """One page of (learner, content, due time) whose delivery is due by `now`, oldest first."""
+        request: dict[str, Any] = {
+            "IndexName": DUE_INDEX,
+            "KeyConditionExpression": "sync_due = :due AND sync_next_at <= :now",
+            "ExpressionAttributeValues": {":due": {"S": DUE}, ":now": {"N": str(now)}},
+            "Limit": limit,
+        }
+        items, last = self.query_page(request, start)
+        keys = [(*identity_from_key(item), int(item["sync_next_at"]["N"])) for item in items]
+        return keys, last
+
+    def record_sent(self, record: StoredRecord, sent: Sent, now: int) -> None:
+        """Delivered: clear the due marker if the record is unchanged since it was read, else keep it due."""
+        # Every message carries the progress, so it counts as sent either way.
+        facts = "sync_progress_sent = :progress"
+        if sent.message.kind == "progress.completed":
+            facts += ", sync_completion_sent = :true"
+        common = (
+            f"{facts}, sync_delivered_at = :now, sync_last_attempt_at = :now, sync_last_status = :status, "
+            "sync_attempts = :zero, sync_message_id = :id, sync_changed_at = :now"
+        )
+        values: dict[str, Any] = {
+            ":now": {"N": str(now)},
+            ":status": {"N": str(sent.status or 0)},
+            ":zero": {"N": "0"},
+            ":id": {"S": sent.message.message_id},
+            ":true": {"BOOL": True},
+            ":progress": {"S": sent.message.progress},
+            ":delivered": {"S": SyncState.DELIVERED.value},
+            ":pending": {"S": SyncState.PENDING.value},
+            ":rev": {"N": str(record.rev)},
+        }
+        key = record_key(record.client_user_id, record.media_content_key)
+        try:
+            self.call(
+                "update_item",
+                Key=key,
+                UpdateExpression=(
+                    f"SET {common}, sync_state = :delivered REMOVE sync_due, sync_next_at, sync_last_error"
+                ),
+                ConditionExpression="rev = :rev",
+                ExpressionAttributeValues=used(values, common + ":delivered :rev"),
+            )
+        except ConditionFailed:
+            # Changed meanwhile: record the delivery, and look at the record again on the next run.
+            self.call(
+                "update_item",
+                Key=key,
+                UpdateExpression=f"SET {common}, sync_state = :pending, sync_next_at = :now REMOVE sync_last_error",
+                ExpressionAttributeValues=used(values, common + ":pending"),
+            )
+
+    def record_failure(self, record: StoredRecord, attempt: Attempt, ledger: SyncLedger, now: int) -> None:
+        """An attempt that did not deliver: the ledger as `sync.after_failure` computed it."""
+        values: dict[str, Any] = {
+            ":state": {"S": (ledger.state or SyncState.PENDING).value},
+            ":attempts": {"N": str(ledger.attempts)},
+            ":now": {"N": str(now)},
+            ":error": {"S": (ledger.last_error or "")[:500] or "-"},
+        }
+        expression = "SET sync_state = :state, sync_attempts = :attempts, sync_last_attempt_at = :now, "
+        expression += "sync_changed_at = :now, sync_last_error = :error"
+        if ledger.message_id:
+            values[":id"] = {"S": ledger.message_id}
+            expression += ", sync_message_id = :id"
+        removals = []
+        if attempt.status is None:
+            removals.append("sync_last_status")
+        else:
+            values[":status"] = {"N": str(attempt.status)}
+            expression += ", sync_last_status = :status"
+        if ledger.state is SyncState.FAILED:
+            removals += ["sync_due", "sync_next_at"]
+        else:
+            values[":next"] = {"N": str(ledger.next_attempt_at)}
+            expression += ", sync_next_at = :next"
+        if removals:
+            expression += " REMOVE " + ", ".join(removals)
+        self.call(
+            "update_item",
+            Key=record_key(record.client_user_id, record.media_content_key),
+            UpdateExpression=expression,
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeValues=values,
+        )
+
+    def clear_due(self, record: StoredRecord, now: int) -> None:
+        """Nothing to send: leave the due index, unless the record changed since it was read."""
+        # Changed meanwhile: it stays due and the next run looks again.
+        with contextlib.suppress(ConditionFailed):
+            self.call(
+                "update_item",
+                Key=record_key(record.client_user_id, record.media_content_key),
+                UpdateExpression="SET sync_changed_at = :now REMOVE sync_due, sync_next_at",
+                ConditionExpression="rev = :rev",
+                ExpressionAttributeValues={":rev": {"N": str(record.rev)}, ":now": {"N": str(now)}},
+            )
+
+    def ledger(
+        self, state: SyncState, limit: int, next_token: str | None
+    ) -> tuple[list[StoredLedgerEntry], str | None]:
+        """One page of the sync ledger in one state, oldest change first."""
+        request: dict[str, Any] = {
+            "IndexName": LEDGER_INDEX,
+            "KeyConditionExpression": "sync_state = :state",
+            "ExpressionAttributeValues": {":state": {"S": state.value}},
+            "Limit": limit,
+        }
+        start = decode_token(next_token, LEDGER_KEY_TYPES, {"sync_state": {"S": state.value}})
+        items, last = self.query_page(request, start)
+        entries = [
+            StoredLedgerEntry(
+                *identity_from_key(item), optional_int(plain(item, "completed_at")), ledger_from_item(item)
+            )
+            for item in items
+        ]
+        return entries, encode_token(last)
+
+    def redeliver(self, client_user_id: str, media_content_key: str, now: int) -> bool:
+        """Put a completed record's delivery back to pending (idempotent); False when not completed."""
+        try:
+            self.call(
+                "update_item",
+                Key=record_key(client_user_id, media_content_key),
+                UpdateExpression=(
+                    "SET sync_state = :pending, sync_due = :due, sync_next_at = :now, sync_changed_at = :now, "
+                    "sync_attempts = :zero REMOVE sync_completion_sent, sync_progress_sent, sync_last_error"
+                ),
+                ConditionExpression="attribute_exists(completed_at)",
+                ExpressionAttributeValues={
+                    ":pending": {"S": SyncState.PENDING.value},
+                    ":due": {"S": DUE},
+                    ":now": {"N": str(now)},
+                    ":zero": {"N": "0"},
+                },
+            )
+        except ConditionFailed:
+            return False
+        return True
