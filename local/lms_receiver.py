@@ -25,6 +25,9 @@ class Answer:
     retry_after: str | None = None
     delay_seconds: float = 0.0
     drop_connection: bool = False
+    #: A `Location` header (answer with a 3xx status to play an LMS that redirects).
+    location: str | None = None
+    body: bytes = b""
 
 
 @dataclass(frozen=True)
@@ -96,8 +99,11 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(answer.status)
         if answer.retry_after is not None:
             self.send_header("Retry-After", answer.retry_after)
-        self.send_header("content-length", "0")
+        if answer.location is not None:
+            self.send_header("Location", answer.location)
+        self.send_header("content-length", str(len(answer.body)))
         self.end_headers()
+        self.wfile.write(answer.body)
 
 
 class LmsReceiver(ThreadingHTTPServer):

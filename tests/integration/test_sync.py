@@ -143,6 +143,28 @@ def test_an_unreliable_lms_loses_nothing_and_duplicates_keep_their_id(store: Dyn
     assert {entry.client_user_id for entry in page.entries} == set(learners)
 
 
+def test_a_redirect_is_a_failed_attempt_that_names_where_it_pointed(store: DynamoStore, lms: LmsReceiver) -> None:
+    elsewhere = LmsReceiver(("127.0.0.1", 0), [SECRET], tolerance=10**9)
+    thread = threading.Thread(target=elsewhere.serve_forever, daemon=True)
+    thread.start()
+    try:
+        settings, clock = settings_for(store, lms), Clock()
+        lms.script.answers.append(Answer(status=302, location=elsewhere.url, body=b"<html>internal admin page</html>"))
+        complete(store, settings, "learner-1", "content-1", clock.now)
+        report = sync(store, settings, clock)
+    finally:
+        elsewhere.shutdown()
+        elsewhere.server_close()
+    assert (report.failed, report.retried, report.delivered) == (1, 0, 0)
+    assert elsewhere.received == []  # not followed, neither as a POST nor as a GET
+    (entry,) = sync_ledger(SyncState.FAILED, 10, None, store).entries
+    assert entry.ledger.last_status == 302
+    assert entry.ledger.last_error is not None
+    assert elsewhere.url in entry.ledger.last_error
+    assert "admin" not in entry.ledger.last_error  # nothing of the answer is reflected
+    assert due(store) == 0
+
+
 def test_retry_after_is_honoured(store: DynamoStore, lms: LmsReceiver) -> None:
     settings = settings_for(store, lms)
     clock = Clock()

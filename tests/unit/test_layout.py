@@ -16,6 +16,7 @@ RANKS = {
     "settings": 0,
     "times": 0,
     "observability": 0,
+    "outbound": 0,
     "kollus": 1,
     "progress": 2,
     "delivery": 3,

@@ -8,5 +8,5 @@ Packages by capability, each reading top-down; imports between them point one wa
 - `delivery`: getting what happened to the LMS (the sync run, Standard Webhooks, the LMS client);
 - `progress`: the pure progress rule, per-content rules, the callback use case and its storage ports;
 - `kollus`: Kollus's wire formats (the LMS callback parser, the playback JWT and session nonce);
-- `errors`, `settings`, `times`, `observability`: shared by all.
+- `errors`, `settings`, `times`, `observability`, `outbound`: shared by all.
 """

@@ -1,11 +1,10 @@
-"""Talking to the LMS over HTTP (standard library only)."""
+"""Talking to the LMS: one webhook POST over the shared outbound client."""
 
 from __future__ import annotations
 
-import http.client
-import urllib.error
-import urllib.request
 from collections.abc import Mapping
+
+from kollus_bridge.outbound import NoAnswer, request
 
 from .ledger import Attempt
 
@@ -13,21 +12,22 @@ from .ledger import Attempt
 EXCERPT_BYTES = 300
 
 
-def _excerpt(data: bytes) -> str:
-    return data[:EXCERPT_BYTES].decode("utf-8", "replace")
-
-
 def post_webhook(url: str, headers: Mapping[str, str], body: bytes, timeout: float) -> Attempt:
-    """POST one webhook. Never raises: every outcome, including no answer, is an `Attempt`."""
-    request = urllib.request.Request(url, data=body, headers=dict(headers), method="POST")  # noqa: S310 - http(s) only
+    """POST one webhook. Never raises: every outcome, including no answer, is an `Attempt`.
+
+    A redirect is not followed: it is a failed attempt that names the status and where it pointed,
+    and nothing of the answer's body is kept.
+    """
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - validated in Settings
-            return Attempt(status=response.status, excerpt=_excerpt(response.read(EXCERPT_BYTES)))
-    except urllib.error.HTTPError as error:
-        excerpt = _excerpt(error.read(EXCERPT_BYTES)) if error.fp is not None else ""
-        return Attempt(status=error.code, retry_after=error.headers.get("Retry-After"), excerpt=excerpt)
-    except TimeoutError:
-        return Attempt(status=None, error=f"no answer within {timeout:g} s")
-    except (urllib.error.URLError, http.client.HTTPException, ConnectionError, OSError) as error:
-        reason = getattr(error, "reason", error)
-        return Attempt(status=None, error=f"connection failed: {reason}"[:300])
+        answer = request("POST", url, headers=headers, body=body, timeout=timeout, max_answer_bytes=EXCERPT_BYTES)
+    except NoAnswer as error:
+        return Attempt(status=None, error=str(error))
+    if answer.redirect:
+        location = answer.headers.get("location", "")[:200] or "nowhere"
+        refused = f"the LMS answered {answer.status}, a redirect to {location}; redirects are not followed"
+        return Attempt(status=answer.status, error=refused)
+    return Attempt(
+        status=answer.status,
+        retry_after=answer.headers.get("retry-after"),
+        excerpt=answer.body.decode("utf-8", "replace"),
+    )
