@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal
 
 import boto3
 
@@ -131,9 +131,10 @@ class DynamoDBLocal:
     ) -> None:
         self.stop()
 
-    def client(self) -> Any:
+    def client(self, service: Literal["dynamodb", "dynamodbstreams"] = "dynamodb") -> Any:
+        """A client of DynamoDB Local (`dynamodbstreams` for its streams)."""
         return boto3.client(
-            "dynamodb",
+            service,
             endpoint_url=self.endpoint,
             region_name=LOCAL_CREDENTIALS["AWS_DEFAULT_REGION"],
             aws_access_key_id=LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"],

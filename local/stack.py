@@ -1,4 +1,5 @@
-"""`make run`: DynamoDB Local, the HTTP API, the scheduled sync and a local LMS, on 127.0.0.1.
+"""`make run`: DynamoDB Local, the HTTP API, the stream delivery, the scheduled sync and a local LMS,
+on 127.0.0.1.
 
 Configuration comes from the same environment variables as the Lambda functions; anything unset
 takes the template's value (parameters at their defaults, tables at their local names) or, for the
@@ -23,6 +24,7 @@ from kollus_bridge.settings import get_settings
 from .dynamodb_local import LOCAL_CREDENTIALS, DynamoDBLocal, DynamoDBLocalError, create_tables
 from .http_api import BoundRoute, Handler, HandlerPool, LambdaContext, LocalHttpApi, bind
 from .lms_receiver import LmsReceiver
+from .streams import StreamPoller
 from .template import (
     ROOT,
     Route,
@@ -32,6 +34,7 @@ from .template import (
     load_template,
     routes,
     scheduled_functions,
+    stream_functions,
 )
 
 #: Local stand-ins for what Secrets Manager holds in AWS. Never use them in a deployment.
@@ -58,6 +61,7 @@ class Stack:
     environment: dict[str, str]
     receiver: LmsReceiver | None
     scheduler: Scheduler
+    streams: list[StreamPoller]
 
     @property
     def url(self) -> str:
@@ -69,7 +73,9 @@ def local_environment(tables: dict[str, str]) -> dict[str, str]:
     """The functions' environment as in AWS (from the template), with local stand-ins for secrets."""
     template = load_template()
     environment: dict[str, str] = {}
-    functions = {route.function for route in routes(template)} | {job.function for job in scheduled_functions(template)}
+    functions = {route.function for route in routes(template)}
+    functions |= {job.function for job in scheduled_functions(template)}
+    functions |= {job.function for job in stream_functions(template)}
     for function in sorted(functions):
         environment.update(function_environment(template, function, tables))
     environment.update(LOCAL_DEFAULTS)
@@ -152,7 +158,7 @@ class Scheduler:
 @contextmanager
 def running_stack(port: int = 3000, dynamodb_port: int = 0, quiet: bool = False) -> Iterator[Stack]:
     """Start DynamoDB Local, the tables, the HTTP API, a local LMS (unless LMS_WEBHOOK_URL is set)
-    and the scheduled sync; everything stops when the block ends."""
+    the stream delivery and the scheduled sync; everything stops when the block ends."""
     with ExitStack() as cleanup:
         database = cleanup.enter_context(DynamoDBLocal(port=dynamodb_port))
         tables = create_tables(database.client())
@@ -173,7 +179,15 @@ def running_stack(port: int = 3000, dynamodb_port: int = 0, quiet: bool = False)
         scheduler = Scheduler(scheduled_functions(load_template()), get_settings().sync_interval_seconds, quiet=quiet)
         scheduler.start()
         cleanup.callback(scheduler.stop)
-        yield Stack(database, server, environment, receiver, scheduler)
+        streams = []
+        for function in stream_functions(load_template()):
+            poller = StreamPoller(
+                function, tables[function.table], database.client(), database.client("dynamodbstreams")
+            )
+            poller.start()
+            cleanup.callback(poller.stop)
+            streams.append(poller)
+        yield Stack(database, server, environment, receiver, scheduler, streams)
 
 
 def _banner(stack: Stack) -> str:
@@ -188,9 +202,10 @@ kollus-lms-bridge local stack
   Callback URL   : {callback}
   Progress API   : {stack.url}/v1/progress?client_user_id=...&media_content_key=...  (Bearer {api_token})
   Sync ledger    : {stack.url}/v1/sync?state=failed
-  LMS webhooks   : {lms}{receiver}, every {stack.scheduler.interval:g} s
+  LMS webhooks   : {lms}{receiver}
+                   at once from the table's stream; the sweep retries every {stack.scheduler.interval:g} s
 
-Try it (four blocks of 60 s; the completion reaches the LMS within one sync interval):
+Try it (four blocks of 60 s; the completion reaches the LMS within a second):
   curl -s -X POST '{callback}' \\
     --data-urlencode client_user_id=learner-1 --data-urlencode media_content_key=lecture-1 \\
     --data-urlencode start_at=1710395296 --data-urlencode block_cnt=4 --data-urlencode duration=240 \\

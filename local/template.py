@@ -7,6 +7,7 @@ can drift from what `sam deploy` creates.
 from __future__ import annotations
 
 import importlib.util
+import json
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ _TABLE_PROPERTIES = (
     "GlobalSecondaryIndexes",
     "LocalSecondaryIndexes",
     "BillingMode",
+    "StreamSpecification",
 )
 
 
@@ -70,6 +72,8 @@ def table_definitions(template: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     for name, body in resources(template, "AWS::DynamoDB::Table").items():
         properties = body.get("Properties", {})
         tables[name] = {key: properties[key] for key in _TABLE_PROPERTIES if key in properties}
+        if "StreamSpecification" in properties:  # CloudFormation implies what the API asks for
+            tables[name]["StreamSpecification"] = {**properties["StreamSpecification"], "StreamEnabled": True}
     return tables
 
 
@@ -133,6 +137,47 @@ def scheduled_functions(template: Mapping[str, Any]) -> list[ScheduledFunction]:
     return found
 
 
+@dataclass(frozen=True)
+class StreamFunction:
+    """A function fed by a table's DynamoDB stream, with the event source mapping's settings."""
+
+    function: str
+    code_uri: Path
+    handler: str
+    timeout_seconds: float
+    table: str  # the table's logical id
+    batch_size: int
+    filters: tuple[dict[str, Any], ...]  # the FilterCriteria patterns, parsed
+
+
+def stream_functions(template: Mapping[str, Any]) -> list[StreamFunction]:
+    """Functions with a `DynamoDB` event (a stream event source mapping)."""
+    default_timeout = template.get("Globals", {}).get("Function", {}).get("Timeout", 3)
+    found = []
+    for name, body in resources(template, "AWS::Serverless::Function").items():
+        properties = body.get("Properties", {})
+        for event in properties.get("Events", {}).values():
+            if event.get("Type") != "DynamoDB":
+                continue
+            source = event["Properties"]
+            table, attribute = source["Stream"]["Fn::GetAtt"]
+            if attribute != "StreamArn":
+                raise ValueError(f"{name}: a DynamoDB event must name a table's StreamArn")
+            patterns = source.get("FilterCriteria", {}).get("Filters", [])
+            found.append(
+                StreamFunction(
+                    function=name,
+                    code_uri=ROOT / properties["CodeUri"],
+                    handler=properties["Handler"],
+                    timeout_seconds=float(properties.get("Timeout", default_timeout)),
+                    table=table,
+                    batch_size=int(source.get("BatchSize", 100)),
+                    filters=tuple(json.loads(pattern["Pattern"]) for pattern in patterns),
+                )
+            )
+    return found
+
+
 def _resolve(value: Any, template: Mapping[str, Any], local_names: Mapping[str, str]) -> str | None:
     """A template value with `Ref`s to parameters (defaults) and local resources resolved; None if not local."""
     if isinstance(value, dict) and "Ref" in value:
@@ -166,7 +211,9 @@ def function_environment(template: Mapping[str, Any], function: str, local_names
     return environment
 
 
-def load_handler_module(route: Route | ScheduledFunction, fresh: bool = False, instance: int = 0) -> ModuleType:
+def load_handler_module(
+    route: Route | ScheduledFunction | StreamFunction, fresh: bool = False, instance: int = 0
+) -> ModuleType:
     """Import a function's handler module from its CodeUri, as Lambda would (layer on the path).
 
     `fresh` imports it again, as a new Lambda execution environment would (settings read anew).

@@ -11,7 +11,15 @@ from kollus_bridge.store.table import dynamodb_client
 
 from local.dynamodb_local import DynamoDBLocal
 from local.stack import local_environment
-from local.template import load_handler_module, load_template, routes, scheduled_functions
+from local.template import (
+    ScheduledFunction,
+    StreamFunction,
+    load_handler_module,
+    load_template,
+    routes,
+    scheduled_functions,
+    stream_functions,
+)
 from tests import reliability
 
 
@@ -39,7 +47,8 @@ def load_functions() -> Callable[[], dict[str, ModuleType]]:
     def load() -> dict[str, ModuleType]:
         template = load_template()
         functions = {route.function: load_handler_module(route, fresh=True) for route in routes(template)}
-        for job in scheduled_functions(template):
+        jobs: list[ScheduledFunction | StreamFunction] = [*scheduled_functions(template), *stream_functions(template)]
+        for job in jobs:
             functions[job.function] = load_handler_module(job, fresh=True)
         return functions
 

@@ -1,4 +1,5 @@
-"""Scheduled: deliver due completions to the LMS as signed webhooks (EventBridge Scheduler)."""
+"""Scheduled: the sweep that delivers every due completion to the LMS as a signed webhook
+(EventBridge Scheduler, every minute): retries, and anything the stream's fast path missed."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from kollus_bridge.auth import lms_webhook_secrets
 from kollus_bridge.delivery.lms import post_webhook
-from kollus_bridge.delivery.sync import SyncRun
+from kollus_bridge.delivery.sync import SyncRun, publish
 from kollus_bridge.observability import logger, metrics
 from kollus_bridge.settings import SettingsError, get_settings
 from kollus_bridge.store import dynamo_store
@@ -29,24 +30,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         raise SettingsError("LMS_WEBHOOK_URL is not set: there is nowhere to deliver completions")
     run = SyncRun(store, post_webhook, settings, lms_webhook_secrets(settings), context.get_remaining_time_in_millis)
     report = run.run()
-    for name, value in (
-        ("SyncDelivered", report.delivered),
-        ("SyncRetried", report.retried),
-        ("SyncFailed", report.failed),
-        ("SyncErrors", report.errors),
-        ("SyncDueBacklog", report.due_seen),
-    ):
-        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+    metrics.add_metric(name="SyncDueBacklog", unit=MetricUnit.Count, value=report.due_seen)
     metrics.add_metric(name="SyncOldestDueAgeSeconds", unit=MetricUnit.Seconds, value=report.oldest_due_age_seconds)
-    summary = {
-        "delivered": report.delivered,
-        "retried": report.retried,
-        "failed": report.failed,
-        "errors": report.errors,
-        "nothing_to_send": report.nothing_to_send,
-        "due_seen": report.due_seen,
-        "stopped_early": report.stopped_early,
-        "lease_held_elsewhere": report.lease_held_elsewhere,
-    }
-    logger.info("sync run finished", extra=summary)
-    return summary
+    return publish(report)

@@ -358,3 +358,25 @@ def test_the_scheduled_sync_delivers_to_the_lms(deployment: Deployment, load_fun
     finally:
         receiver.shutdown()
         receiver.server_close()
+
+
+def test_the_stream_delivers_a_record_that_became_due(
+    deployment: Deployment, load_functions: Any, monkeypatch: Any
+) -> None:
+    receiver = LmsReceiver(("127.0.0.1", 0), [LOCAL_DEFAULTS["LMS_WEBHOOK_SECRET"]])
+    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    try:
+        snapshot = Snapshot(block_times=dict.fromkeys(range(10), 60.0))
+        assert deployment.post(callback_event(snapshot.form_body()))[1]["completed"] is True
+        monkeypatch.setenv("LMS_WEBHOOK_URL", receiver.url)
+        get_settings.cache_clear()
+        deliver_function = load_functions()["DeliverFunction"]
+        event = load_event("deliver/became-due.json")
+        result = deliver_function.lambda_handler(event, LambdaContext("deliver", 60))
+        assert (result["delivered"], result["failed"], result["errors"]) == (1, 0, 0)
+        again = deliver_function.lambda_handler(event, LambdaContext("deliver", 60))  # Lambda may hand it over twice
+        assert (again["delivered"], again["not_due"]) == (0, 1)
+        assert [message.body["type"] for message in receiver.delivered()] == ["progress.completed"]
+    finally:
+        receiver.shutdown()
+        receiver.server_close()

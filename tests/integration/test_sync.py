@@ -18,11 +18,15 @@ from kollus_bridge.kollus.callback import RawCallback
 from kollus_bridge.progress.ingest import ingest_callback
 from kollus_bridge.settings import Settings, settings_from
 from kollus_bridge.store import DynamoStore
+from kollus_bridge.store.changes import changed_records
 from kollus_bridge.store.ledger import DUE_INDEX
 from kollus_bridge.store.table import record_key
 
+from local.dynamodb_local import DynamoDBLocal
 from local.lms_receiver import Answer, LmsReceiver
 from local.stack import LOCAL_DEFAULTS
+from local.streams import StreamPoller
+from local.template import load_template, stream_functions
 from tests import reliability
 from tests.payloads import FORM, Snapshot
 
@@ -368,3 +372,80 @@ def test_many_runs_against_a_randomly_failing_lms(store: DynamoStore, lms: LmsRe
     )
     assert delivered == {f"learner-{learner}" for learner in range(completions)}, "a completion was lost"
     assert all(len(message_ids) == 1 for message_ids in ids.values()), "a retry changed the webhook-id"
+
+
+# --- the fast path: the table's stream delivers a record the moment it becomes due ----------------
+
+
+def fast_path(store: DynamoStore, settings: Settings, clock: Clock, database: DynamoDBLocal) -> StreamPoller:
+    """DeliverFunction's event source mapping on this table, invoking the same delivery code."""
+
+    def handler(event: dict[str, Any], context: Any) -> Any:
+        run = SyncRun(store, post_webhook, settings, [SECRET], lambda: 60_000, clock=clock, rng=random.Random(5))
+        return run.deliver_now(changed_records(event))
+
+    (function,) = stream_functions(load_template())
+    streams = database.client("dynamodbstreams")
+    return StreamPoller(function, store.table_name, store.client, streams, handler=handler)
+
+
+def test_a_completion_is_delivered_from_the_stream_without_a_sweep(
+    store: DynamoStore, lms: LmsReceiver, dynamodb_local: DynamoDBLocal
+) -> None:
+    settings, clock = settings_for(store, lms), Clock()
+    stream = fast_path(store, settings, clock, dynamodb_local)
+    complete(store, settings, "learner-1", "content-1", clock.now)
+    assert stream.poll_once() == 1  # the completion stamp; the callback's own write is filtered out
+    assert [message.body["type"] for message in lms.delivered()] == ["progress.completed"]
+    assert due(store) == 0
+    assert stream.poll_once() == 0  # recording the delivery does not come back
+    clock.now += 1000
+    assert sync(store, settings, clock).due_seen == 0
+    assert len(lms.received) == 1
+
+
+def test_a_record_handed_over_twice_at_once_is_sent_once(store: DynamoStore, lms: LmsReceiver) -> None:
+    settings, clock = settings_for(store, lms), Clock()
+    complete(store, settings, "learner-1", "content-1", clock.now)
+    reports = []
+
+    def deliver() -> None:
+        run = SyncRun(store, post_webhook, settings, [SECRET], lambda: 60_000, clock=clock, rng=random.Random(5))
+        reports.append(run.deliver_now([("learner-1", "content-1"), ("learner-1", "content-1")]))
+
+    threads = [threading.Thread(target=deliver) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(lms.received) == 1
+    assert sum(report.delivered for report in reports) == 1
+    assert sum(report.not_due for report in reports) == 3
+
+
+def test_a_fast_path_failure_is_retried_by_the_sweep(
+    store: DynamoStore, lms: LmsReceiver, dynamodb_local: DynamoDBLocal
+) -> None:
+    settings, clock = settings_for(store, lms), Clock()
+    stream = fast_path(store, settings, clock, dynamodb_local)
+    lms.script.answers.append(Answer(status=503))
+    complete(store, settings, "learner-1", "content-1", clock.now)
+    assert stream.poll_once() == 1
+    assert lms.delivered() == [] and due(store) == 1
+    assert stream.poll_once() == 0  # a retry is the sweep's: the record was due already
+    clock.now += HOUR_MS
+    assert sync(store, settings, clock).delivered == 1
+    ids = {message.message_id for message in lms.received}
+    assert len(lms.received) == 2 and len(ids) == 1
+
+
+def test_a_claim_that_runs_out_is_the_sweeps_to_deliver(store: DynamoStore, lms: LmsReceiver) -> None:
+    settings, clock = settings_for(store, lms), Clock()
+    complete(store, settings, "learner-1", "content-1", clock.now)
+    stored = store.get_stored("learner-1", "content-1")
+    assert stored is not None
+    assert store.claim(stored, clock.now + 60_000)  # a fast-path delivery that then died
+    assert not store.claim(stored, clock.now + 60_000)  # the claim holds against a second one
+    assert sync(store, settings, clock).delivered == 0
+    clock.now += 61_000
+    assert sync(store, settings, clock).delivered == 1

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
+from kollus_bridge.errors import BridgeError
 from kollus_bridge.observability import METRICS_NAMESPACE
+from kollus_bridge.progress.rule import Outcome
 from kollus_bridge.settings import SETTING_NAMES
 
 from local.template import ROOT, load_template, resources, routes
@@ -168,7 +171,9 @@ def test_policies_are_least_privilege() -> None:
     }  # fmt: skip
     assert actions_on("SyncFunction", {"Fn::Sub": "${ProgressTable.Arn}/index/due-index"}) == {"dynamodb:Query"}
     assert actions_on("SyncFunction", {"Ref": "LmsWebhookSecretStore"}) == {"secretsmanager:GetSecretValue"}
-    for name in ("CallbackFunction", "ApiFunction", "SyncFunction"):
+    assert actions_on("DeliverFunction", table) == {"dynamodb:GetItem", "dynamodb:UpdateItem"}
+    assert actions_on("DeliverFunction", {"Ref": "LmsWebhookSecretStore"}) == {"secretsmanager:GetSecretValue"}
+    for name in ("CallbackFunction", "ApiFunction", "SyncFunction", "DeliverFunction"):
         for statement in statements(name):
             assert statement["Effect"] == "Allow"
             assert "*" not in str(statement["Resource"]) and "*" not in str(statement["Action"])
@@ -205,14 +210,84 @@ def test_the_sync_runs_on_a_schedule_without_retries_of_a_run() -> None:
     assert sync["EventInvokeConfig"] == {"MaximumRetryAttempts": 0}
 
 
-def test_alarms_watch_metrics_the_sync_emits() -> None:
-    emitted = (ROOT / "functions" / "sync" / "app.py").read_text(encoding="utf-8")
-    alarms = resources(TEMPLATE, "AWS::CloudWatch::Alarm")
-    assert {alarm["Properties"]["MetricName"] for alarm in alarms.values()} == {"SyncFailed", "SyncOldestDueAgeSeconds"}
-    for alarm in alarms.values():
-        properties = alarm["Properties"]
-        assert f'"{properties["MetricName"]}"' in emitted
-        assert properties["Namespace"] == METRICS_NAMESPACE
+def test_the_fast_path_reads_the_tables_stream_filtered_to_records_that_became_due() -> None:
+    table = TEMPLATE["Resources"]["ProgressTable"]["Properties"]
+    assert table["StreamSpecification"] == {"StreamViewType": "NEW_AND_OLD_IMAGES"}  # the filter needs both
+    (event,) = function("DeliverFunction")["Events"].values()
+    assert event["Type"] == "DynamoDB"
+    source = event["Properties"]
+    assert source["Stream"] == {"Fn::GetAtt": ["ProgressTable", "StreamArn"]}
+    assert source["StartingPosition"] == "LATEST"
+    patterns = [json.loads(item["Pattern"]) for item in source["FilterCriteria"]["Filters"]]
+    assert all(set(pattern) == {"dynamodb"} for pattern in patterns)  # DynamoDB mappings filter on it alone
+
+
+def emitted_metrics() -> set[str]:
+    """Every metric name the code emits: literal names, and the names built from outcomes and error codes."""
+    sources = [*(ROOT / "functions").rglob("*.py"), *(ROOT / "layers" / "bridge" / "kollus_bridge").rglob("*.py")]
+    text = "\n".join(path.read_text(encoding="utf-8") for path in sources)
+    names = set(re.findall(r'name="([A-Za-z_]+)"', text)) | set(re.findall(r'\("(Sync[A-Za-z]+)", report\.', text))
+    assert 'name=f"Callback_{result.outcome.value}"' in text and 'name=f"Refused_{error.code}"' in text
+    names |= {f"Callback_{outcome.value}" for outcome in Outcome}
+    names |= {f"Refused_{kind.code}" for kind in BridgeError.__subclasses__()}
+    return names
+
+
+def alarm_metrics(alarm: dict[str, Any]) -> list[dict[str, Any]]:
+    """The metrics an alarm reads: its own, or those of its metric math."""
+    properties = alarm["Properties"]
+    if "Metrics" in properties:
+        return [query["MetricStat"]["Metric"] for query in properties["Metrics"] if "MetricStat" in query]
+    return [{key: properties[key] for key in ("Namespace", "MetricName", "Dimensions")}]
+
+
+def test_every_alarm_watches_a_metric_that_exists() -> None:
+    emitted = emitted_metrics()
+    functions = set(resources(TEMPLATE, "AWS::Serverless::Function"))
+    for name, alarm in resources(TEMPLATE, "AWS::CloudWatch::Alarm").items():
+        for metric in alarm_metrics(alarm):
+            dimensions = {item["Name"]: item["Value"] for item in metric["Dimensions"]}
+            if metric["Namespace"] == METRICS_NAMESPACE:
+                assert metric["MetricName"] in emitted, name
+                assert dimensions == {"service": TEMPLATE["Globals"]["Function"]["Environment"]["Variables"][
+                    "POWERTOOLS_SERVICE_NAME"]}, name  # fmt: skip
+            elif metric["Namespace"] == "AWS/Lambda":
+                assert dimensions["FunctionName"]["Ref"] in functions, name
+            else:
+                assert metric["Namespace"] == "AWS/DynamoDB", name
+                assert dimensions == {"TableName": {"Ref": "ProgressTable"}}, name
+
+
+def test_every_function_has_error_and_throttle_alarms_and_the_service_its_own() -> None:
+    watched = {
+        (metric["MetricName"], str(metric["Dimensions"]))
+        for alarm in resources(TEMPLATE, "AWS::CloudWatch::Alarm").values()
+        for metric in alarm_metrics(alarm)
+    }
+    for function_name in resources(TEMPLATE, "AWS::Serverless::Function"):
+        dimension = str([{"Name": "FunctionName", "Value": {"Ref": function_name}}])
+        assert ("Errors", dimension) in watched and ("Throttles", dimension) in watched, function_name
+    names = {metric for metric, _ in watched}
+    assert {"SyncFailed", "SyncOldestDueAgeSeconds", "Refused_storage_unavailable", "WriteThrottleEvents"} <= names
+
+
+def test_the_dashboard_shows_callbacks_latency_deliveries_and_backlog() -> None:
+    (dashboard,) = resources(TEMPLATE, "AWS::CloudWatch::Dashboard").values()
+    body, variables = dashboard["Properties"]["DashboardBody"]["Fn::Sub"]
+    for name, value in {**variables, "AWS::Region": "us-east-1", "CallbackFunction": "f", "DeliverFunction": "g",
+                        "HttpApi": "a"}.items():  # fmt: skip
+        body = body.replace("${" + name + "}", value)
+    widgets = json.loads(body)["widgets"]
+    assert [widget["properties"]["title"] for widget in widgets] == [
+        "Callbacks by outcome", "Callback latency (ms)", "Completions delivered to the LMS", "Due backlog",
+    ]  # fmt: skip
+    emitted = emitted_metrics()
+    for widget in widgets:
+        namespace = None
+        for row in widget["properties"]["metrics"]:
+            namespace = row[0] if row[0] not in (".", "...") else namespace
+            if namespace == METRICS_NAMESPACE and row[0] != "...":
+                assert row[1] in emitted, row
 
 
 @pytest.mark.tools

@@ -12,6 +12,12 @@ and writes the outcome to the record's ledger:
 
 A crash between sending and recording leaves the record due, so it is sent again with the same
 `webhook-id`: the LMS sees at worst a duplicate it can recognise, never a lost completion.
+
+Two callers: the scheduled sweep (`SyncRun.run`, every minute, under a lease) and the fast path
+(`SyncRun.deliver_now`, from the table's change stream the moment a record becomes due). The fast path
+first claims each record for `claim_seconds` by moving its due time (a conditional write on the due
+time it read), so a second fast-path delivery or the sweep leave it alone meanwhile; if the function
+dies, the claim runs out and the sweep delivers.
 """
 
 from __future__ import annotations
@@ -20,13 +26,15 @@ import json
 import random
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any, Protocol
 
-from kollus_bridge.observability import logger
+from aws_lambda_powertools.metrics import MetricUnit
+
+from kollus_bridge.observability import logger, metrics
 from kollus_bridge.progress.rule import ProgressView, summarize
 from kollus_bridge.settings import Settings
 from kollus_bridge.times import iso_time, now_ms
@@ -53,6 +61,8 @@ class SyncStore(Protocol):
 
     def clear_due(self, record: StoredRecord, now: int) -> None: ...
 
+    def claim(self, record: StoredRecord, until: int) -> bool: ...
+
 
 class Sender(Protocol):
     def __call__(self, url: str, headers: Mapping[str, str], body: bytes, timeout: float) -> Attempt: ...
@@ -64,6 +74,8 @@ class SyncReport:
     retried: int = 0
     failed: int = 0
     nothing_to_send: int = 0
+    #: Not (or no longer) due when read: delivered, claimed or rescheduled by someone else meanwhile.
+    not_due: int = 0
     errors: int = 0
     due_seen: int = 0
     oldest_due_age_seconds: float = 0.0
@@ -145,19 +157,29 @@ class SyncRun:
     clock: Callable[[], int] = now_ms
     rng: random.Random = field(default_factory=random.Random)
     report: SyncReport = field(default_factory=SyncReport)
+    #: How long the fast path holds a record it delivers (past it, the sweep may deliver it).
+    claim_seconds: float = 60.0
 
-    def deliver(self, client_user_id: str, media_content_key: str) -> None:
-        """Deliver one due record; a failure here is logged and counted, and the run goes on."""
+    def deliver(self, client_user_id: str, media_content_key: str, claim: bool = False) -> None:
+        """Deliver one due record (claiming it first on the fast path); a failure here is logged and
+        counted, and the run goes on."""
         try:
-            self._deliver(client_user_id, media_content_key)
+            self._deliver(client_user_id, media_content_key, claim)
         except Exception:
             # The record stays due: the next run tries again.
             logger.exception("delivery failed before its outcome was recorded")
             self.report.count("errors")
 
-    def _deliver(self, client_user_id: str, media_content_key: str) -> None:
+    def _deliver(self, client_user_id: str, media_content_key: str, claim: bool) -> None:
         record = self.store.get_stored(client_user_id, media_content_key)
         if record is None:
+            return
+        due_at = record.ledger.next_attempt_at
+        if due_at is None or due_at > self.clock():
+            self.report.count("not_due")
+            return
+        if claim and not self.store.claim(record, self.clock() + int(self.claim_seconds * 1000)):
+            self.report.count("not_due")
             return
         message = plan(record, self.settings)
         if message is None:
@@ -186,15 +208,36 @@ class SyncRun:
     def _time_is_short(self) -> bool:
         return self.remaining_ms() < self.settings.sync_time_margin_seconds * 1000
 
-    def _due(self, now: int) -> Iterable[tuple[str, str, int]]:
+    def _due(self, now: int) -> Iterator[tuple[str, str]]:
+        """The due records, oldest first, counted, until the time runs short."""
         start: Mapping[str, Any] | None = None
         while True:
             keys, start = self.store.due_keys(now, self.settings.sync_batch_size, start)
-            yield from keys
+            for learner, content, next_at in keys:
+                self.report.due_seen += 1
+                self.report.oldest_due_age_seconds = max(self.report.oldest_due_age_seconds, (now - next_at) / 1000)
+                if self._time_is_short():
+                    self.report.stopped_early = True
+                    return
+                yield learner, content
             if start is None:
                 return
 
+    def _deliver_all(self, keys: Iterable[tuple[str, str]], claim: bool) -> None:
+        """Deliver each record, `sync_concurrency` at a time."""
+        with ThreadPoolExecutor(max_workers=self.settings.sync_concurrency) as pool:
+            in_flight: set[Future[None]] = set()
+            for learner, content in keys:
+                if len(in_flight) >= self.settings.sync_concurrency:
+                    done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        future.result()
+                in_flight.add(pool.submit(self.deliver, learner, content, claim))
+            for future in in_flight:
+                future.result()
+
     def run(self) -> SyncReport:
+        """The sweep: every due record, under the lease that keeps two sweeps from overlapping."""
         holder = uuid.uuid4().hex
         now = self.clock()
         lease_until = now + self.remaining_ms()
@@ -202,21 +245,36 @@ class SyncRun:
             self.report.lease_held_elsewhere = True
             return self.report
         try:
-            with ThreadPoolExecutor(max_workers=self.settings.sync_concurrency) as pool:
-                in_flight: set[Future[None]] = set()
-                for learner, content, next_at in self._due(now):
-                    self.report.due_seen += 1
-                    self.report.oldest_due_age_seconds = max(self.report.oldest_due_age_seconds, (now - next_at) / 1000)
-                    if self._time_is_short():
-                        self.report.stopped_early = True
-                        break
-                    if len(in_flight) >= self.settings.sync_concurrency:
-                        done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
-                        for future in done:
-                            future.result()
-                    in_flight.add(pool.submit(self.deliver, learner, content))
-                for future in in_flight:
-                    future.result()
+            self._deliver_all(self._due(now), claim=False)
         finally:
             self.store.release_lease(holder)
         return self.report
+
+    def deliver_now(self, keys: Iterable[tuple[str, str]]) -> SyncReport:
+        """The fast path: these records just became due; claim and deliver each."""
+        self._deliver_all(dict.fromkeys(keys), claim=True)  # a batch may name a record twice
+        return self.report
+
+
+def publish(report: SyncReport) -> dict[str, Any]:
+    """A run's metrics (the template's alarms and dashboard read them) and its summary for the log."""
+    for name, value in (
+        ("SyncDelivered", report.delivered),
+        ("SyncRetried", report.retried),
+        ("SyncFailed", report.failed),
+        ("SyncErrors", report.errors),
+    ):
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+    summary = {
+        "delivered": report.delivered,
+        "retried": report.retried,
+        "failed": report.failed,
+        "errors": report.errors,
+        "nothing_to_send": report.nothing_to_send,
+        "not_due": report.not_due,
+        "due_seen": report.due_seen,
+        "stopped_early": report.stopped_early,
+        "lease_held_elsewhere": report.lease_held_elsewhere,
+    }
+    logger.info("deliveries finished", extra=summary)
+    return summary

@@ -125,6 +125,24 @@ class Ledger(Table):
                 ExpressionAttributeValues={":rev": {"N": str(record.rev)}, ":now": {"N": str(now)}},
             )
 
+    def claim(self, record: StoredRecord, until: int) -> bool:
+        """Move a due record's due time to `until` unless someone moved it since it was read."""
+        try:
+            self.call(
+                "update_item",
+                Key=record_key(record.client_user_id, record.media_content_key),
+                UpdateExpression="SET sync_next_at = :until",
+                ConditionExpression="sync_due = :due AND sync_next_at = :seen",
+                ExpressionAttributeValues={
+                    ":until": {"N": str(until)},
+                    ":due": {"S": DUE},
+                    ":seen": {"N": str(record.ledger.next_attempt_at)},
+                },
+            )
+        except ConditionFailed:
+            return False
+        return True
+
     def ledger(
         self, state: SyncState, limit: int, next_token: str | None
     ) -> tuple[list[StoredLedgerEntry], str | None]:
