@@ -79,10 +79,23 @@ def generate() -> dict[str, Any]:
             default_422 = operation["responses"].get("422", {})
             if "HTTPValidationError" in json.dumps(default_422):
                 del operation["responses"]["422"]
+    _describe_callback_body(document)
     _drop_unreferenced_schemas(document)
     document["paths"] = dict(sorted(document["paths"].items()))
     components["schemas"] = dict(sorted(components.get("schemas", {}).items()))
     return document
+
+
+def _describe_callback_body(document: dict[str, Any]) -> None:
+    """The callback's form body (its function reads the raw body itself, so no resolver declares it)."""
+    from kollus_bridge.api.models import CallbackForm  # noqa: PLC0415
+
+    reference = {"$ref": "#/components/schemas/CallbackForm"}
+    document["paths"]["/callbacks/kollus/{token}"]["post"]["requestBody"] = {
+        "required": True,
+        "content": {"application/x-www-form-urlencoded": {"schema": reference}},
+    }
+    document["components"]["schemas"]["CallbackForm"] = CallbackForm.model_json_schema()
 
 
 def _drop_unreferenced_schemas(document: dict[str, Any]) -> None:

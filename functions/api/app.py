@@ -15,6 +15,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from kollus_bridge.api import models as api_models
 from kollus_bridge.api.http import (
     bearer_auth,
+    declared_query_only,
     ledger_json,
     make_resolver,
     model_response,
@@ -42,7 +43,7 @@ from kollus_bridge.progress.rules import RulesCache
 from kollus_bridge.settings import get_settings
 from kollus_bridge.store import dynamo_store
 from kollus_bridge.times import iso_time, now_ms
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 #: X-Ray subsegments for this function's AWS calls (the callback function does without).
 tracer = Tracer()
@@ -53,13 +54,18 @@ settings = get_settings()
 store = dynamo_store(settings.table_name, settings.rejected_ttl_days)
 rules_cache = RulesCache(lambda key: rules_for(key, settings, store), settings.rules_cache_seconds)
 app = make_resolver(settings)
-app.use(middlewares=[bearer_auth(settings, public_paths={"/v1/openapi.json"})])
+app.use(middlewares=[bearer_auth(settings, public_paths={"/v1/openapi.json"}), declared_query_only])
 
-Identifier = Annotated[str, Query(min_length=1, max_length=256)]
-ContentKey = Annotated[str, PathParam(min_length=1, max_length=256)]
+ContentKey = Annotated[str, PathParam(min_length=1, max_length=256, examples=["nY3CaQtl"])]
 
 
 class RecordIdentity(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        json_schema_extra={"examples": [{"client_user_id": "user-1042", "media_content_key": "nY3CaQtl"}]},
+    )
+
     client_user_id: str = Field(min_length=1, max_length=256)
     media_content_key: str = Field(min_length=1, max_length=256)
 
@@ -76,9 +82,9 @@ class RecordIdentity(BaseModel):
     ),
 )
 def get_progress(
-    client_user_id: Annotated[str | None, Query(min_length=1, max_length=256)] = None,
-    media_content_key: Annotated[str | None, Query(min_length=1, max_length=256)] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    client_user_id: Annotated[str | None, Query(min_length=1, max_length=256, examples=["user-1042"])] = None,
+    media_content_key: Annotated[str | None, Query(min_length=1, max_length=256, examples=["nY3CaQtl"])] = None,
+    limit: Annotated[int, Query(ge=1, le=500, examples=[100])] = 100,
     next_token: Annotated[str | None, Query(max_length=4096)] = None,
 ) -> Response[str]:
     now = now_ms()
@@ -165,8 +171,8 @@ def post_playback_url(request: Annotated[PlaybackInput, Body()]) -> Response[str
     responses=responses(api_models.LedgerPage, 400, 401, 503),
 )
 def get_sync_ledger(
-    state: Annotated[SyncState, Query()] = SyncState.FAILED,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    state: Annotated[SyncState, Query(examples=["failed"])] = SyncState.FAILED,
+    limit: Annotated[int, Query(ge=1, le=500, examples=[50])] = 50,
     next_token: Annotated[str | None, Query(max_length=4096)] = None,
 ) -> Response[str]:
     page = sync_ledger(state, limit, next_token, store)

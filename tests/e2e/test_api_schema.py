@@ -1,19 +1,22 @@
-"""Property-based API tests: schemathesis generates requests from the committed OpenAPI document and
-sends them to the local stack. No 5xx, and every response matches the document."""
+"""Property-based API tests: schemathesis generates requests from the committed OpenAPI document, valid
+and invalid ones, and sends them to the local stack, with every check it has: no 5xx, every response
+matches the document, invalid requests are refused, and so on. The one check left out is
+`unsupported_method`: API Gateway itself answers a method no route declares, with 404.
+
+Two rules of the API are beyond what OpenAPI can say, so a request that follows the document can still
+break them and get 400: GET /v1/progress needs client_user_id or media_content_key (or both), and a
+next_token must be one the API issued. For a 400 that names exactly one of those rules, and only
+then, `positive_data_acceptance` is not asked; every other check still is."""
 
 from __future__ import annotations
 
+import json
 import os
 from typing import Any
 
 import schemathesis
 from hypothesis import HealthCheck, settings
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
+from schemathesis.specs.openapi.checks import positive_data_acceptance, unsupported_method
 
 from local.openapi import DOCUMENT
 from tests.e2e.conftest import RunningStack
@@ -22,7 +25,6 @@ from tests.payloads import API_TOKEN, CALLBACK_TOKEN
 schema = schemathesis.openapi.from_path(DOCUMENT)
 #: Examples per operation: bounded in CI; raise it (SCHEMATHESIS_EXAMPLES=500) for a longer run.
 EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "25"))
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
 
 @schema.parametrize()
@@ -30,4 +32,23 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 def test_the_api_keeps_its_contract(case: Any, stack: RunningStack) -> None:
     if "token" in (case.path_parameters or {}):
         case.path_parameters = {**case.path_parameters, "token": CALLBACK_TOKEN}  # exercise the payloads
-    case.call_and_validate(base_url=stack.url, headers={"Authorization": f"Bearer {API_TOKEN}"}, checks=CHECKS)
+    headers = {"Authorization": f"Bearer {API_TOKEN}"}
+    response = case.call(base_url=stack.url, headers=headers)
+    excluded = [unsupported_method]
+    if breaks_an_unwritable_rule(response.status_code, response.text):
+        excluded.append(positive_data_acceptance)
+    case.validate_response(response, headers=headers, excluded_checks=excluded)
+
+
+#: The error fields of the rules OpenAPI cannot express (see the module's docstring).
+UNWRITABLE_RULES = {
+    ("next_token", "next_token is not a token this API issued"),
+    ("client_user_id", "give client_user_id, media_content_key, or both"),
+}
+
+
+def breaks_an_unwritable_rule(status: int, text: str) -> bool:
+    if status != 400:
+        return False
+    error = json.loads(text)["error"]
+    return (error["field"], error["message"]) in UNWRITABLE_RULES

@@ -235,3 +235,40 @@ def test_the_committed_openapi_document_is_current_and_served(api: Api) -> None:
                     assert response["content"]["application/json"]["schema"] == {
                         "$ref": "#/components/schemas/ErrorBody"
                     }
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/v1/contents/c1/rules", {"completion_threshold": True, "min_block_watch_ratio": 0.5}, "completion_threshold"),
+        ("/v1/contents/c1/rules", {"completion_threshold": "80", "min_block_watch_ratio": 0.5}, "completion_threshold"),
+        (
+            "/v1/contents/c1/rules",
+            {"completion_threshold": 80, "min_block_watch_ratio": False},
+            "min_block_watch_ratio",
+        ),
+        ("/v1/playback-urls", {"client_user_id": "u", "media_content_key": "c", "expires_in": "3600"}, "expires_in"),
+        ("/v1/playback-urls", {"client_user_id": "u", "media_content_key": "c", "expires_in": True}, "expires_in"),
+        ("/v1/playback-urls", {"client_user_id": "u", "media_content_key": "c", "expires_in": 3600.5}, "expires_in"),
+        ("/v1/playback-urls", {"client_user_id": "u", "media_content_key": "c", "resume": 1}, "resume"),
+        ("/v1/playback-urls", {"client_user_id": 7, "media_content_key": "c"}, "client_user_id"),
+    ],
+)
+def test_json_numbers_and_booleans_are_strict(api: Api, path: str, body: dict[str, Any], field: str) -> None:
+    status, answer = api.call("PUT" if "rules" in path else "POST", path, body=body)
+    assert (status, answer["error"]["code"], answer["error"]["field"]) == (400, "invalid_request", field)
+
+
+def test_a_whole_number_may_be_written_as_a_float(api: Api) -> None:
+    body = {"client_user_id": "u", "media_content_key": "c", "expires_in": 3600.0, "seekable_end": 60.0}
+    status, answer = api.call("POST", "/v1/playback-urls", body=body)
+    assert status == 200 and answer["url"].startswith("https://")
+    status, rules = api.call(
+        "PUT", "/v1/contents/c1/rules", body={"completion_threshold": 80, "min_block_watch_ratio": 1}
+    )
+    assert (status, rules["completion_threshold"], rules["min_block_watch_ratio"]) == (200, 80.0, 1.0)
+
+
+def test_an_undeclared_query_parameter_is_refused(api: Api) -> None:
+    status, answer = api.call("GET", "/v1/progress", query="client_user_id=u&limt=5")
+    assert (status, answer["error"]["code"], answer["error"]["field"]) == (400, "invalid_request", "limt")

@@ -277,3 +277,39 @@ class TestRefusals:
         body += b"&pad=" + b"x" * max(0, 262_144 - len(body))
         assert len(body) >= 262_144
         assert len(parse(body).blocks) == 10_000
+
+
+def test_a_variable_given_twice_must_not_contradict_itself() -> None:
+    base = b"client_user_id=u&media_content_key=m&start_at=1&block_cnt=2"
+    same = parse_callback(RawCallback(base + b"&duration=60&duration=60&other=1&other=2", FORM), SETTINGS)
+    assert same.duration == 60  # and a variable the parser does not read may say what it likes
+    conflicts = [
+        (b"&duration=60&duration=", "duration"),
+        (b"&block_time_1=9&block_time_1=60", "block_time_1"),
+        (b"&uservalue3=a&uservalue3=b", "uservalue3"),
+    ]
+    for conflict, field in conflicts:
+        with pytest.raises(InvalidPayload) as refused:
+            parse_callback(RawCallback(base + conflict, FORM), SETTINGS)
+        assert refused.value.field == field
+    with pytest.raises(InvalidPayload, match="given more than once"):
+        parse_callback(RawCallback(b"client_user_id=v&" + base, FORM), SETTINGS)
+
+
+def test_numbers_are_kept_to_the_microsecond() -> None:
+    base = b"client_user_id=u&media_content_key=m&start_at=1&block_cnt=2"
+    callback = parse_callback(RawCallback(base + b"&play_time=2.2e-242&duration=1.23456789", FORM), SETTINGS)
+    assert (callback.play_time, callback.duration) == (0.0, 1.234568)  # storage cannot hold 1e-242
+    document = b'{"json_data": {"content_info": {"media_content_key": "m", "start_at": 1, "playtime": 1e-300}, '
+    document += b'"user_info": {"client_user_id": "u"}, "block_info": {"block_count": 2}}}'
+    assert parse_callback(RawCallback(document, "application/json"), SETTINGS).play_time == 0.0
+
+
+def test_a_block_count_is_a_whole_number() -> None:
+    base = b"client_user_id=u&media_content_key=m&start_at=1710395296.5"
+    assert parse_callback(RawCallback(base + b"&block_cnt=10.0", FORM), SETTINGS).block_count == 10
+    assert parse_callback(RawCallback(base + b"&block_cnt=10", FORM), SETTINGS).start_at == 1710395296
+    for value in (b"10.5", b"10000.000000000002"):
+        with pytest.raises(InvalidPayload, match="whole number") as refused:
+            parse_callback(RawCallback(base + b"&block_cnt=" + value, FORM), SETTINGS)
+        assert refused.value.field == "block_cnt"

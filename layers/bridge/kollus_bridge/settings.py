@@ -66,6 +66,14 @@ def secret_key(secret: str) -> bytes:
     return key
 
 
+#: Every number the bridge keeps is kept to this many decimals (a microsecond of content time): finer
+#: is noise, and DynamoDB cannot store an exponent below -130.
+DECIMALS = 6
+
+#: The uservalue that carries the playback session nonce, unless PLAYBACK_NONCE_SLOT says otherwise.
+DEFAULT_NONCE_SLOT = "uservalue99"
+
+
 class SettingsError(RuntimeError):
     """The environment does not describe a valid configuration."""
 
@@ -133,8 +141,8 @@ def _integer(low: int, high: int) -> Reader:
 def _number(low: float, high: float, low_exclusive: bool = False) -> Reader:
     def read(text: str) -> float:
         try:
-            value = float(text.strip())
-        except ValueError:
+            value = round(float(text.strip()), DECIMALS)
+        except (ValueError, OverflowError):
             raise ValueError(f"must be a number, got {text[:40]!r}") from None
         if not math.isfinite(value) or value > high or value < low or (low_exclusive and value == low):
             raise ValueError(f"must be {'above' if low_exclusive else 'at least'} {low:g} and at most {high:g}")
@@ -224,7 +232,7 @@ class Settings:
     #: Key of our own for the session nonce (comma-separated during rotation).
     playback_nonce_key: Secret | None = setting(_secret, None)
     playback_nonce_key_arn: str | None = setting(_text(), None)
-    playback_nonce_slot: str = setting(_text(pattern=r"^uservalue\d{1,2}$"), "uservalue99")
+    playback_nonce_slot: str = setting(_text(pattern=r"^uservalue\d{1,2}$"), DEFAULT_NONCE_SLOT)
     require_signed_playback: bool = setting(_flag, False)
     max_playback_rate: float = setting(_number(1, 16), 2.0)
     #: How long a function reuses a content's rules before reading them again.

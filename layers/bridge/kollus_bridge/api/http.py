@@ -121,6 +121,19 @@ def bearer_auth(
     return middleware
 
 
+def declared_query_only(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[str]:
+    """Middleware: a query parameter the route does not declare is refused (a misspelt `limt` would
+    otherwise be silently ignored)."""
+    route = app.context.get("_route")
+    if route is not None:
+        declared = {parameter.alias for parameter in route.dependant.query_params}
+        unknown = sorted(set(app.current_event.query_string_parameters or {}) - declared)
+        if unknown:
+            raise InvalidRequest(f"unknown query parameter {unknown[0]!r}", field=unknown[0])
+    response: Response[str] = next_middleware(app)
+    return response
+
+
 def progress_record(item: RecordView) -> ProgressRecord:
     """The public representation of one progress record."""
     view = item.view

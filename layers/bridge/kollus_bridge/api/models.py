@@ -1,10 +1,46 @@
-"""The API's response bodies, as models: the OpenAPI document is generated from them."""
+"""The API's response bodies, as models: the OpenAPI document is generated from them, examples included."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
+
+RECORD_EXAMPLE: dict[str, Any] = {
+    "client_user_id": "user-1042",
+    "media_content_key": "nY3CaQtl",
+    "block_count": 10,
+    "duration": 600.0,
+    "watched_blocks": 7,
+    "progress": 70.0,
+    "completed": False,
+    "completed_at": None,
+    "last_position": 406.0,
+    "play_time": 1260.0,
+    "real_play_time": 610.0,
+    "sessions": 3,
+    "suspicious_sessions": 0,
+    "completion_threshold": 90.0,
+    "updated_at": "2026-11-22T09:14:03.120Z",
+}
+LEDGER_EXAMPLE: dict[str, Any] = {
+    "client_user_id": "user-1042",
+    "media_content_key": "nY3CaQtl",
+    "state": "failed",
+    "attempts": 1,
+    "completed_at": "2026-11-22T09:14:03.120Z",
+    "last_attempt_at": "2026-11-22T09:15:00.410Z",
+    "next_attempt_at": None,
+    "last_status": 400,
+    "last_error": "unknown course",
+    "delivered_at": None,
+    "webhook_id": "msg_7xkgj5fkmpqd5wvst7qc5c4d",
+}
+
+
+def example(*documents: dict[str, Any]) -> ConfigDict:
+    """A model's examples, for the OpenAPI document."""
+    return ConfigDict(json_schema_extra={"examples": list(documents)})
 
 
 class ErrorDetail(BaseModel):
@@ -14,10 +50,68 @@ class ErrorDetail(BaseModel):
 
 
 class ErrorBody(BaseModel):
+    model_config = example(
+        {"error": {"code": "invalid_request", "message": "missing or invalid parameter limit", "field": "limit"}}
+    )
+
     error: ErrorDetail
 
 
+#: A value the callback parser reads as text: no control characters (and, when required, something
+#: besides white space: an empty value counts as absent).
+_OPTIONAL_TEXT = r"^[^\x00-\x1f]*$"
+_TEXT = r"^[^\x00-\x1f]*[^\x00-\x1f\s][^\x00-\x1f]*$"
+
+
+def _identifier(description: str) -> Any:
+    return Field(min_length=1, max_length=256, pattern=_TEXT, description=description)
+
+
+def _seconds(description: str) -> Any:
+    return Field(default=None, ge=0, le=10**9, description=description)
+
+
+class CallbackForm(BaseModel):
+    """The LMS callback as the Kollus player posts it with a template of flat variables (form-encoded).
+
+    The same variables may come in the query string, `json_data={JSON_DATA}` may carry them all, and
+    `block_play_N` / `block_time_N` (1-based) and `uservalue0`..`uservalue99` may follow; an
+    `application/json` body of the variables, or of the `json_data` object itself, is read too.
+    """
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "client_user_id": "learner-1",
+                    "media_content_key": "lecture-1",
+                    "start_at": 1710395296,
+                    "block_cnt": 4,
+                    "duration": 240,
+                    "block_play_1": 1,
+                    "block_time_1": 60,
+                }
+            ]
+        }
+    )
+
+    client_user_id: str = _identifier("The learner (the LMS's own id, from the playback URL).")
+    media_content_key: str = _identifier("The Kollus content.")
+    start_at: float = Field(ge=0, le=10**13, description="When the session started (unix time; it names the session).")
+    block_cnt: int = Field(ge=1, le=10_000, description="How many blocks Kollus divides the content into.")
+    player_id: str | None = Field(default=None, max_length=256, pattern=_OPTIONAL_TEXT, description="The player.")
+    duration: float | None = _seconds("The content's length, seconds.")
+    play_time: float | None = _seconds("Seconds played in this session, repeats included.")
+    real_playtime: float | None = _seconds("Seconds of content played in this session.")
+    last_play_at: float | None = _seconds("The position when the callback was sent, seconds.")
+    run_time: float | None = _seconds("Wall-clock seconds of this session.")
+
+
 class CallbackResult(BaseModel):
+    model_config = example(
+        {"result": "accepted", "watched_blocks": 7, "block_count": 10, "progress": 70.0, "completed": False}
+    )
+
     result: Literal["accepted", "duplicate", "stale"]
     watched_blocks: int
     block_count: int
@@ -26,6 +120,8 @@ class CallbackResult(BaseModel):
 
 
 class ProgressRecord(BaseModel):
+    model_config = example(RECORD_EXAMPLE)
+
     client_user_id: str
     media_content_key: str
     block_count: int = Field(description="The block grid progress is reported on.")
@@ -44,6 +140,8 @@ class ProgressRecord(BaseModel):
 
 
 class ProgressDetail(ProgressRecord):
+    model_config = example({**RECORD_EXAMPLE, "missing_ranges": [[120.0, 180.0], [480.0, 600.0]], "blocks_needed": 2})
+
     missing_ranges: list[tuple[float, float]] | None = Field(
         description="Unwatched parts as merged [start_second, end_second) pairs; null without a duration."
     )
@@ -51,11 +149,23 @@ class ProgressDetail(ProgressRecord):
 
 
 class ProgressPage(BaseModel):
+    model_config = example({"items": [RECORD_EXAMPLE], "next_token": None})
+
     items: list[ProgressRecord]
     next_token: str | None = Field(description="Pass back as next_token for the next page; null on the last.")
 
 
 class Rules(BaseModel):
+    model_config = example(
+        {
+            "media_content_key": "nY3CaQtl",
+            "completion_threshold": 80.0,
+            "min_block_watch_ratio": 0.3,
+            "source": "content",
+            "updated_at": "2026-11-22T09:20:00.000Z",
+        }
+    )
+
     media_content_key: str
     completion_threshold: float
     min_block_watch_ratio: float
@@ -64,12 +174,22 @@ class Rules(BaseModel):
 
 
 class PlaybackUrl(BaseModel):
+    model_config = example(
+        {
+            "url": "https://v.kr.kollus.com/s?jwt=eyJ...&custom_key=...&uservalue0=course-77&t=406",
+            "expires_at": "2026-11-22T10:14:03.000Z",
+            "start_position": 406.0,
+        }
+    )
+
     url: str
     expires_at: str | None
     start_position: float | None
 
 
 class LedgerEntry(BaseModel):
+    model_config = example(LEDGER_EXAMPLE)
+
     client_user_id: str
     media_content_key: str
     state: Literal["pending", "delivered", "failed"] | None
@@ -84,11 +204,15 @@ class LedgerEntry(BaseModel):
 
 
 class LedgerPage(BaseModel):
+    model_config = example({"items": [LEDGER_EXAMPLE], "next_token": None})
+
     items: list[LedgerEntry]
     next_token: str | None
 
 
 class Redelivery(BaseModel):
+    model_config = example({"client_user_id": "user-1042", "media_content_key": "nY3CaQtl", "state": "pending"})
+
     client_user_id: str
     media_content_key: str
     state: Literal["pending"]

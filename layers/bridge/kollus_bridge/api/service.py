@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Annotated, Any, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from kollus_bridge.delivery.ledger import StoredLedgerEntry, SyncState
 from kollus_bridge.errors import InvalidRequest, NotFound
@@ -17,7 +17,7 @@ from kollus_bridge.progress.ingest import current_state
 from kollus_bridge.progress.ports import ProgressStore, Record, RulesStore
 from kollus_bridge.progress.rule import ProgressView, summarize
 from kollus_bridge.progress.rules import ContentRules, RulesCache
-from kollus_bridge.settings import Settings
+from kollus_bridge.settings import DEFAULT_NONCE_SLOT, Settings
 from kollus_bridge.times import iso_time
 
 
@@ -119,24 +119,64 @@ def progress_page(
 class RulesInput(BaseModel):
     """What `PUT /v1/contents/{media_content_key}/rules` accepts."""
 
-    model_config = ConfigDict(extra="forbid")
+    # Strict: a boolean or a string is not a number (JSON numbers only; an integer is a float).
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        json_schema_extra={"examples": [{"completion_threshold": 80, "min_block_watch_ratio": 0.3}]},
+    )
 
     completion_threshold: float = Field(ge=1, le=100, description="Percent of blocks that completes the content.")
     min_block_watch_ratio: float = Field(ge=0, le=1, description="Share of a block that must be played.")
 
 
+def _integral(value: Any) -> Any:
+    # JSON has one number type: 3600.0 is the integer 3600 (as JSON Schema says); 3600.5 is not.
+    return int(value) if type(value) is float and value.is_integer() else value
+
+
+#: An integer in strict JSON: a whole number, never a boolean or a string.
+WholeNumber = Annotated[int, BeforeValidator(_integral)]
+
+#: The uservalue names Kollus knows (no leading zeros), and how long a value may be.
+USERVALUE_NAME = r"uservalue([0-9]|[1-9][0-9])"
+MAX_USERVALUE_LENGTH = 2048
+
+
 class PlaybackInput(BaseModel):
     """What `POST /v1/playback-urls` accepts."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "client_user_id": "user-1042",
+                    "media_content_key": "nY3CaQtl",
+                    "uservalues": {"uservalue0": "course-77"},
+                    "expires_in": 3600,
+                    "resume": True,
+                    "seek": False,
+                }
+            ]
+        },
+    )
 
     client_user_id: str = Field(min_length=1, max_length=256)
     media_content_key: str = Field(min_length=1, max_length=256)
-    uservalues: dict[str, str] = Field(default_factory=dict, description="uservalue0..uservalue98 to attach")
-    expires_in: int = Field(default=3600, ge=60, le=86400, description="Seconds the URL stays valid.")
+    uservalues: dict[str, str] = Field(
+        default_factory=dict,
+        description="uservalue0..uservalue99 to attach, but the session nonce's (PLAYBACK_NONCE_SLOT, uservalue99)",
+        json_schema_extra={
+            "propertyNames": {"pattern": f"^{USERVALUE_NAME}$", "not": {"const": DEFAULT_NONCE_SLOT}},
+            "additionalProperties": {"type": "string", "maxLength": MAX_USERVALUE_LENGTH},
+        },
+    )
+    expires_in: WholeNumber = Field(default=3600, ge=60, le=86400, description="Seconds the URL stays valid.")
     resume: bool = Field(default=True, description="Start where the learner left off.")
     seek: bool | None = None
-    seekable_end: int | None = Field(default=None, ge=0)
+    seekable_end: Annotated[int, Field(ge=0), BeforeValidator(_integral)] | None = None
     disable_playrate: bool | None = None
 
 
@@ -145,13 +185,13 @@ def issue_playback_url(
 ) -> dict[str, Any]:
     """A signed Kollus playback URL bound to this learner and content by a session nonce."""
     for name, value in request.uservalues.items():
-        match = re.fullmatch(r"uservalue(\d{1,2})", name)
+        match = re.fullmatch(USERVALUE_NAME, name)
         if match is None:
             raise InvalidRequest(f"{name} is not uservalue0..uservalue99", field=f"uservalues.{name}")
         if name == settings.playback_nonce_slot:
             raise InvalidRequest(f"{name} carries the session nonce", field=f"uservalues.{name}")
-        if len(value) > 2048:
-            raise InvalidRequest(f"{name} is longer than 2048 characters", field=f"uservalues.{name}")
+        if len(value) > MAX_USERVALUE_LENGTH:
+            raise InvalidRequest(f"{name} is longer than {MAX_USERVALUE_LENGTH} characters", field=f"uservalues.{name}")
     start_position = None
     if request.resume:
         record = store.get_record(request.client_user_id, request.media_content_key)

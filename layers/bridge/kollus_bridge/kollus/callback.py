@@ -12,7 +12,6 @@ from __future__ import annotations
 import codecs
 import dataclasses
 import json
-import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -22,19 +21,24 @@ from urllib.parse import parse_qsl
 from kollus_bridge.errors import InvalidPayload, PayloadTooLarge, UnsupportedMediaType
 from kollus_bridge.settings import Settings
 
-#: Upper bound of any number we accept (seconds, counters): 31 years of seconds is already absurd.
-MAX_NUMBER = 10**9
+from .values import (
+    CONFLICTING,
+    MAX_NUMBER,
+    is_absent,
+    read_count,
+    read_integer,
+    read_number,
+    read_text,
+    refuse_conflict,
+)
+
 #: `start_at` is a session id (unix time, device clock); allow milliseconds too.
 MAX_START_AT = 10**13
-#: Upper bound of an identifier's length (learner id, content key, player id).
-MAX_ID_LENGTH = 256
 MAX_USERVALUE_LENGTH = 2048
 
-_PLACEHOLDER = re.compile(r"^\{[A-Za-z0-9_]+\}$")
 #: `blocks` keys: `b<i>` played flag, `t<i>` seconds, `p<i>` percent; their slot in a block's parts.
 _BLOCK_SLOTS = {"b": 0, "t": 1, "p": 2}
 _USERVALUE = re.compile(r"^uservalue(\d{1,2})$")
-_NUMBER_TEXT = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d{1,3})?$")
 
 
 @dataclass(frozen=True)
@@ -106,14 +110,19 @@ def _codec(charset: str) -> str:
         raise UnsupportedMediaType(f"unknown charset {charset[:40]!r}", field="content-type") from None
 
 
-def _parse_form(text: str, encoding: str, source: str, max_fields: int) -> dict[str, str]:
+def _parse_form(text: str, encoding: str, source: str, max_fields: int) -> dict[str, Any]:
     try:
         pairs = parse_qsl(text, keep_blank_values=True, encoding=encoding, errors="strict", max_num_fields=max_fields)
     except UnicodeDecodeError:
         raise InvalidPayload(f"the {source} is not valid {encoding} after percent-decoding", field=source) from None
     except ValueError:
         raise InvalidPayload(f"the {source} has more than {max_fields} fields", field=source) from None
-    return dict(pairs)
+    variables: dict[str, Any] = dict(pairs)
+    if len(variables) != len(pairs):  # a name given twice: harmless when the values agree
+        for name, value in pairs:
+            if variables[name] is not CONFLICTING and variables[name] != value:
+                variables[name] = CONFLICTING
+    return variables
 
 
 def _reject_constant(name: str) -> Any:
@@ -168,67 +177,6 @@ _JSON_DATA_HINTS = {"user_info", "content_info", "block_info"}
 _FLAT_HINTS = {"client_user_id", "media_content_key", "start_at", "block_cnt"}
 
 
-# --- lenient scalar readers ---------------------------------------------------------------------
-
-
-def _absent(value: Any) -> bool:
-    if value is None:
-        return True
-    if isinstance(value, str):
-        text = value.strip()
-        return text == "" or text.lower() in ("null", "undefined") or bool(_PLACEHOLDER.match(text))
-    return False
-
-
-def _number(value: Any, field: str, limit: int = MAX_NUMBER) -> float | None:
-    """A non-negative finite number from an int, float or numeric string; None when absent."""
-    kind = type(value)
-    if (kind is float or kind is int) and 0 <= value <= limit:  # the common case (NaN fails the comparison)
-        return float(value)
-    if _absent(value):
-        return None
-    if isinstance(value, bool):
-        number = float(value)
-    elif isinstance(value, int):
-        if abs(value) > limit:
-            raise InvalidPayload(f"{field} is out of range", field=field)
-        number = float(value)
-    elif isinstance(value, float):
-        number = value
-    elif isinstance(value, str):
-        text = value.strip()
-        if len(text) > 40 or not _NUMBER_TEXT.match(text):
-            raise InvalidPayload(f"{field} must be a number, got {text[:40]!r}", field=field)
-        number = float(text)
-    else:
-        raise InvalidPayload(f"{field} must be a number", field=field)
-    if not math.isfinite(number):
-        raise InvalidPayload(f"{field} must be a finite number", field=field)
-    if number < 0:
-        raise InvalidPayload(f"{field} must not be negative", field=field)
-    if number > limit:
-        raise InvalidPayload(f"{field} is out of range", field=field)
-    return number
-
-
-def _integer(value: Any, field: str, limit: int = MAX_NUMBER) -> int | None:
-    number = _number(value, field, limit)
-    return None if number is None else int(number)
-
-
-def _text(value: Any, field: str, limit: int = MAX_ID_LENGTH) -> str | None:
-    if _absent(value):
-        return None
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise InvalidPayload(f"{field} must be a string", field=field)
-    text = str(value).strip() if isinstance(value, str) else str(value)
-    if len(text) > limit:
-        raise InvalidPayload(f"{field} is longer than {limit} characters", field=field)
-    if any(ord(char) < 32 for char in text):
-        raise InvalidPayload(f"{field} contains control characters", field=field)
-    return text
-
-
 def _section(document: Mapping[str, Any], key: str) -> Mapping[str, Any]:
     value = document.get(key)
     if value is None:
@@ -262,7 +210,7 @@ def _json_blocks(block_info: Mapping[str, Any], block_count: int) -> dict[int, B
         if (kind is float or kind is int) and 0 <= value <= MAX_NUMBER:
             number: float | None = float(value)  # the common case, inline: a callback carries thousands
         else:
-            number = _number(value, f"json_data.block_info.blocks.{key}")
+            number = read_number(value, f"json_data.block_info.blocks.{key}")
         part = parts.get(index)
         if part is None:
             part = parts[index] = [None, None, None]
@@ -290,7 +238,7 @@ def _flat_blocks(variables: Mapping[str, Any], settings: Settings, block_count: 
                 raise InvalidPayload(
                     f"{key} is outside the block count {block_count} (flat blocks are 1-based)", field=key
                 )
-            parts.setdefault(number - 1, {})[kind] = _number(value, key)
+            parts.setdefault(number - 1, {})[kind] = read_number(value, key)
     return {index: _block(part.get("b"), part.get("t"), None) for index, part in parts.items()}
 
 
@@ -299,13 +247,13 @@ def _uservalues(variables: Mapping[str, Any], json_values: Mapping[str, Any], se
     values: dict[str, str] = {}
     for key, value in variables.items():
         if key.startswith(prefix) and key[len(prefix) :].isdigit() and int(key[len(prefix) :]) <= 99:
-            text = _text(value, key, MAX_USERVALUE_LENGTH)
+            text = read_text(value, key, MAX_USERVALUE_LENGTH)
             if text is not None:
                 values[f"uservalue{int(key[len(prefix) :])}"] = text
     for key, value in json_values.items():
         match = _USERVALUE.match(key)
         if match:
-            text = _text(value, f"json_data.uservalues.{key}", MAX_USERVALUE_LENGTH)
+            text = read_text(value, f"json_data.uservalues.{key}", MAX_USERVALUE_LENGTH)
             if text is not None:
                 values[f"uservalue{int(match.group(1))}"] = text
     return values
@@ -317,9 +265,10 @@ def parse_callback(raw: RawCallback, settings: Settings) -> Callback:
     flat = settings.field_name
     document: Mapping[str, Any] = {}
     json_data = variables.get(flat("json_data"))
+    refuse_conflict(json_data, "json_data")
     if isinstance(json_data, dict):
         document = json_data
-    elif not _absent(json_data):
+    elif not is_absent(json_data):
         if not isinstance(json_data, str):
             raise InvalidPayload("json_data must be a JSON object", field="json_data")
         document = _load_json(json_data, "json_data")
@@ -329,36 +278,36 @@ def parse_callback(raw: RawCallback, settings: Settings) -> Callback:
 
     def pick(section: Mapping[str, Any], json_key: str, flat_key: str) -> tuple[Any, str]:
         value = section.get(json_key)
-        if not _absent(value):
+        if not is_absent(value):
             return value, f"json_data.{json_key}"
         return variables.get(flat(flat_key)), flat(flat_key)
 
     def required_text(section: Mapping[str, Any], json_key: str, flat_key: str) -> str:
         value, field = pick(section, json_key, flat_key)
-        text = _text(value, field)
+        text = read_text(value, field)
         if not text:
             raise InvalidPayload(f"{flat(flat_key)} is required", field=flat(flat_key))
         return text
 
     client_user_id = required_text(user, "client_user_id", "client_user_id")
     media_content_key = required_text(content, "media_content_key", "media_content_key")
-    start_at = _integer(*pick(content, "start_at", "start_at"), limit=MAX_START_AT)
+    start_at = read_integer(*pick(content, "start_at", "start_at"), limit=MAX_START_AT)
     if start_at is None:
         raise InvalidPayload(f"{flat('start_at')} is required", field=flat("start_at"))
-    block_count = _integer(*pick(block_info, "block_count", "block_cnt"))
+    block_count = read_count(*pick(block_info, "block_count", "block_cnt"))
     if block_count is None:
         raise InvalidPayload(f"{flat('block_cnt')} (or json_data block_count) is required", field=flat("block_cnt"))
     if not 1 <= block_count <= settings.max_block_count:
         raise InvalidPayload(
             f"block count {block_count} is outside 1..{settings.max_block_count}", field=flat("block_cnt")
         )
-    duration = _number(*pick(content, "duration", "duration"))
+    duration = read_number(*pick(content, "duration", "duration"))
 
     blocks = _json_blocks(block_info, block_count) if block_info.get("blocks") is not None else {}
     if not blocks:
         blocks = _flat_blocks(variables, settings, block_count)
 
-    device_value = user.get("device") if not _absent(user.get("device")) else user.get("device_name")
+    device_value = user.get("device") if not is_absent(user.get("device")) else user.get("device_name")
     json_uservalues = document.get("uservalues") or {}
     if not isinstance(json_uservalues, dict):
         raise InvalidPayload("json_data.uservalues must be an object", field="json_data.uservalues")
@@ -367,21 +316,21 @@ def parse_callback(raw: RawCallback, settings: Settings) -> Callback:
         client_user_id=client_user_id,
         media_content_key=media_content_key,
         start_at=start_at,
-        player_id=_text(*pick(user, "player_id", "player_id")) or "",
+        player_id=read_text(*pick(user, "player_id", "player_id")) or "",
         block_count=block_count,
         duration=duration or None,  # 0 means "no usable duration"
         blocks=blocks,
-        serial=_integer(content.get("serial"), "json_data.serial"),
-        play_time=_number(*pick(content, "playtime", "play_time")),
-        real_play_time=_number(*pick(content, "real_playtime", "real_playtime")),
-        playtime_percent=_number(*pick(content, "playtime_percent", "playtime_percent")),
-        last_play_at=_number(*pick(content, "last_play_at", "last_play_at")),
-        run_time=_number(*pick(content, "runtime", "run_time")),
-        show_time=_number(*pick(content, "showtime", "show_time")),
-        play_status=_text(variables.get(flat("play_status")), flat("play_status")),
-        host_name=_text(*pick(user, "host_name", "host_name")),
-        device=_text(device_value, "json_data.device"),
-        encoding_profile=_text(*pick(content, "encoding_profile", "encoding_profile_key")),
-        channel_key=_text(content.get("channel_key"), "json_data.channel_key"),
+        serial=read_integer(content.get("serial"), "json_data.serial"),
+        play_time=read_number(*pick(content, "playtime", "play_time")),
+        real_play_time=read_number(*pick(content, "real_playtime", "real_playtime")),
+        playtime_percent=read_number(*pick(content, "playtime_percent", "playtime_percent")),
+        last_play_at=read_number(*pick(content, "last_play_at", "last_play_at")),
+        run_time=read_number(*pick(content, "runtime", "run_time")),
+        show_time=read_number(*pick(content, "showtime", "show_time")),
+        play_status=read_text(variables.get(flat("play_status")), flat("play_status")),
+        host_name=read_text(*pick(user, "host_name", "host_name")),
+        device=read_text(device_value, "json_data.device"),
+        encoding_profile=read_text(*pick(content, "encoding_profile", "encoding_profile_key")),
+        channel_key=read_text(content.get("channel_key"), "json_data.channel_key"),
         uservalues=_uservalues(variables, json_uservalues, settings),
     )

@@ -16,7 +16,7 @@ from kollus_bridge.progress.rule import Outcome, RecordState, SessionUpdate, cla
 
 from .pages import decode_token, encode_token
 from .record_items import GRID_PREFIX, SESSION_PREFIX, rev_of, state_from_item, stored_record_from_item, summary_value
-from .table import ConditionFailed, Table, learner_partition, record_key, serializer
+from .table import ConditionFailed, Table, learner_partition, number_value, record_key, serializer
 
 #: The value of `sync_due`, the sparse due-index key, while a delivery is due.
 DUE = "due"
@@ -40,7 +40,7 @@ class Records(Table):
             ":learner": {"S": update.client_user_id},
             ":content": {"S": update.media_content_key},
             ":now": {"N": str(summary.received_at)},
-            ":ratio": {"N": repr(float(watch_ratio))},
+            ":ratio": number_value(watch_ratio),
         }
         expression = (
             "SET #s = :summary, client_user_id = if_not_exists(client_user_id, :learner), "
@@ -171,7 +171,7 @@ class Records(Table):
         if current is None:
             return None
         names: dict[str, str] = {}
-        values: dict[str, Any] = {":ratio": {"N": repr(float(ratio))}, ":rev": {"N": str(rev)}, ":one": {"N": "1"}}
+        values: dict[str, Any] = {":ratio": number_value(ratio), ":rev": {"N": str(rev)}, ":one": {"N": "1"}}
         sets, removals = ["watch_ratio = :ratio"], []
         for position, grid in enumerate(sorted(set(current.watched) | set(watched))):
             names[f"#g{position}"] = GRID_PREFIX + str(grid)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .table import Table, deserializer, key_part
+from .table import Table, deserializer, key_part, number_value
 
 
 def _rules_key(media_content_key: str) -> dict[str, Any]:
@@ -22,8 +22,8 @@ class Rules(Table):
             "put_item",
             Item={
                 **_rules_key(media_content_key),
-                "completion_threshold": {"N": repr(float(completion_threshold))},
-                "min_block_watch_ratio": {"N": repr(float(ratio))},
+                "completion_threshold": number_value(completion_threshold),
+                "min_block_watch_ratio": number_value(ratio),
                 "updated_at": {"N": str(now)},
             },
         )

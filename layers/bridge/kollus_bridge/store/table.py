@@ -20,6 +20,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from kollus_bridge.errors import RecordTooLarge, StorageUnavailable
+from kollus_bridge.settings import DECIMALS
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -58,9 +59,15 @@ def identity_from_key(item: Mapping[str, Any]) -> tuple[str, str]:
 
 
 def number(value: float | int | None) -> Decimal | None:
+    """A number as DynamoDB keeps it (floats to `DECIMALS` places: DynamoDB has no exponent below -130)."""
     if value is None:
         return None
-    return Decimal(value) if isinstance(value, int) else Decimal(repr(float(value)))
+    return Decimal(value) if isinstance(value, int) else Decimal(repr(round(float(value), DECIMALS)))
+
+
+def number_value(value: float | int) -> dict[str, str]:
+    """A typed number attribute value."""
+    return {"N": str(number(value))}
 
 
 def optional_int(value: Any) -> int | None:
