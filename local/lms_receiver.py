@@ -37,6 +37,8 @@ class Received:
     body: dict[str, Any]
     verified: bool
     answered: int | None  # None: the connection was dropped
+    #: When it arrived (`time.monotonic()`, so a process can time its own requests against it).
+    at: float = field(default_factory=time.monotonic)
 
 
 @dataclass

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from local.bench import item_size
+from local.bench.storage import item_size
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,53 @@
+"""`python -m local.bench`: run every measurement and write docs/benchmarks.md."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+from local.dynamodb_local import DynamoDBLocal
+from local.template import ROOT
+
+from .delivery import measure_sync
+from .handler import measure_cold_start, measure_cpu, measure_memory
+from .reliability import measure_reliability
+from .report import DOCUMENT, kept_section, render
+from .stack import measure_completion_latency, measure_http
+from .storage import measure_naive, measure_storage
+from .workload import environment, settings_env, workload
+
+
+def main() -> int:
+    learners = int(os.environ.get("BENCH_LEARNERS", "300"))
+    print(f"workload: {learners} learners x 3 lectures ...", flush=True)
+    reports = workload(learners, 3)
+    sample = reports[: min(len(reports), 3000)]
+    results: dict[str, Any] = {}
+    print("0/7 reliability suites", flush=True)
+    results["reliability"] = measure_reliability()
+    with DynamoDBLocal() as database, environment(settings_env("ProgressTable", database.endpoint)):
+        print("1/7 storage", flush=True)
+        results["storage"] = measure_storage(database, sample)
+        results["naive"] = measure_naive(database, sample)
+        print("2/7 cpu", flush=True)
+        results["cpu"] = measure_cpu(sample[:1000])
+        print("3/7 cold start", flush=True)
+        results["cold"] = measure_cold_start(sample[0])
+        print("4/7 http", flush=True)
+        results["http"] = measure_http(sample[:2000])
+        print("5/7 sync", flush=True)
+        results["sync"] = measure_sync(database)
+        print("6/7 memory", flush=True)
+        results["memory"] = measure_memory(sample)
+        print("7/7 completion latency", flush=True)
+        results["latency"] = measure_completion_latency()
+    DOCUMENT.parent.mkdir(exist_ok=True)
+    kept = kept_section(DOCUMENT.read_text(encoding="utf-8") if DOCUMENT.exists() else "")
+    DOCUMENT.write_text(render(results, learners, len(reports), len(sample)) + kept, encoding="utf-8")
+    print(f"wrote {DOCUMENT.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
