@@ -68,14 +68,15 @@ def test_sam_build_produces_an_arm64_python313_layer(tmp_path: Path) -> None:
     result = run_tool("sam", "build", "--build-dir", str(build), "--cache-dir", str(tmp_path / "cache"))
     assert result.returncode == 0, result.stdout + result.stderr
     layer = build / "BridgeLayer" / "python"
-    assert (layer / "kollus_bridge" / "dal.py").exists()
+    for module in ("store/table.py", "kollus/callback.py", "progress/ingest.py", "delivery/sync.py", "api/service.py"):
+        assert (layer / "kollus_bridge" / module).exists(), module  # every package of the layout ships
     cores = list(layer.glob("pydantic_core/_pydantic_core*.so"))
     assert len(cores) == 1, cores
     assert "cpython-313-aarch64-linux-gnu" in cores[0].name
     assert elf_machine(cores[0]) == ELF_MACHINE_AARCH64
     wrong = [path for path in layer.rglob("*.so") if elf_machine(path) != ELF_MACHINE_AARCH64]
     assert wrong == [], f"native code for another platform: {wrong}"
-    for function in ("CallbackFunction", "ApiFunction", "SyncFunction"):
+    for function in resources(TEMPLATE, "AWS::Serverless::Function"):
         assert (build / function / "app.py").exists()
         assert not (build / function / "kollus_bridge").exists()  # the domain code ships once, in the layer
 
