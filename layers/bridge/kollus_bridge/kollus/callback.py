@@ -16,11 +16,11 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
-from urllib.parse import parse_qsl
 
 from kollus_bridge.errors import InvalidPayload, PayloadTooLarge, UnsupportedMediaType
 from kollus_bridge.settings import Settings
 
+from .form import parse_form
 from .values import (
     CONFLICTING,
     MAX_NUMBER,
@@ -38,6 +38,9 @@ MAX_USERVALUE_LENGTH = 2048
 
 #: `blocks` keys: `b<i>` played flag, `t<i>` seconds, `p<i>` percent; their slot in a block's parts.
 _BLOCK_SLOTS = {"b": 0, "t": 1, "p": 2}
+#: Block keys already read, e.g. `"t17": (1, 17)`: a callback carries hundreds, the same ones each time.
+_BLOCK_KEYS: dict[str, tuple[int, int]] = {}
+_BLOCK_KEYS_KEPT = 3 * 20_000
 _USERVALUE = re.compile(r"^uservalue(\d{1,2})$")
 
 
@@ -112,7 +115,7 @@ def _codec(charset: str) -> str:
 
 def _parse_form(text: str, encoding: str, source: str, max_fields: int) -> dict[str, Any]:
     try:
-        pairs = parse_qsl(text, keep_blank_values=True, encoding=encoding, errors="strict", max_num_fields=max_fields)
+        pairs = parse_form(text, encoding, max_fields)
     except UnicodeDecodeError:
         raise InvalidPayload(f"the {source} is not valid {encoding} after percent-decoding", field=source) from None
     except ValueError:
@@ -197,11 +200,12 @@ def _json_blocks(block_info: Mapping[str, Any], block_count: int) -> dict[int, B
         raise InvalidPayload("json_data.block_info.blocks must be an object", field="json_data.block_info.blocks")
     parts: dict[int, list[float | None]] = {}  # block index -> [played flag, seconds, percent]
     for key, value in blocks.items():
-        slot = _BLOCK_SLOTS.get(key[:1]) if isinstance(key, str) else None
-        digits = key[1:] if slot is not None else ""
-        if slot is None or not (0 < len(digits) <= 6 and digits.isascii() and digits.isdigit()):
-            continue  # unknown keys are tolerated for forward compatibility
-        index = int(digits)
+        known = _BLOCK_KEYS.get(key)
+        if known is None:
+            known = _block_key(key)
+            if known is None:
+                continue  # unknown keys are tolerated for forward compatibility
+        slot, index = known
         if index >= block_count:
             raise InvalidPayload(
                 f"block {index} is outside the block count {block_count}", field=f"json_data.block_info.blocks.{key}"
@@ -215,7 +219,21 @@ def _json_blocks(block_info: Mapping[str, Any], block_count: int) -> dict[int, B
         if part is None:
             part = parts[index] = [None, None, None]
         part[slot] = number
-    return {index: _block(*part) for index, part in parts.items()}
+    new = tuple.__new__  # a BlockReport per block, built without a call per block
+    return {index: new(BlockReport, (bool(flag or seconds or share), seconds, share))
+            for index, (flag, seconds, share) in parts.items()}  # fmt: skip
+
+
+def _block_key(key: object) -> tuple[int, int] | None:
+    """(slot, block index) of a `blocks` key such as `t17`; None for a key that is not one."""
+    slot = _BLOCK_SLOTS.get(key[:1]) if isinstance(key, str) else None
+    digits = key[1:] if isinstance(key, str) and slot is not None else ""
+    if slot is None or not (0 < len(digits) <= 6 and digits.isascii() and digits.isdigit()):
+        return None
+    known = (slot, int(digits))
+    if len(_BLOCK_KEYS) < _BLOCK_KEYS_KEPT:
+        _BLOCK_KEYS[key] = known  # type: ignore[index]
+    return known
 
 
 def _block(flag: float | None, seconds: float | None, percent: float | None) -> BlockReport:

@@ -16,6 +16,7 @@ MAX_NUMBER = 10**9
 #: Upper bound of an identifier's length (learner id, content key, player id).
 MAX_ID_LENGTH = 256
 _PLACEHOLDER = re.compile(r"^\{[A-Za-z0-9_]+\}$")
+_CONTROL = re.compile(r"[\x00-\x1f]")
 _NUMBER_TEXT = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d{1,3})?$")
 
 
@@ -95,7 +96,7 @@ def read_text(value: Any, field: str, limit: int = MAX_ID_LENGTH) -> str | None:
     text = str(value).strip() if isinstance(value, str) else str(value)
     if len(text) > limit:
         raise InvalidPayload(f"{field} is longer than {limit} characters", field=field)
-    if any(ord(char) < 32 for char in text):
+    if _CONTROL.search(text):
         raise InvalidPayload(f"{field} contains control characters", field=field)
     return text
 
