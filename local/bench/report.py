@@ -85,7 +85,7 @@ def render(results: dict[str, Any], learners: int, total: int, sampled: int) -> 
          f"ideal at concurrency {sync['concurrency']} and a {sync['lms_ms']:.0f} ms LMS: {sync['ideal']:.0f}/s",
          f"{sync['per_second'] / sync['ideal']:.0%} of ideal; target >= 80%: "
          + verdict(sync["per_second"] / sync["ideal"] >= 0.8),
-         f"{sync['delivered']} due completions, one run, real HTTP to a local LMS"),
+         f"{sync['delivered']} due completions, one sweep, real HTTP to a local LMS; median of {sync['rounds']}"),
         ("6", "peak memory per invocation",
          f"typical {memory['typical']:.2f} MiB, 10,000 blocks {memory['10,000 blocks']:.1f} MiB",
          f"configured {memory['memory_size']} MB (process RSS {memory['process_rss']:.0f} MiB)",

@@ -168,11 +168,11 @@ def test_policies_are_least_privilege() -> None:
     ]
     assert actions_on("ApiFunction", secrets) == {"secretsmanager:GetSecretValue"}
     assert actions_on("SyncFunction", table) == {
-        "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:DeleteItem",
+        "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:DeleteItem",
     }  # fmt: skip
     assert actions_on("SyncFunction", {"Fn::Sub": "${ProgressTable.Arn}/index/due-index"}) == {"dynamodb:Query"}
     assert actions_on("SyncFunction", {"Ref": "LmsWebhookSecretStore"}) == {"secretsmanager:GetSecretValue"}
-    assert actions_on("DeliverFunction", table) == {"dynamodb:GetItem", "dynamodb:UpdateItem"}
+    assert actions_on("DeliverFunction", table) == {"dynamodb:BatchGetItem", "dynamodb:UpdateItem"}
     assert actions_on("DeliverFunction", {"Ref": "LmsWebhookSecretStore"}) == {"secretsmanager:GetSecretValue"}
     for name in ("CallbackFunction", "ApiFunction", "SyncFunction", "DeliverFunction"):
         for statement in statements(name):

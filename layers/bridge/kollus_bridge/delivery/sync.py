@@ -26,7 +26,7 @@ import json
 import random
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -53,7 +53,7 @@ class SyncStore(Protocol):
         self, now: int, limit: int, start: Mapping[str, Any] | None
     ) -> tuple[list[tuple[str, str, int]], Mapping[str, Any] | None]: ...
 
-    def get_stored(self, client_user_id: str, media_content_key: str) -> StoredRecord | None: ...
+    def get_many(self, identities: Sequence[tuple[str, str]]) -> Mapping[tuple[str, str], StoredRecord]: ...
 
     def record_sent(self, record: StoredRecord, sent: Sent, now: int) -> None: ...
 
@@ -145,6 +145,10 @@ def after_failure(ledger: SyncLedger, attempt: Attempt, settings: Settings, now:
     return replace(tried, state=SyncState.PENDING, next_attempt_at=now + int(delay * 1000))
 
 
+#: Due records read to one request, one request ahead of the deliveries.
+READ_AHEAD = 25
+
+
 @dataclass
 class SyncRun:
     """One run of the sync. `remaining_ms` is the Lambda's remaining time."""
@@ -160,20 +164,17 @@ class SyncRun:
     #: How long the fast path holds a record it delivers (past it, the sweep may deliver it).
     claim_seconds: float = 60.0
 
-    def deliver(self, client_user_id: str, media_content_key: str, claim: bool = False) -> None:
-        """Deliver one due record (claiming it first on the fast path); a failure here is logged and
-        counted, and the run goes on."""
+    def deliver(self, record: StoredRecord, claim: bool, recorders: ThreadPoolExecutor) -> None:
+        """Deliver one due record (claiming it first on the fast path) and hand its outcome to
+        `recorders`, so that the next delivery need not wait for the ledger write. A failure here is
+        logged and counted, and the run goes on: the record stays due for the next run."""
         try:
-            self._deliver(client_user_id, media_content_key, claim)
+            self._deliver(record, claim, recorders)
         except Exception:
-            # The record stays due: the next run tries again.
             logger.exception("delivery failed before its outcome was recorded")
             self.report.count("errors")
 
-    def _deliver(self, client_user_id: str, media_content_key: str, claim: bool) -> None:
-        record = self.store.get_stored(client_user_id, media_content_key)
-        if record is None:
-            return
+    def _deliver(self, record: StoredRecord, claim: bool, recorders: ThreadPoolExecutor) -> None:
         due_at = record.ledger.next_attempt_at
         if due_at is None or due_at > self.clock():
             self.report.count("not_due")
@@ -194,45 +195,71 @@ class SyncRun:
             message.body,
             self.settings.sync_http_timeout_seconds,
         )
-        now = self.clock()
-        if webhooks.verdict(attempt.status) is Verdict.DELIVERED:
-            self.store.record_sent(record, Sent(message, attempt.status), now)
-            self.report.count("delivered")
-            return
-        ledger = replace(
-            after_failure(record.ledger, attempt, self.settings, now, self.rng), message_id=message.message_id
-        )
-        self.store.record_failure(record, attempt, ledger, now)
-        self.report.count("failed" if ledger.state is SyncState.FAILED else "retried")
+        recorders.submit(self._record, record, message, attempt, self.clock())
+
+    def _record(self, record: StoredRecord, message: Message, attempt: Attempt, now: int) -> None:
+        try:
+            if webhooks.verdict(attempt.status) is Verdict.DELIVERED:
+                self.store.record_sent(record, Sent(message, attempt.status), now)
+                self.report.count("delivered")
+                return
+            ledger = replace(
+                after_failure(record.ledger, attempt, self.settings, now, self.rng), message_id=message.message_id
+            )
+            self.store.record_failure(record, attempt, ledger, now)
+            self.report.count("failed" if ledger.state is SyncState.FAILED else "retried")
+        except Exception:
+            logger.exception("a delivery's outcome could not be recorded")
+            self.report.count("errors")
 
     def _time_is_short(self) -> bool:
         return self.remaining_ms() < self.settings.sync_time_margin_seconds * 1000
 
-    def _due(self, now: int) -> Iterator[tuple[str, str]]:
-        """The due records, oldest first, counted, until the time runs short."""
+    def _due_pages(self, now: int) -> Iterator[list[tuple[str, str, int | None]]]:
+        """Pages of (learner, content, due time) whose delivery is due by `now`, oldest first."""
         start: Mapping[str, Any] | None = None
         while True:
             keys, start = self.store.due_keys(now, self.settings.sync_batch_size, start)
-            for learner, content, next_at in keys:
-                self.report.due_seen += 1
-                self.report.oldest_due_age_seconds = max(self.report.oldest_due_age_seconds, (now - next_at) / 1000)
-                if self._time_is_short():
-                    self.report.stopped_early = True
-                    return
-                yield learner, content
+            yield [(learner, content, due_at) for learner, content, due_at in keys]
             if start is None:
                 return
 
-    def _deliver_all(self, keys: Iterable[tuple[str, str]], claim: bool) -> None:
-        """Deliver each record, `sync_concurrency` at a time."""
-        with ThreadPoolExecutor(max_workers=self.settings.sync_concurrency) as pool:
+    def _deliver_all(self, pages: Iterable[list[tuple[str, str, int | None]]], claim: bool, now: int) -> None:
+        """Deliver the records of each page, `sync_concurrency` in flight to the LMS at once, until the
+        time runs short. Records are read `READ_AHEAD` to a request, one request ahead of the deliveries."""
+        chunks = (page[at : at + READ_AHEAD] for page in pages for at in range(0, len(page), READ_AHEAD))
+
+        def read_next() -> tuple[list[tuple[str, str, int | None]], Mapping[tuple[str, str], StoredRecord]] | None:
+            chunk = next(chunks, None)
+            return None if chunk is None else (chunk, self.store.get_many([(who, what) for who, what, _ in chunk]))
+
+        concurrency = self.settings.sync_concurrency
+        with (
+            ThreadPoolExecutor(1) as reader,
+            ThreadPoolExecutor(concurrency) as senders,
+            ThreadPoolExecutor(concurrency) as recorders,
+        ):
             in_flight: set[Future[None]] = set()
-            for learner, content in keys:
-                if len(in_flight) >= self.settings.sync_concurrency:
-                    done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
-                    for future in done:
-                        future.result()
-                in_flight.add(pool.submit(self.deliver, learner, content, claim))
+            pending = reader.submit(read_next)
+            while (ready := pending.result()) is not None and not self.report.stopped_early:
+                pending = reader.submit(read_next)
+                chunk, records = ready
+                for learner, content, due_at in chunk:
+                    self.report.due_seen += 1
+                    if due_at is not None:
+                        age = (now - due_at) / 1000
+                        self.report.oldest_due_age_seconds = max(self.report.oldest_due_age_seconds, age)
+                    if self._time_is_short():
+                        self.report.stopped_early = True
+                        break
+                    record = records.get((learner, content))
+                    if record is None:
+                        continue
+                    if len(in_flight) >= concurrency:
+                        done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
+                        for future in done:
+                            future.result()
+                    in_flight.add(senders.submit(self.deliver, record, claim, recorders))
             for future in in_flight:
                 future.result()
 
@@ -245,14 +272,20 @@ class SyncRun:
             self.report.lease_held_elsewhere = True
             return self.report
         try:
-            self._deliver_all(self._due(now), claim=False)
+            self._deliver_all(self._due_pages(now), claim=False, now=now)
         finally:
             self.store.release_lease(holder)
         return self.report
 
     def deliver_now(self, keys: Iterable[tuple[str, str]]) -> SyncReport:
         """The fast path: these records just became due; claim and deliver each."""
-        self._deliver_all(dict.fromkeys(keys), claim=True)  # a batch may name a record twice
+        unique = list(dict.fromkeys(keys))  # a batch may name a record twice
+        size = self.settings.sync_batch_size
+        pages: list[list[tuple[str, str, int | None]]] = [
+            [(learner, content, None) for learner, content in unique[at : at + size]]
+            for at in range(0, len(unique), size)
+        ]
+        self._deliver_all(pages, claim=True, now=self.clock())
         return self.report
 
 

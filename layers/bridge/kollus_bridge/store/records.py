@@ -6,7 +6,7 @@ Every write is a single conditional request; the record is the commit point of a
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from kollus_bridge.delivery.ledger import StoredRecord, SyncState
@@ -21,6 +21,8 @@ from .table import ConditionFailed, Table, learner_partition, number_value, reco
 #: The value of `sync_due`, the sparse due-index key, while a delivery is due.
 DUE = "due"
 CONTENT_INDEX = "content-index"
+#: Keys one BatchGetItem request may ask for.
+BATCH_GET_LIMIT = 100
 #: The key attributes a listing's page token holds, and their types.
 LEARNER_KEY_TYPES = {"pk": "S", "sk": "S"}
 CONTENT_KEY_TYPES = {"pk": "S", "sk": "S", "media_content_key": "S", "client_user_id": "S"}
@@ -146,6 +148,16 @@ class Records(Table):
             if (key["pk"]["S"], key["sk"]["S"]) in found
         ]
         return records, encode_token(last)
+
+    def get_many(self, identities: Sequence[tuple[str, str]]) -> dict[tuple[str, str], StoredRecord]:
+        """Records by (learner, content), read consistently, 100 to a request; absent ones are left out."""
+        found: dict[tuple[str, str], StoredRecord] = {}
+        for at in range(0, len(identities), BATCH_GET_LIMIT):
+            keys = [record_key(learner, content) for learner, content in identities[at : at + BATCH_GET_LIMIT]]
+            for item in self._batch_get(keys).values():
+                record = stored_record_from_item(item)
+                found[(record.client_user_id, record.media_content_key)] = record
+        return found
 
     def _batch_get(self, keys: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
         found: dict[tuple[str, str], dict[str, Any]] = {}
