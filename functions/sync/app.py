@@ -8,11 +8,10 @@ from typing import Any
 from aws_lambda_powertools import Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from kollus_bridge.auth import lms_webhook_secrets
-from kollus_bridge.delivery.lms import post_webhook
-from kollus_bridge.delivery.sync import SyncRun, publish
+from kollus_bridge.delivery.sync import publish
 from kollus_bridge.observability import logger, metrics
-from kollus_bridge.settings import SettingsError, get_settings
+from kollus_bridge.runtime import delivery_run
+from kollus_bridge.settings import get_settings
 from kollus_bridge.store import dynamo_store
 
 #: X-Ray subsegments for this function's AWS calls (the callback function does without).
@@ -26,9 +25,7 @@ store = dynamo_store(settings.table_name, settings.rejected_ttl_days)
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    if settings.lms_webhook_url is None:
-        raise SettingsError("LMS_WEBHOOK_URL is not set: there is nowhere to deliver completions")
-    run = SyncRun(store, post_webhook, settings, lms_webhook_secrets(settings), context.get_remaining_time_in_millis)
+    run = delivery_run(settings, store, context.get_remaining_time_in_millis)
     report = run.run()
     metrics.add_metric(name="SyncDueBacklog", unit=MetricUnit.Count, value=report.due_seen)
     metrics.add_metric(name="SyncOldestDueAgeSeconds", unit=MetricUnit.Seconds, value=report.oldest_due_age_seconds)

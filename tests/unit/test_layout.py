@@ -24,6 +24,7 @@ RANKS = {
     "edge": 4,
     "auth": 4,
     "api": 5,
+    "runtime": 5,
 }
 STORAGE_LIBRARIES = ("boto3", "botocore")
 

@@ -3,7 +3,8 @@
 Packages by capability, each reading top-down; imports between them point one way, down this list
 (`tests/unit/test_layout.py` holds them to it):
 
-- `api`: the LMS API's use cases, request and response models, and its HTTP resolver;
+- `api`: the LMS API's use cases, request and response models, and its HTTP resolver; `runtime`:
+  what the delivery functions share to start a run;
 - `store`, `edge`, `auth`: adapters (DynamoDB, the framework-free HTTP edge, tokens and keys);
 - `delivery`: getting what happened to the LMS (the sync run, Standard Webhooks, the LMS client);
 - `progress`: the pure progress rule, per-content rules, the callback use case and its storage ports;
