@@ -1,6 +1,6 @@
 """The HTTP edge without a web framework: API Gateway (HTTP API, payload 2.0) events in, proxy
 responses out. The callback function answers with it alone, because its cold start is on the hot path;
-the API function's resolver (`kollus_bridge.http`) shares its status map and error shape.
+the API function's resolver (`kollus_bridge.api.http`) shares its status map and error shape.
 """
 
 from __future__ import annotations

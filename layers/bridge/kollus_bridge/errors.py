@@ -1,5 +1,5 @@
 """Domain errors. Each carries a stable machine-readable code; HTTP status codes are assigned in
-one place, `kollus_bridge.http`."""
+one place, `kollus_bridge.edge`."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The LMS API's use cases, one function each: progress, rules, playback URLs, the sync ledger.
 
-The callback's own use case is `ingest`."""
+The callback's own use case is `progress.ingest`."""
 
 from __future__ import annotations
 

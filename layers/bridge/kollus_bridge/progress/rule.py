@@ -5,7 +5,7 @@ A learner's record for one content is the merge of its sessions. A session (lear
 newest is decided by `SessionSummary.version`. Watched blocks are a union per block grid (a grid is
 one `block_count`), so merging is commutative, associative and idempotent: the record does not depend
 on the order, repetition or concurrency of deliveries. `merge` below is the specification that the
-DynamoDB writes in `dal` carry out atomically.
+DynamoDB writes in `kollus_bridge.store.records` carry out atomically.
 """
 
 from __future__ import annotations
