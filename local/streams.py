@@ -19,6 +19,8 @@ from .http_api import LambdaContext
 from .template import StreamFunction, load_handler_module
 
 _MISSING = object()
+#: Look for new shards every this many polls (DynamoDB rolls shards over now and then).
+DISCOVER_EVERY = 20
 
 
 def _matches_values(allowed: list[Any], value: Any) -> bool:
@@ -77,6 +79,7 @@ class StreamPoller:
         self.stream_arn: str = client.describe_table(TableName=table_name)["Table"]["LatestStreamArn"]
         self.handler = handler or getattr(load_handler_module(function), function.handler.rpartition(".")[2])
         self.invocations = 0
+        self._polls = 0
         self._iterators: dict[str, str] = {}
         self._closed: set[str] = set()
         self._discover(initial=True)
@@ -103,7 +106,9 @@ class StreamPoller:
 
     def poll_once(self) -> int:
         """Read every shard once and invoke the function on what matches; the number of records passed."""
-        self._discover()
+        self._polls += 1
+        if self._polls % DISCOVER_EVERY == 0 or not self._iterators:
+            self._discover()
         passed: list[dict[str, Any]] = []
         for shard_id, iterator in list(self._iterators.items()):
             response = self.streams.get_records(ShardIterator=iterator, Limit=1000)
