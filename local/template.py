@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -90,24 +90,28 @@ class Route:
         return f"{self.method} {self.path}"
 
 
-def routes(template: Mapping[str, Any]) -> list[Route]:
-    """Every HttpApi event of every function."""
-    found = []
+def _events(template: Mapping[str, Any], kind: str) -> Iterator[tuple[str, dict[str, Any], dict[str, Any]]]:
+    """(function, its properties, the event's properties) of every event of type `kind`."""
     for name, body in resources(template, "AWS::Serverless::Function").items():
         properties = body.get("Properties", {})
         for event in properties.get("Events", {}).values():
-            if event.get("Type") != "HttpApi":
-                continue
-            event_properties = event.get("Properties", {})
-            found.append(
-                Route(
-                    method=str(event_properties.get("Method", "ANY")).upper(),
-                    path=event_properties["Path"],
-                    function=name,
-                    code_uri=ROOT / properties["CodeUri"],
-                    handler=properties["Handler"],
-                )
+            if event.get("Type") == kind:
+                yield name, properties, event.get("Properties", {})
+
+
+def routes(template: Mapping[str, Any]) -> list[Route]:
+    """Every HttpApi event of every function."""
+    found = []
+    for name, properties, event_properties in _events(template, "HttpApi"):
+        found.append(
+            Route(
+                method=str(event_properties.get("Method", "ANY")).upper(),
+                path=event_properties["Path"],
+                function=name,
+                code_uri=ROOT / properties["CodeUri"],
+                handler=properties["Handler"],
             )
+        )
     return found
 
 
@@ -119,22 +123,21 @@ class ScheduledFunction:
     timeout_seconds: float
 
 
-def scheduled_functions(template: Mapping[str, Any]) -> list[ScheduledFunction]:
-    """Functions run by EventBridge Scheduler (ScheduleV2 events)."""
+def _invoked(template: Mapping[str, Any], name: str, properties: Mapping[str, Any]) -> dict[str, Any]:
+    """What every function run by an event source is described by: name, code, handler, timeout."""
     default_timeout = template.get("Globals", {}).get("Function", {}).get("Timeout", 3)
-    found = []
-    for name, body in resources(template, "AWS::Serverless::Function").items():
-        properties = body.get("Properties", {})
-        if any(event.get("Type") == "ScheduleV2" for event in properties.get("Events", {}).values()):
-            found.append(
-                ScheduledFunction(
-                    function=name,
-                    code_uri=ROOT / properties["CodeUri"],
-                    handler=properties["Handler"],
-                    timeout_seconds=float(properties.get("Timeout", default_timeout)),
-                )
-            )
-    return found
+    return {
+        "function": name,
+        "code_uri": ROOT / properties["CodeUri"],
+        "handler": properties["Handler"],
+        "timeout_seconds": float(properties.get("Timeout", default_timeout)),
+    }
+
+
+def scheduled_functions(template: Mapping[str, Any]) -> list[ScheduledFunction]:
+    """Functions run by EventBridge Scheduler (ScheduleV2 events), once each."""
+    found = {name: properties for name, properties, _ in _events(template, "ScheduleV2")}
+    return [ScheduledFunction(**_invoked(template, name, properties)) for name, properties in found.items()]
 
 
 @dataclass(frozen=True)
@@ -152,29 +155,20 @@ class StreamFunction:
 
 def stream_functions(template: Mapping[str, Any]) -> list[StreamFunction]:
     """Functions with a `DynamoDB` event (a stream event source mapping)."""
-    default_timeout = template.get("Globals", {}).get("Function", {}).get("Timeout", 3)
     found = []
-    for name, body in resources(template, "AWS::Serverless::Function").items():
-        properties = body.get("Properties", {})
-        for event in properties.get("Events", {}).values():
-            if event.get("Type") != "DynamoDB":
-                continue
-            source = event["Properties"]
-            table, attribute = source["Stream"]["Fn::GetAtt"]
-            if attribute != "StreamArn":
-                raise ValueError(f"{name}: a DynamoDB event must name a table's StreamArn")
-            patterns = source.get("FilterCriteria", {}).get("Filters", [])
-            found.append(
-                StreamFunction(
-                    function=name,
-                    code_uri=ROOT / properties["CodeUri"],
-                    handler=properties["Handler"],
-                    timeout_seconds=float(properties.get("Timeout", default_timeout)),
-                    table=table,
-                    batch_size=int(source.get("BatchSize", 100)),
-                    filters=tuple(json.loads(pattern["Pattern"]) for pattern in patterns),
-                )
+    for name, properties, source in _events(template, "DynamoDB"):
+        table, attribute = source["Stream"]["Fn::GetAtt"]
+        if attribute != "StreamArn":
+            raise ValueError(f"{name}: a DynamoDB event must name a table's StreamArn")
+        patterns = source.get("FilterCriteria", {}).get("Filters", [])
+        found.append(
+            StreamFunction(
+                **_invoked(template, name, properties),
+                table=table,
+                batch_size=int(source.get("BatchSize", 100)),
+                filters=tuple(json.loads(pattern["Pattern"]) for pattern in patterns),
             )
+        )
     return found
 
 

@@ -219,6 +219,11 @@ def _json_blocks(block_info: Mapping[str, Any], block_count: int) -> dict[int, B
         if part is None:
             part = parts[index] = [None, None, None]
         part[slot] = number
+    return _block_reports(parts)
+
+
+def _block_reports(parts: Mapping[int, list[float | None]]) -> dict[int, BlockReport]:
+    """Block index -> [played flag, seconds, percent] as reports: played when any of them is non-zero."""
     new = tuple.__new__  # a BlockReport per block, built without a call per block
     return {index: new(BlockReport, (bool(flag or seconds or share), seconds, share))
             for index, (flag, seconds, share) in parts.items()}  # fmt: skip
@@ -236,15 +241,13 @@ def _block_key(key: object) -> tuple[int, int] | None:
     return known
 
 
-def _block(flag: float | None, seconds: float | None, percent: float | None) -> BlockReport:
-    played = bool(flag) or bool(seconds) or bool(percent)
-    return BlockReport(played, seconds, percent)
-
-
 def _flat_blocks(variables: Mapping[str, Any], settings: Settings, block_count: int) -> dict[int, BlockReport]:
-    prefixes = {"b": settings.field_name("block_play_"), "t": settings.field_name("block_time_")}
-    parts: dict[int, dict[str, float | None]] = {}
-    for kind, prefix in prefixes.items():
+    prefixes = {
+        _BLOCK_SLOTS["b"]: settings.field_name("block_play_"),
+        _BLOCK_SLOTS["t"]: settings.field_name("block_time_"),
+    }
+    parts: dict[int, list[float | None]] = {}  # as in `_json_blocks`
+    for slot, prefix in prefixes.items():
         for key, value in variables.items():
             if not key.startswith(prefix):
                 continue
@@ -256,8 +259,8 @@ def _flat_blocks(variables: Mapping[str, Any], settings: Settings, block_count: 
                 raise InvalidPayload(
                     f"{key} is outside the block count {block_count} (flat blocks are 1-based)", field=key
                 )
-            parts.setdefault(number - 1, {})[kind] = read_number(value, key)
-    return {index: _block(part.get("b"), part.get("t"), None) for index, part in parts.items()}
+            parts.setdefault(number - 1, [None, None, None])[slot] = read_number(value, key)
+    return _block_reports(parts)
 
 
 def _uservalues(variables: Mapping[str, Any], json_values: Mapping[str, Any], settings: Settings) -> dict[str, str]:

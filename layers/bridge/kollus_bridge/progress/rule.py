@@ -276,9 +276,8 @@ def needs_completion(state: RecordState, completion_threshold: float) -> bool:
     """True when the record has reached the threshold but has no completion time yet."""
     if state.completed_at is not None:
         return False
-    # The reported progress is the best grid's (see `summarize`); without a watched block it is 0.
-    progresses = [percent(len(blocks), grid) for grid, blocks in state.watched.items() if blocks]
-    return bool(progresses) and reaches(max(progresses), completion_threshold)
+    grid, watched = _best_grid(state, 1)  # the reported grid, as `summarize` picks it, without the rest
+    return reaches(percent(len(watched), grid), completion_threshold)
 
 
 def complete(state: RecordState, now: int, completion_threshold: float) -> RecordState:
