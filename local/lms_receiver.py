@@ -1,4 +1,5 @@
-"""A stand-in LMS: receives the bridge's webhooks, verifies their signatures, prints completions.
+"""A stand-in LMS: receives the bridge's webhooks, verifies their signatures, prints completions and
+content events.
 
 `make run` starts one on 127.0.0.1:3100 unless LMS_WEBHOOK_URL points elsewhere. Tests script its
 answers (status, Retry-After, delay, a dropped connection) to play an unreliable LMS.
@@ -135,11 +136,12 @@ class LmsReceiver(ThreadingHTTPServer):
         if not self.quiet:
             data = received.body.get("data", {})
             verdict = "signature ok" if received.verified else "BAD SIGNATURE"
-            print(
-                f"LMS <- {received.body.get('type')} {data.get('client_user_id')} / {data.get('media_content_key')}"
-                f" progress {data.get('progress')} ({verdict}, {received.message_id})",
-                flush=True,
-            )
+            kind = str(received.body.get("type"))
+            if kind.startswith("content."):
+                what = f"{data.get('media_content_key')} {data.get('title')!r} ({data.get('duration')} s)"
+            else:
+                what = f"{data.get('client_user_id')} / {data.get('media_content_key')} progress {data.get('progress')}"
+            print(f"LMS <- {kind} {what} ({verdict}, {received.message_id})", flush=True)
 
     def delivered(self) -> list[Received]:
         """Verified messages that were answered 2xx."""

@@ -18,8 +18,9 @@ from .template import ROOT, load_handler_module, load_template, routes
 DOCUMENT = ROOT / "functions" / "api" / "openapi.json"
 TITLE = "kollus-lms-bridge"
 DESCRIPTION = (
-    "Kollus LMS callbacks in (POST /callbacks/kollus/{token}, for the Kollus player); "
-    "progress, rules, playback URLs and the completion sync ledger out (/v1, for the LMS, bearer token)."
+    "Kollus LMS callbacks in (POST /callbacks/kollus/{token}, for the Kollus player) and Kollus platform "
+    "callbacks (POST /callbacks/kollus/{token}/platform); progress, the content catalog and uploads, rules, "
+    "playback URLs and the sync ledger out (/v1, for the LMS, bearer token)."
 )
 
 
@@ -44,8 +45,33 @@ def callback_operation() -> APIGatewayHttpResolver:
     return app
 
 
+def platform_operation() -> APIGatewayHttpResolver:
+    """The platform callback function's one operation (it too answers without a resolver)."""
+    from kollus_bridge.api import models as api_models  # noqa: PLC0415
+    from kollus_bridge.api.http import responses  # noqa: PLC0415
+
+    app = APIGatewayHttpResolver(enable_validation=True)
+
+    @app.post(
+        "/callbacks/kollus/<token>/platform",
+        summary="A Kollus platform callback: upload, transcoding result, channel add or remove, content update",
+        description="Configured in the Kollus console. 200 for a callback applied or already applied (Kollus "
+        "retries anything else); a refused one is kept in the rejected store.",
+        responses=responses(api_models.PlatformResult, 400, 401, 413, 415, 503),
+    )
+    def receive_platform_callback(token: str) -> Response[str]:  # described only: functions/platform/app.py
+        raise NotImplementedError
+
+    return app
+
+
 #: Functions whose operations are described here rather than by a resolver of their own.
-DESCRIBED_HERE = {"CallbackFunction": callback_operation}
+DESCRIBED_HERE = {"CallbackFunction": callback_operation, "PlatformFunction": platform_operation}
+#: Their form bodies: path -> model name in `api.models`.
+FORM_BODIES = {
+    "/callbacks/kollus/{token}": "CallbackForm",
+    "/callbacks/kollus/{token}/platform": "PlatformCallbackForm",
+}
 
 
 def generate() -> dict[str, Any]:
@@ -87,15 +113,16 @@ def generate() -> dict[str, Any]:
 
 
 def _describe_callback_body(document: dict[str, Any]) -> None:
-    """The callback's form body (its function reads the raw body itself, so no resolver declares it)."""
-    from kollus_bridge.api.models import CallbackForm  # noqa: PLC0415
+    """The callbacks' form bodies (their functions read the raw body themselves, so no resolver declares them)."""
+    from kollus_bridge.api import models  # noqa: PLC0415
 
-    reference = {"$ref": "#/components/schemas/CallbackForm"}
-    document["paths"]["/callbacks/kollus/{token}"]["post"]["requestBody"] = {
-        "required": True,
-        "content": {"application/x-www-form-urlencoded": {"schema": reference}},
-    }
-    document["components"]["schemas"]["CallbackForm"] = CallbackForm.model_json_schema()
+    for path, name in FORM_BODIES.items():
+        reference = {"$ref": f"#/components/schemas/{name}"}
+        document["paths"][path]["post"]["requestBody"] = {
+            "required": True,
+            "content": {"application/x-www-form-urlencoded": {"schema": reference}},
+        }
+        document["components"]["schemas"][name] = getattr(models, name).model_json_schema()
 
 
 def _drop_unreferenced_schemas(document: dict[str, Any]) -> None:

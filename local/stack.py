@@ -1,5 +1,5 @@
-"""`make run`: DynamoDB Local, the HTTP API, the stream delivery, the scheduled sync and a local LMS,
-on 127.0.0.1.
+"""`make run`: DynamoDB Local, the HTTP API, the stream delivery, the scheduled sync and reconciliation,
+a local LMS and a stand-in for the Kollus VOD API, on 127.0.0.1.
 
 Configuration comes from the same environment variables as the Lambda functions; anything unset
 takes the template's value (parameters at their defaults, tables at their local names) or, for the
@@ -23,6 +23,7 @@ from kollus_bridge.settings import get_settings
 
 from .dynamodb_local import LOCAL_CREDENTIALS, DynamoDBLocal, DynamoDBLocalError, create_tables
 from .http_api import BoundRoute, Handler, HandlerPool, LambdaContext, LocalHttpApi, bind
+from .kollus_vod import LOCAL_TOKEN, KollusVod
 from .lms_receiver import LmsReceiver
 from .streams import StreamPoller
 from .template import (
@@ -45,12 +46,15 @@ LOCAL_DEFAULTS = {
     "KOLLUS_SECURITY_KEY": "local-kollus-security-key-not-for-production",
     "KOLLUS_CUSTOM_KEY": "local-kollus-custom-key",
     "PLAYBACK_NONCE_KEY": "local-playback-nonce-key",
+    "KOLLUS_API_TOKEN": LOCAL_TOKEN,
+    "KOLLUS_CHANNEL_KEY": "lectures",
     "POWERTOOLS_TRACE_DISABLED": "true",
     "POWERTOOLS_METRICS_DISABLED": "true",
     "POWERTOOLS_LOG_LEVEL": "WARNING",
     **LOCAL_CREDENTIALS,
 }
 LMS_RECEIVER_PORT = 3100
+KOLLUS_API_PORT = 3200
 SCHEDULED_EVENT = ROOT / "events" / "sync" / "scheduled.json"
 
 
@@ -62,6 +66,7 @@ class Stack:
     receiver: LmsReceiver | None
     scheduler: Scheduler
     streams: list[StreamPoller]
+    kollus: KollusVod | None = None
 
     @property
     def url(self) -> str:
@@ -82,12 +87,16 @@ def local_environment(tables: dict[str, str]) -> dict[str, str]:
     return environment
 
 
-def configure(endpoint: str, tables: dict[str, str], lms_url: str | None) -> dict[str, str]:
+def configure(
+    endpoint: str, tables: dict[str, str], lms_url: str | None, kollus_api_url: str | None = None
+) -> dict[str, str]:
     """Set the process environment for the functions; the caller's own variables win."""
     environment = local_environment(tables)
     environment["AWS_ENDPOINT_URL_DYNAMODB"] = endpoint
     if lms_url:
         environment["LMS_WEBHOOK_URL"] = lms_url
+    if kollus_api_url:
+        environment["KOLLUS_API_URL"] = kollus_api_url
     environment.update({key: value for key, value in os.environ.items() if key in environment})
     os.environ.update(environment)
     return environment
@@ -137,9 +146,10 @@ class Scheduler:
                 print(f"{function.function} failed: {error!r}", file=sys.stderr, flush=True)
                 results.append(error)
         if not self.quiet:
-            for result in results:
-                if isinstance(result, dict) and any(result.get(key) for key in ("delivered", "retried", "failed")):
-                    print(f"sync: {json.dumps(result)}", flush=True)
+            for (function, _), result in zip(self.jobs, results, strict=True):
+                changed = ("delivered", "retried", "failed", "refreshed", "attached", "repaired", "added", "deleted")
+                if isinstance(result, dict) and any(result.get(key) for key in changed):
+                    print(f"{function.function}: {json.dumps(result)}", flush=True)
         return results
 
     def _loop(self) -> None:
@@ -170,11 +180,23 @@ def running_stack(port: int = 3000, dynamodb_port: int = 0, quiet: bool = False)
             threading.Thread(target=receiver.serve_forever, name="lms-receiver", daemon=True).start()
             cleanup.callback(receiver.server_close)
             cleanup.callback(receiver.shutdown)
-        environment = configure(database.endpoint, tables, receiver.url if receiver else None)
+        kollus = None
+        if not os.environ.get("KOLLUS_API_URL"):
+            kollus_port = int(os.environ.get("KOLLUS_API_PORT", str(KOLLUS_API_PORT)))
+            kollus = KollusVod(("127.0.0.1", kollus_port), quiet=quiet)
+            threading.Thread(target=kollus.serve_forever, name="kollus-vod", daemon=True).start()
+            cleanup.callback(kollus.server_close)
+            cleanup.callback(kollus.shutdown)
+        lms_url = receiver.url if receiver else None
+        environment = configure(database.endpoint, tables, lms_url, kollus.api_url if kollus else None)
         server = LocalHttpApi(("127.0.0.1", port), bound_routes(), quiet=quiet)
         threading.Thread(target=server.serve_forever, name="http-api", daemon=True).start()
         cleanup.callback(server.server_close)
         cleanup.callback(server.shutdown)
+        if kollus is not None:
+            token = environment["KOLLUS_CALLBACK_TOKEN"].split(",")[0]
+            host, bound = server.server_address[:2]
+            kollus.callback_url = f"http://{host!s}:{bound}/callbacks/kollus/{token}/platform"
         get_settings.cache_clear()  # the environment was just set: validate it as the functions will
         scheduler = Scheduler(scheduled_functions(load_template()), get_settings().sync_interval_seconds, quiet=quiet)
         scheduler.start()
@@ -187,7 +209,7 @@ def running_stack(port: int = 3000, dynamodb_port: int = 0, quiet: bool = False)
             poller.start()
             cleanup.callback(poller.stop)
             streams.append(poller)
-        yield Stack(database, server, environment, receiver, scheduler, streams)
+        yield Stack(database, server, environment, receiver, scheduler, streams, kollus)
 
 
 def _banner(stack: Stack) -> str:
@@ -196,6 +218,7 @@ def _banner(stack: Stack) -> str:
     callback = f"{stack.url}/callbacks/kollus/{token}"
     lms = stack.environment.get("LMS_WEBHOOK_URL")
     receiver = " (local receiver: verifies signatures, prints completions)" if stack.receiver else ""
+    kollus = stack.kollus.api_url if stack.kollus else stack.environment.get("KOLLUS_API_URL")
     return f"""
 kollus-lms-bridge local stack
   DynamoDB Local : {stack.database.endpoint} (in memory, table {stack.environment.get("TABLE_NAME")})
@@ -215,6 +238,13 @@ Try it (four blocks of 60 s; the completion reaches the LMS within a second):
     --data-urlencode block_play_4=1 --data-urlencode block_time_4=60
   curl -s -H 'Authorization: Bearer {api_token}' \\
     '{stack.url}/v1/progress?client_user_id=learner-1&media_content_key=lecture-1'
+
+Content management (a stand-in Kollus at {kollus}; platform callbacks go to {callback}/platform):
+  curl -s -X POST -H 'Authorization: Bearer {api_token}' -H 'content-type: application/json' \\
+    -d '{{"title": "Week 3: Recursion", "uploaded_by": "teacher-12"}}' {stack.url}/v1/uploads
+  curl -s -F upload-file=@README.md <upload_url from the answer>
+  curl -s -H 'Authorization: Bearer {api_token}' '{stack.url}/v1/contents?status=ready'
+  (within a sweep interval the content is ready in a channel, and the LMS receiver prints content.ready)
 
 Ctrl-C stops everything.
 """

@@ -1,4 +1,5 @@
-"""The LMS-facing API (bearer token): progress, per-content rules, playback URLs, the sync ledger."""
+"""The LMS-facing API (bearer token): progress, the content catalog and uploads, per-content rules,
+playback URLs, the sync ledger."""
 
 from __future__ import annotations
 
@@ -13,6 +14,16 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from kollus_bridge.api import models as api_models
+from kollus_bridge.api.contents import (
+    Content,
+    ContentPage,
+    ContentPatch,
+    Upload,
+    UploadInput,
+    content_json,
+    contents_csv,
+    upload_json,
+)
 from kollus_bridge.api.http import (
     bearer_auth,
     declared_query_only,
@@ -36,10 +47,13 @@ from kollus_bridge.api.service import (
     sync_ledger,
 )
 from kollus_bridge.auth import playback_keys
+from kollus_bridge.content import manage
+from kollus_bridge.content.catalog import Status
 from kollus_bridge.delivery.ledger import SyncState
 from kollus_bridge.observability import logger, metrics
 from kollus_bridge.progress.ingest import rules_for
 from kollus_bridge.progress.rules import RulesCache
+from kollus_bridge.runtime import vod_client
 from kollus_bridge.settings import get_settings
 from kollus_bridge.store import dynamo_store
 from kollus_bridge.times import iso_time, now_ms
@@ -53,6 +67,7 @@ OPENAPI_DOCUMENT = Path(__file__).with_name("openapi.json")
 settings = get_settings()
 store = dynamo_store(settings.table_name, settings.rejected_ttl_days)
 rules_cache = RulesCache(lambda key: rules_for(key, settings, store), settings.rules_cache_seconds)
+vod = vod_client(settings, store)
 app = make_resolver(settings)
 app.use(middlewares=[bearer_auth(settings, public_paths={"/v1/openapi.json"}), declared_query_only])
 
@@ -63,10 +78,17 @@ class RecordIdentity(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
         strict=True,
-        json_schema_extra={"examples": [{"client_user_id": "user-1042", "media_content_key": "nY3CaQtl"}]},
+        json_schema_extra={
+            "examples": [
+                {"client_user_id": "user-1042", "media_content_key": "nY3CaQtl"},
+                {"media_content_key": "nY3CaQtl"},
+            ]
+        },
     )
 
-    client_user_id: str = Field(min_length=1, max_length=256)
+    client_user_id: str | None = Field(
+        default=None, min_length=1, max_length=256, description="Omit to redeliver the content's content.* webhook."
+    )
     media_content_key: str = Field(min_length=1, max_length=256)
 
 
@@ -90,10 +112,14 @@ def get_progress(
     now = now_ms()
     metrics.add_metric(name="ProgressRead", unit=MetricUnit.Count, value=1)
     if client_user_id is not None and media_content_key is not None and not wants_csv(app):
-        item = progress_detail(client_user_id, media_content_key, settings, store, rules=rules_cache, now=now)
+        item = progress_detail(
+            client_user_id, media_content_key, settings, store, rules=rules_cache, now=now, cards=store.content_cards
+        )
         return model_response(200, progress_detail_json(item))
     if client_user_id is not None and media_content_key is not None:
-        item = progress_detail(client_user_id, media_content_key, settings, store, rules=rules_cache, now=now)
+        item = progress_detail(
+            client_user_id, media_content_key, settings, store, rules=rules_cache, now=now, cards=store.content_cards
+        )
         return Response(200, "text/csv; charset=utf-8", progress_csv([progress_record(item)]))
     page = progress_page(
         settings,
@@ -104,6 +130,7 @@ def get_progress(
         media_content_key=media_content_key,
         limit=limit,
         next_token=next_token,
+        cards=store.content_cards,
     )
     records = [progress_record(item) for item in page.items]
     if wants_csv(app):
@@ -187,9 +214,87 @@ def get_sync_ledger(
     responses=responses(api_models.Redelivery, 400, 401, 404, 503, status=202),
 )
 def post_redeliver(identity: Annotated[RecordIdentity, Body()]) -> Response[str]:
-    redeliver(identity.client_user_id, identity.media_content_key, store, now_ms())
+    if identity.client_user_id is None:
+        manage.redeliver_content(store, identity.media_content_key, now_ms())
+    else:
+        redeliver(identity.client_user_id, identity.media_content_key, store, now_ms())
     metrics.add_metric(name="SyncRedeliver", unit=MetricUnit.Count, value=1)
     return model_response(202, api_models.Redelivery(**identity.model_dump(), state="pending"))
+
+
+@app.post(
+    "/v1/uploads",
+    summary="An upload URL from Kollus; the browser posts the file there, and the catalog follows it from now on",
+    responses=responses(Upload, 400, 401, 502, 503, status=201),
+)
+def post_upload(request: Annotated[UploadInput, Body()]) -> Response[str]:
+    ticket, entry = manage.create_upload(
+        vod,
+        store,
+        settings,
+        now_ms(),
+        title=request.title,
+        uploaded_by=request.uploaded_by,
+        category_key=request.category_key,
+        channel_key=request.channel_key,
+        encrypt=request.encrypt,
+        audio=request.audio_only,
+    )
+    metrics.add_metric(name="UploadUrlIssued", unit=MetricUnit.Count, value=1)
+    return model_response(201, upload_json(ticket, entry))
+
+
+@app.get(
+    "/v1/contents",
+    summary="The content catalog, filtered and paginated (`Accept: text/csv` for CSV)",
+    description="A page may hold fewer than `limit` items when filters leave few matches; follow next_token.",
+    responses=responses(ContentPage, 400, 401, 503),
+)
+def get_contents(
+    status: Annotated[Status | None, Query(examples=["ready"])] = None,
+    channel_key: Annotated[str | None, Query(min_length=1, max_length=128, examples=["lectures"])] = None,
+    title: Annotated[str | None, Query(min_length=1, max_length=200, examples=["recursion"])] = None,
+    limit: Annotated[int, Query(ge=1, le=500, examples=[100])] = 100,
+    next_token: Annotated[str | None, Query(max_length=4096)] = None,
+) -> Response[str]:
+    found, token = store.list_contents(
+        status=status, channel_key=channel_key, title_contains=title, limit=limit, next_token=next_token
+    )
+    items = [content_json(item.entry) for item in found]
+    if wants_csv(app):
+        headers = {"x-next-token": token} if token else None
+        return Response(200, "text/csv; charset=utf-8", contents_csv(items), headers=headers)
+    return model_response(200, ContentPage(items=items, next_token=token))
+
+
+@app.get(
+    "/v1/contents/<media_content_key>",
+    summary="One content of the catalog, by its media content key (or its upload file key before it has one)",
+    responses=responses(Content, 400, 401, 404, 503),
+)
+def get_content(media_content_key: ContentKey) -> Response[str]:
+    return model_response(200, content_json(manage.find(store, media_content_key).entry))
+
+
+@app.patch(
+    "/v1/contents/<media_content_key>",
+    summary="Rename a content: in Kollus first, then in the catalog",
+    responses=responses(Content, 400, 401, 404, 502, 503),
+)
+def patch_content(media_content_key: ContentKey, change: Annotated[ContentPatch, Body()]) -> Response[str]:
+    entry = manage.rename(vod, store, media_content_key, change.title, now_ms())
+    return model_response(200, content_json(entry))
+
+
+@app.delete(
+    "/v1/contents/<media_content_key>",
+    summary="Delete a content's file from the Kollus library and mark it deleted (learners' progress stays)",
+    responses=responses(Content, 400, 401, 404, 502, 503),
+)
+def delete_content(media_content_key: ContentKey) -> Response[str]:
+    entry = manage.delete(vod, store, media_content_key, now_ms())
+    metrics.add_metric(name="ContentDeleted", unit=MetricUnit.Count, value=1)
+    return model_response(200, content_json(entry))
 
 
 @app.get("/v1/openapi.json", summary="This API's OpenAPI document", include_in_schema=False)

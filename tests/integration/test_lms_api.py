@@ -28,7 +28,16 @@ def every_page(settings: Settings, store: DynamoStore, limit: int, **who: str | 
     rules = RulesCache(lambda key: rules_for(key, settings, store), 60)
     pages, token = [], None
     while True:
-        page = progress_page(settings, store, rules, 2_000, limit=limit, next_token=token, **who)
+        page = progress_page(
+            settings,
+            store,
+            rules,
+            2_000,
+            limit=limit,
+            next_token=token,
+            client_user_id=who.get("client_user_id"),
+            media_content_key=who.get("media_content_key"),
+        )
         pages.append([f"{item.client_user_id}/{item.media_content_key}" for item in page.items])
         token = page.next_token
         if token is None:

@@ -106,6 +106,12 @@ def test_routes() -> None:
         ("DELETE /v1/contents/{media_content_key}/rules", "ApiFunction"),
         ("POST /v1/playback-urls", "ApiFunction"),
         ("GET /v1/openapi.json", "ApiFunction"),
+        ("POST /v1/uploads", "ApiFunction"),
+        ("GET /v1/contents", "ApiFunction"),
+        ("GET /v1/contents/{media_content_key}", "ApiFunction"),
+        ("PATCH /v1/contents/{media_content_key}", "ApiFunction"),
+        ("DELETE /v1/contents/{media_content_key}", "ApiFunction"),
+        ("POST /callbacks/kollus/{token}/platform", "PlatformFunction"),
     }
 
 
@@ -130,9 +136,11 @@ def test_table_keys_and_protection() -> None:
 
 
 def statements(name: str) -> list[dict[str, Any]]:
+    """A function's policy statements, those under a condition (`Fn::If`) included."""
     found: list[dict[str, Any]] = []
     for policy in function(name)["Policies"]:
-        found.extend(policy["Statement"])
+        granted = policy["Fn::If"][1] if "Fn::If" in policy else policy
+        found.extend(granted["Statement"])
     return found
 
 
@@ -174,7 +182,18 @@ def test_policies_are_least_privilege() -> None:
     assert actions_on("SyncFunction", {"Ref": "LmsWebhookSecretStore"}) == {"secretsmanager:GetSecretValue"}
     assert actions_on("DeliverFunction", table) == {"dynamodb:BatchGetItem", "dynamodb:UpdateItem"}
     assert actions_on("DeliverFunction", {"Ref": "LmsWebhookSecretStore"}) == {"secretsmanager:GetSecretValue"}
-    for name in ("CallbackFunction", "ApiFunction", "SyncFunction", "DeliverFunction"):
+    assert actions_on("PlatformFunction", table) == {
+        "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:DeleteItem",
+    }  # fmt: skip
+    assert actions_on("PlatformFunction", {"Ref": "CallbackTokenSecret"}) == {"secretsmanager:GetSecretValue"}
+    assert actions_on("ReconcileFunction", table) == {
+        "dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:DeleteItem",
+    }  # fmt: skip
+    for name in ("ApiFunction", "ReconcileFunction"):  # only the functions that call Kollus read its token
+        assert actions_on(name, {"Ref": "KollusApiTokenSecret"}) == {"secretsmanager:GetSecretValue"}, name
+    for name in ("CallbackFunction", "SyncFunction", "DeliverFunction", "PlatformFunction"):
+        assert not actions_on(name, {"Ref": "KollusApiTokenSecret"}), name
+    for name in resources(TEMPLATE, "AWS::Serverless::Function"):
         for statement in statements(name):
             assert statement["Effect"] == "Allow"
             assert "*" not in str(statement["Resource"]) and "*" not in str(statement["Action"])
@@ -227,7 +246,9 @@ def emitted_metrics() -> set[str]:
     """Every metric name the code emits: literal names, and the names built from outcomes and error codes."""
     sources = [*(ROOT / "functions").rglob("*.py"), *(ROOT / "layers" / "bridge" / "kollus_bridge").rglob("*.py")]
     text = "\n".join(path.read_text(encoding="utf-8") for path in sources)
-    names = set(re.findall(r'name="([A-Za-z_]+)"', text)) | set(re.findall(r'\("(Sync[A-Za-z]+)", report\.', text))
+    names = set(re.findall(r'name="([A-Za-z_]+)"', text)) | set(
+        re.findall(r'\("((?:Sync|Reconcile_)[A-Za-z]+)", report\.', text)
+    )
     assert 'name=f"Callback_{result.outcome.value}"' in text and 'name=f"Refused_{error.code}"' in text
     names |= {f"Callback_{outcome.value}" for outcome in Outcome}
     names |= {f"Refused_{kind.code}" for kind in BridgeError.__subclasses__()}

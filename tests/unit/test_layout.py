@@ -19,6 +19,7 @@ RANKS = {
     "outbound": 0,
     "kollus": 1,
     "progress": 2,
+    "content": 2,
     "delivery": 3,
     "store": 4,
     "edge": 4,

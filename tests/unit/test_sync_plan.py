@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import json
 import random
+from dataclasses import replace
+from types import MappingProxyType
 
-from kollus_bridge.delivery.ledger import Attempt, StoredRecord, SyncLedger, SyncState
+from kollus_bridge.content.catalog import Entry, Status
+from kollus_bridge.content.ports import ContentCard
+from kollus_bridge.delivery.ledger import Attempt, StoredContent, StoredRecord, SyncLedger, SyncState
 from kollus_bridge.delivery.sync import after_failure, plan
 from kollus_bridge.kollus.callback import BlockReport, Callback
 from kollus_bridge.progress.rule import RecordState, complete, merge, session_update
@@ -43,6 +47,7 @@ def test_completion_body_shape() -> None:
         "data": {
             "client_user_id": "u-1",
             "media_content_key": "m-1",
+            "title": None,
             "progress": 100.0,
             "watched_blocks": 10,
             "block_count": 10,
@@ -54,6 +59,41 @@ def test_completion_body_shape() -> None:
         },
     }
     assert plan(record(10), SETTINGS) == message  # the same bytes and id on every retry
+
+
+def test_a_completion_names_the_title_the_catalog_knows() -> None:
+    cards = {"m-1": ContentCard("uf-1", "Week 3: Recursion", 600.0), "m-2": ContentCard("uf-2", "Other", None)}
+    message = plan(record(10), SETTINGS, cards)
+    assert message is not None and json.loads(message.body)["data"]["title"] == "Week 3: Recursion"
+    untitled = plan(record(10), SETTINGS)
+    assert untitled is not None and message.message_id == untitled.message_id  # the title changes no identity
+
+
+def content(status: Status, refresh: bool = False, sent: frozenset[str] = frozenset()) -> StoredContent:
+    entry = Entry("uf-1", status, title="Intro", duration=61.5, channels=MappingProxyType({"ch": "mck-1"}),
+                  created_at=1_795_305_600_000, updated_at=1_795_305_660_000, refresh=refresh)  # fmt: skip
+    return StoredContent(entry, rev=3, ledger=SyncLedger(state=SyncState.PENDING), events_sent=sent)
+
+
+def test_a_content_announces_its_status_once_its_details_are_in() -> None:
+    message = plan(content(Status.READY), SETTINGS)
+    assert message is not None and message.kind == "content.ready"
+    body = json.loads(message.body)
+    assert body["type"] == "content.ready" and body["timestamp"] == "2026-11-22T00:01:00.000Z"
+    assert body["data"]["media_content_key"] == "mck-1" and body["data"]["duration"] == 61.5
+    assert body["data"]["channels"] == [{"channel_key": "ch", "media_content_key": "mck-1"}]
+    assert body["data"]["created_at"] == "2026-11-22T00:00:00.000Z"
+    assert plan(content(Status.READY), SETTINGS) == message  # the same id on every retry
+    assert plan(content(Status.READY, refresh=True), SETTINGS) == message  # a re-check does not hold it
+    undescribed = StoredContent(replace(content(Status.READY, refresh=True).entry, duration=None), rev=1)
+    assert plan(undescribed, SETTINGS) is None  # waits for the duration it asked for
+    assert plan(content(Status.READY, sent=frozenset({"content.ready"})), SETTINGS) is None
+    assert plan(content(Status.TRANSCODING), SETTINGS) is None
+    unplayable = StoredContent(replace(content(Status.READY).entry, channels=MappingProxyType({})), rev=1)
+    assert plan(unplayable, SETTINGS) is None  # not in a channel: nothing to play it by
+    failed, deleted = plan(content(Status.FAILED), SETTINGS), plan(content(Status.DELETED), SETTINGS)
+    assert failed is not None and failed.kind == "content.failed"
+    assert deleted is not None and deleted.kind == "content.deleted" and deleted.message_id != message.message_id
 
 
 def test_nothing_to_send_once_sent_or_failed_or_incomplete() -> None:

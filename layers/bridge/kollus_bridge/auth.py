@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hmac
 
-from .errors import StorageUnavailable, Unauthorized
+from .errors import KollusUnavailable, StorageUnavailable, Unauthorized
 from .kollus.playback import PlaybackKeys
 from .settings import Secret, Settings, SettingsError, secret_key
 
@@ -72,6 +72,16 @@ def playback_keys(settings: Settings) -> PlaybackKeys:
     security = _required(settings.kollus_security_key, settings.kollus_security_key_arn, "KOLLUS_SECURITY_KEY", age)
     custom = _required(settings.kollus_custom_key, settings.kollus_custom_key_arn, "KOLLUS_CUSTOM_KEY", age)
     return PlaybackKeys(security_key=security[0], custom_key=custom[0], nonce_key=nonce_keys(settings)[0])
+
+
+def kollus_api_token(settings: Settings) -> str:
+    """The Kollus VOD API access token (one at a time: Kollus invalidates the old one on a new issue)."""
+    if not settings.kollus_api_configured:
+        raise KollusUnavailable("the Kollus VOD API is not configured (KOLLUS_API_TOKEN or KOLLUS_API_TOKEN_ARN)")
+    tokens = _tokens(settings.kollus_api_token, settings.kollus_api_token_arn, settings.secret_cache_seconds)
+    if not tokens:
+        raise KollusUnavailable("the Kollus VOD API token is empty")
+    return tokens[0]
 
 
 def require_callback_token(presented: str, settings: Settings) -> None:

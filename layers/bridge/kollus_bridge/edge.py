@@ -18,6 +18,8 @@ from .errors import (
     Forbidden,
     InvalidPayload,
     InvalidRequest,
+    KollusRefused,
+    KollusUnavailable,
     NotFound,
     PayloadTooLarge,
     RecordTooLarge,
@@ -39,6 +41,8 @@ STATUS_BY_ERROR: dict[type[BridgeError], int] = {
     UnsupportedMediaType: 415,
     RecordTooLarge: 422,
     StorageUnavailable: 503,
+    KollusRefused: 502,
+    KollusUnavailable: 503,
 }
 
 #: The headers a browser may send with a cross-origin request, and how long it may cache a preflight.

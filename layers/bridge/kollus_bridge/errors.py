@@ -59,3 +59,15 @@ class StorageUnavailable(BridgeError):
     """DynamoDB failed after the SDK's own retries; the client may resend."""
 
     code = "storage_unavailable"
+
+
+class KollusUnavailable(BridgeError):
+    """The Kollus VOD API did not answer usably (or is not configured, or its rate limit is taken): retry later."""
+
+    code = "kollus_unavailable"
+
+
+class KollusRefused(BridgeError):
+    """The Kollus VOD API refused the request; the message says why."""
+
+    code = "kollus_refused"

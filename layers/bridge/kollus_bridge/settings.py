@@ -255,6 +255,34 @@ class Settings:
     #: Local stack only: seconds between sync runs (EventBridge Scheduler does this in AWS).
     sync_interval_seconds: float = setting(_number(0, 3600, low_exclusive=True), 10.0)
 
+    # --- content management: the Kollus VOD API ---
+    #: The VOD API's base (legacy v0); the local stack points it at its stand-in.
+    kollus_api_url: str = setting(
+        _text(max_length=2048, pattern=r"^https?://[^\s/]+\S*$"), "https://api.kr.kollus.com/0"
+    )
+    #: Local stack / tests: the VOD API access token.
+    kollus_api_token: Secret | None = setting(_secret, None)
+    #: AWS: Secrets Manager secret holding the access token (Kollus invalidates the old one on a new issue).
+    kollus_api_token_arn: str | None = setting(_text(), None)
+    kollus_api_timeout_seconds: float = setting(_number(0, 60, low_exclusive=True), 10.0)
+    kollus_api_max_attempts: int = setting(_integer(1, 10), 3)
+    #: Time between two VOD API slots across the deployment: Kollus allows one request a second, and
+    #: the rest is the margin for taking a slot (docs in `content.limiter`).
+    kollus_api_interval_ms: int = setting(_integer(1050, 60_000), 1100)
+    #: How long a request waits for its turn before giving up (the caller answers 503).
+    kollus_api_max_wait_seconds: float = setting(_number(0, 600), 20.0)
+    #: Channel an upload joins when the request names none (empty: none).
+    kollus_channel_key: str | None = setting(_text(max_length=256), None)
+    #: Channels reconciliation sweeps, comma-separated (empty: every channel of the account).
+    kollus_channel_keys: tuple[str, ...] = setting(lambda text: tuple(_split_tokens(text)), ())
+    kollus_upload_expiry_seconds: int = setting(_integer(60, 21_600), 3600)
+    #: Minutes between two full sweeps of the channels' content lists.
+    reconcile_sweep_minutes: float = setting(_number(0, 10_080), 60.0)
+
+    @property
+    def kollus_api_configured(self) -> bool:
+        return self.kollus_api_token is not None or self.kollus_api_token_arn is not None
+
     def field_name(self, canonical: str) -> str:
         """The wire name of a flat Kollus variable under this deployment's callback URL template."""
         return self.kollus_field_names.get(canonical, canonical)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, CORSConfig, Response
@@ -35,7 +35,8 @@ _ERROR_DESCRIPTIONS = {
     413: "Body too large",
     415: "Unsupported content type",
     422: "The record would exceed the storage item size",
-    503: "Storage unavailable: nothing was written; retry",
+    502: "The Kollus VOD API refused the request (kollus_refused; the message says why)",
+    503: "Storage or the Kollus VOD API unavailable: nothing was changed; retry",
 }
 
 
@@ -140,6 +141,7 @@ def progress_record(item: RecordView) -> ProgressRecord:
     return ProgressRecord(
         client_user_id=item.client_user_id,
         media_content_key=item.media_content_key,
+        title=item.title,
         block_count=view.block_count,
         duration=view.duration,
         watched_blocks=view.watched_blocks,
@@ -168,21 +170,25 @@ def progress_detail_json(item: RecordView) -> ProgressDetail:
 CSV_COLUMNS = list(ProgressRecord.model_fields)
 
 
-def _csv_cell(value: object) -> object:
+def csv_cell(value: object) -> object:
     # A cell a spreadsheet would run as a formula is quoted (CSV injection).
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
         return "'" + value
     return value
 
 
-def progress_csv(records: list[ProgressRecord]) -> str:
+def csv_table(columns: list[str], rows: Iterable[Mapping[str, Any]]) -> str:
+    """Rows as CSV (CRLF lines, a header row), each cell safe to open in a spreadsheet."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
-    for record in records:
-        row = record.model_dump()
-        writer.writerow([_csv_cell(row[column]) for column in CSV_COLUMNS])
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([csv_cell(row[column]) for column in columns])
     return buffer.getvalue()
+
+
+def progress_csv(records: list[ProgressRecord]) -> str:
+    return csv_table(CSV_COLUMNS, (record.model_dump() for record in records))
 
 
 def wants_csv(app: APIGatewayHttpResolver) -> bool:
@@ -197,8 +203,10 @@ def ledger_json(entry: StoredLedgerEntry) -> LedgerEntry:
     """The public representation of one sync ledger entry."""
     ledger = entry.ledger
     return LedgerEntry(
+        subject="progress" if entry.client_user_id is not None else "content",
         client_user_id=entry.client_user_id,
         media_content_key=entry.media_content_key,
+        upload_file_key=entry.upload_file_key,
         state=ledger.state.value if ledger.state else None,
         attempts=ledger.attempts,
         completed_at=iso_time(entry.completed_at),

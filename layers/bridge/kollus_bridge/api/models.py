@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 RECORD_EXAMPLE: dict[str, Any] = {
     "client_user_id": "user-1042",
     "media_content_key": "nY3CaQtl",
+    "title": "Week 3: Recursion",
     "block_count": 10,
     "duration": 600.0,
     "watched_blocks": 7,
@@ -24,8 +25,10 @@ RECORD_EXAMPLE: dict[str, Any] = {
     "updated_at": "2026-11-22T09:14:03.120Z",
 }
 LEDGER_EXAMPLE: dict[str, Any] = {
+    "subject": "progress",
     "client_user_id": "user-1042",
     "media_content_key": "nY3CaQtl",
+    "upload_file_key": None,
     "state": "failed",
     "attempts": 1,
     "completed_at": "2026-11-22T09:14:03.120Z",
@@ -107,6 +110,47 @@ class CallbackForm(BaseModel):
     run_time: float | None = _seconds("Wall-clock seconds of this session.")
 
 
+class PlatformCallbackForm(BaseModel):
+    """A Kollus platform callback (form-encoded, from Kollus's servers). Which one it is follows from its
+    fields: `transcoding_result` (transcoding), `channel_key` (channel add or remove, by `update_type`),
+    a bare `update_type` (content update), else the upload callback."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"content_provider_key": "cp-1", "filename": "recursion.mp4", "upload_file_key": "uf-7b1c0e"},
+                {"upload_file_key": "uf-7b1c0e", "filename": "recursion.mp4", "transcoding_result": "success"},
+            ]
+        }
+    )
+
+    upload_file_key: str = _identifier("The uploaded file in the Kollus library.")
+    content_provider_key: str | None = Field(default=None, max_length=256, pattern=_OPTIONAL_TEXT)
+    filename: str | None = Field(default=None, max_length=1024, pattern=_OPTIONAL_TEXT)
+    full_filename: str | None = Field(default=None, max_length=1024, pattern=_OPTIONAL_TEXT)
+    transcoding_result: Literal["success", "fail"] | None = None
+    media_content_key: str | None = Field(default=None, max_length=256, pattern=_OPTIONAL_TEXT)
+    channel_key: str | None = Field(default=None, max_length=256, pattern=_OPTIONAL_TEXT)
+    channel_name: str | None = Field(default=None, max_length=512, pattern=_OPTIONAL_TEXT)
+    profile_key: str | None = Field(default=None, max_length=4096, pattern=_OPTIONAL_TEXT, description="|-separated.")
+    update_type: str | None = Field(
+        default=None, max_length=80, pattern=_OPTIONAL_TEXT, description="e.g. channel_join"
+    )
+
+
+class PlatformResult(BaseModel):
+    model_config = example(
+        {"result": "applied", "upload_file_key": "uf-7b1c0e", "event": "transcoded", "status": "ready"}
+    )
+
+    result: Literal["applied", "duplicate"] = Field(description="duplicate: already applied; nothing changed.")
+    upload_file_key: str
+    event: Literal["uploaded", "transcoded", "channel_joined", "channel_left", "updated"]
+    status: Literal["uploading", "transcoding", "failed", "ready", "deleted"] | None = Field(
+        description="The content's status after the callback (null for a duplicate)."
+    )
+
+
 class CallbackResult(BaseModel):
     model_config = example(
         {"result": "accepted", "watched_blocks": 7, "block_count": 10, "progress": 70.0, "completed": False}
@@ -124,6 +168,7 @@ class ProgressRecord(BaseModel):
 
     client_user_id: str
     media_content_key: str
+    title: str | None = Field(description="The content's title, when the catalog knows it.")
     block_count: int = Field(description="The block grid progress is reported on.")
     duration: float | None
     watched_blocks: int
@@ -190,8 +235,12 @@ class PlaybackUrl(BaseModel):
 class LedgerEntry(BaseModel):
     model_config = example(LEDGER_EXAMPLE)
 
-    client_user_id: str
-    media_content_key: str
+    subject: Literal["progress", "content"] = Field(
+        description="progress: a learner's completion or progress; content: a content.* webhook."
+    )
+    client_user_id: str | None = Field(description="The learner (null for a content.* webhook).")
+    media_content_key: str | None
+    upload_file_key: str | None = Field(description="The content's upload key (content.* webhooks only).")
     state: Literal["pending", "delivered", "failed"] | None
     attempts: int
     completed_at: str | None
@@ -213,6 +262,6 @@ class LedgerPage(BaseModel):
 class Redelivery(BaseModel):
     model_config = example({"client_user_id": "user-1042", "media_content_key": "nY3CaQtl", "state": "pending"})
 
-    client_user_id: str
+    client_user_id: str | None
     media_content_key: str
     state: Literal["pending"]

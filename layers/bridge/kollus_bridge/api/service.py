@@ -5,17 +5,19 @@ The callback's own use case is `progress.ingest`."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Annotated, Any, Protocol
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from kollus_bridge.content.ports import ContentCard
 from kollus_bridge.delivery.ledger import StoredLedgerEntry, SyncState
 from kollus_bridge.errors import InvalidRequest, NotFound
 from kollus_bridge.kollus.playback import PlaybackKeys, PlaybackRequest, claims, jwt_hs256, playback_url, sign_nonce
 from kollus_bridge.progress.ingest import current_state
 from kollus_bridge.progress.ports import ProgressStore, Record, RulesStore
-from kollus_bridge.progress.rule import ProgressView, summarize
+from kollus_bridge.progress.rule import ProgressView, RecordState, summarize
 from kollus_bridge.progress.rules import ContentRules, RulesCache
 from kollus_bridge.settings import DEFAULT_NONCE_SLOT, Settings
 from kollus_bridge.times import iso_time
@@ -58,6 +60,20 @@ class RecordView:
     media_content_key: str
     view: ProgressView
     rules: ContentRules
+    #: The content's title, when the catalog knows it.
+    title: str | None = None
+
+
+#: The catalog's cards by media content key (titles and durations).
+CardLookup = Callable[[Sequence[str]], Mapping[str, ContentCard]]
+
+
+def _with_card(item: RecordView, card: ContentCard | None) -> RecordView:
+    """A record named by the catalog's title; the catalog's duration where the player gave none."""
+    if card is None:
+        return item
+    view = item.view if item.view.duration or card.duration is None else replace(item.view, duration=card.duration)
+    return replace(item, view=view, title=card.title)
 
 
 @dataclass(frozen=True)
@@ -87,12 +103,19 @@ def progress_detail(
     *,
     rules: RulesCache,
     now: int,
+    cards: CardLookup | None = None,
 ) -> RecordView:
-    """One learner's progress on one content, under the content's rules."""
+    """One learner's progress on one content, under the content's rules. A content the catalog knows
+    but the learner never started is reported at zero, all of it missing."""
+    card = cards([media_content_key]).get(media_content_key) if cards else None
     record = store.get_stored(client_user_id, media_content_key)
     if record is None:
-        raise NotFound("no progress recorded for this learner and content")
-    return _record_view(record, settings, store, rules, now)
+        if card is None:
+            raise NotFound("no progress recorded for this learner and content")
+        content_rules = rules.get(media_content_key)
+        empty = summarize(RecordState(), content_rules.completion_threshold)
+        return _with_card(RecordView(client_user_id, media_content_key, empty, content_rules), card)
+    return _with_card(_record_view(record, settings, store, rules, now), card)
 
 
 def progress_page(
@@ -105,15 +128,18 @@ def progress_page(
     media_content_key: str | None,
     limit: int,
     next_token: str | None,
+    cards: CardLookup | None = None,
 ) -> ProgressPage:
-    """One page of a learner's records, or of a content's."""
+    """One page of a learner's records, or of a content's (named by the catalog's titles)."""
     if client_user_id is not None:
         records, token = store.records_of_learner(client_user_id, limit, next_token)
     elif media_content_key is not None:
         records, token = store.records_of_content(media_content_key, limit, next_token)
     else:
         raise InvalidRequest("give client_user_id, media_content_key, or both", field="client_user_id")
-    return ProgressPage([_record_view(record, settings, store, rules, now) for record in records], token)
+    views = [_record_view(record, settings, store, rules, now) for record in records]
+    known = cards(sorted({view.media_content_key for view in views})) if cards and views else {}
+    return ProgressPage([_with_card(view, known.get(view.media_content_key)) for view in views], token)
 
 
 class RulesInput(BaseModel):

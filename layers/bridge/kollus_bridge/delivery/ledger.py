@@ -8,8 +8,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
+from kollus_bridge.content.ports import CatalogItem
 from kollus_bridge.progress.ports import Record
+
+
+class Subject(NamedTuple):
+    """What a delivery is about: a learner's record (learner, media content key), or a catalog
+    content (None, upload file key). It equals the plain tuple."""
+
+    learner: str | None
+    key: str
 
 
 class SyncState(StrEnum):
@@ -42,18 +52,39 @@ class StoredRecord(Record):
 
 
 @dataclass(frozen=True)
-class StoredLedgerEntry:
-    """A ledger listing's row (read from the ledger index, without the record's progress)."""
+class StoredContent(CatalogItem):
+    """A catalog entry with where the delivery of its `content.*` webhooks stands."""
 
-    client_user_id: str
-    media_content_key: str
+    ledger: SyncLedger = SyncLedger()
+    #: The content.* webhooks delivered so far.
+    events_sent: frozenset[str] = frozenset()
+
+
+#: What the delivery machinery delivers.
+Deliverable = StoredRecord | StoredContent
+
+
+def subject_of(item: Deliverable) -> Subject:
+    if isinstance(item, StoredContent):
+        return Subject(None, item.entry.upload_file_key)
+    return Subject(item.client_user_id, item.media_content_key)
+
+
+@dataclass(frozen=True)
+class StoredLedgerEntry:
+    """A ledger listing's row (read from the ledger index, without the record's progress). A catalog
+    content's row has no learner, and names its upload file key."""
+
+    client_user_id: str | None
+    media_content_key: str | None
     completed_at: int | None
     ledger: SyncLedger
+    upload_file_key: str | None = None
 
 
 @dataclass(frozen=True)
 class Message:
-    kind: str  # progress.completed | progress.updated
+    kind: str  # progress.completed | progress.updated | content.ready | content.failed | content.deleted
     message_id: str
     body: bytes
     progress: str

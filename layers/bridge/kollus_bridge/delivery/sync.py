@@ -34,13 +34,15 @@ from typing import Any, Protocol
 
 from aws_lambda_powertools.metrics import MetricUnit
 
+from kollus_bridge.content.catalog import public_fields
+from kollus_bridge.content.ports import ContentCard
 from kollus_bridge.observability import logger, metrics
 from kollus_bridge.progress.rule import ProgressView, summarize
 from kollus_bridge.settings import Settings
 from kollus_bridge.times import iso_time, now_ms
 
 from . import webhooks
-from .ledger import Attempt, Message, Sent, StoredRecord, SyncLedger, SyncState
+from .ledger import Attempt, Deliverable, Message, Sent, StoredContent, StoredRecord, Subject, SyncLedger, SyncState
 from .webhooks import Backoff, Verdict
 
 
@@ -51,17 +53,19 @@ class SyncStore(Protocol):
 
     def due_keys(
         self, now: int, limit: int, start: Mapping[str, Any] | None
-    ) -> tuple[list[tuple[str, str, int]], Mapping[str, Any] | None]: ...
+    ) -> tuple[list[tuple[Subject, int]], Mapping[str, Any] | None]: ...
 
-    def get_many(self, identities: Sequence[tuple[str, str]]) -> Mapping[tuple[str, str], StoredRecord]: ...
+    def get_many(self, subjects: Sequence[tuple[str | None, str]]) -> Mapping[Subject, Deliverable]: ...
 
-    def record_sent(self, record: StoredRecord, sent: Sent, now: int) -> None: ...
+    def content_cards(self, media_content_keys: Sequence[str]) -> Mapping[str, ContentCard]: ...
 
-    def record_failure(self, record: StoredRecord, attempt: Attempt, ledger: SyncLedger, now: int) -> None: ...
+    def record_sent(self, record: Deliverable, sent: Sent, now: int) -> None: ...
 
-    def clear_due(self, record: StoredRecord, now: int) -> None: ...
+    def record_failure(self, record: Deliverable, attempt: Attempt, ledger: SyncLedger, now: int) -> None: ...
 
-    def claim(self, record: StoredRecord, until: int) -> bool: ...
+    def clear_due(self, record: Deliverable, now: int) -> None: ...
+
+    def claim(self, record: Deliverable, until: int) -> bool: ...
 
 
 class Sender(Protocol):
@@ -88,7 +92,9 @@ class SyncReport:
             setattr(self, name, getattr(self, name) + 1)
 
 
-def payload(kind: str, record: StoredRecord, view: ProgressView, at: int | None) -> dict[str, Any]:
+def payload(
+    kind: str, record: StoredRecord, view: ProgressView, at: int | None, title: str | None = None
+) -> dict[str, Any]:
     """The webhook body (Standard Webhooks' type / timestamp / data envelope)."""
     return {
         "type": kind,
@@ -96,6 +102,7 @@ def payload(kind: str, record: StoredRecord, view: ProgressView, at: int | None)
         "data": {
             "client_user_id": record.client_user_id,
             "media_content_key": record.media_content_key,
+            "title": title,
             "progress": float(view.progress),
             "watched_blocks": view.watched_blocks,
             "block_count": view.block_count,
@@ -108,10 +115,31 @@ def payload(kind: str, record: StoredRecord, view: ProgressView, at: int | None)
     }
 
 
-def plan(record: StoredRecord, settings: Settings) -> Message | None:
-    """What to send for a due record: its completion first, else a changed progress (if enabled)."""
+def content_payload(kind: str, item: StoredContent) -> dict[str, Any]:
+    """A `content.*` webhook's body: the catalog's fields, times in ISO-8601."""
+    data = public_fields(item.entry)
+    for name in ("created_at", "updated_at", "deleted_at"):
+        data[name] = iso_time(data[name])  # type: ignore[arg-type]
+    return {"type": kind, "timestamp": iso_time(item.entry.updated_at), "data": data}
+
+
+def content_plan(item: StoredContent) -> Message | None:
+    """The webhook a catalog entry's status announces, unless it was sent."""
+    kind = item.entry.due_event
+    if kind is None or kind in item.events_sent:
+        return None
+    message_id = webhooks.message_id(kind, item.entry.upload_file_key)
+    body = json.dumps(content_payload(kind, item), separators=(",", ":"), ensure_ascii=False).encode()
+    return Message(kind, message_id, body, "")
+
+
+def plan(record: Deliverable, settings: Settings, cards: Mapping[str, ContentCard] | None = None) -> Message | None:
+    """What to send for a due record: its completion first, else a changed progress (if enabled);
+    for a catalog entry, its status's webhook. `cards` name the contents' titles."""
     if record.ledger.state is SyncState.FAILED:
         return None  # waits for POST /v1/sync/redeliver
+    if isinstance(record, StoredContent):
+        return content_plan(record)
     view = summarize(record.state, settings.completion_threshold)
     progress = str(view.progress)
     identity = (record.client_user_id, record.media_content_key)
@@ -125,7 +153,9 @@ def plan(record: StoredRecord, settings: Settings) -> Message | None:
         at = record.state.updated_at
     else:
         return None
-    body = json.dumps(payload(kind, record, view, at), separators=(",", ":"), ensure_ascii=False).encode()
+    card = (cards or {}).get(record.media_content_key)
+    document = payload(kind, record, view, at, card.title if card else None)
+    body = json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode()
     return Message(kind, message_id, body, progress)
 
 
@@ -164,17 +194,29 @@ class SyncRun:
     #: How long the fast path holds a record it delivers (past it, the sweep may deliver it).
     claim_seconds: float = 60.0
 
-    def deliver(self, record: StoredRecord, claim: bool, recorders: ThreadPoolExecutor) -> None:
+    def deliver(
+        self,
+        record: Deliverable,
+        claim: bool,
+        recorders: ThreadPoolExecutor,
+        cards: Mapping[str, ContentCard] | None = None,
+    ) -> None:
         """Deliver one due record (claiming it first on the fast path) and hand its outcome to
         `recorders`, so that the next delivery need not wait for the ledger write. A failure here is
         logged and counted, and the run goes on: the record stays due for the next run."""
         try:
-            self._deliver(record, claim, recorders)
+            self._deliver(record, claim, recorders, cards)
         except Exception:
             logger.exception("delivery failed before its outcome was recorded")
             self.report.count("errors")
 
-    def _deliver(self, record: StoredRecord, claim: bool, recorders: ThreadPoolExecutor) -> None:
+    def _deliver(
+        self,
+        record: Deliverable,
+        claim: bool,
+        recorders: ThreadPoolExecutor,
+        cards: Mapping[str, ContentCard] | None,
+    ) -> None:
         due_at = record.ledger.next_attempt_at
         if due_at is None or due_at > self.clock():
             self.report.count("not_due")
@@ -182,7 +224,7 @@ class SyncRun:
         if claim and not self.store.claim(record, self.clock() + int(self.claim_seconds * 1000)):
             self.report.count("not_due")
             return
-        message = plan(record, self.settings)
+        message = plan(record, self.settings, cards)
         if message is None:
             self.store.clear_due(record, self.clock())
             self.report.count("nothing_to_send")
@@ -197,7 +239,7 @@ class SyncRun:
         )
         recorders.submit(self._record, record, message, attempt, self.clock())
 
-    def _record(self, record: StoredRecord, message: Message, attempt: Attempt, now: int) -> None:
+    def _record(self, record: Deliverable, message: Message, attempt: Attempt, now: int) -> None:
         try:
             if webhooks.verdict(attempt.status) is Verdict.DELIVERED:
                 self.store.record_sent(record, Sent(message, attempt.status), now)
@@ -215,23 +257,32 @@ class SyncRun:
     def _time_is_short(self) -> bool:
         return self.remaining_ms() < self.settings.sync_time_margin_seconds * 1000
 
-    def _due_pages(self, now: int) -> Iterator[list[tuple[str, str, int | None]]]:
-        """Pages of (learner, content, due time) whose delivery is due by `now`, oldest first."""
+    def _due_pages(self, now: int) -> Iterator[list[tuple[Subject, int | None]]]:
+        """Pages of (subject, due time) whose delivery is due by `now`, oldest first."""
         start: Mapping[str, Any] | None = None
         while True:
             keys, start = self.store.due_keys(now, self.settings.sync_batch_size, start)
-            yield [(learner, content, due_at) for learner, content, due_at in keys]
+            yield [(subject, due_at) for subject, due_at in keys]
             if start is None:
                 return
 
-    def _deliver_all(self, pages: Iterable[list[tuple[str, str, int | None]]], claim: bool, now: int) -> None:
+    def _read(
+        self, chunk: list[tuple[Subject, int | None]]
+    ) -> tuple[Mapping[Any, Deliverable], Mapping[str, ContentCard]]:
+        """The chunk's records and entries, and the cards of the records' contents (their titles)."""
+        found = self.store.get_many([subject for subject, _ in chunk])
+        contents = [item.media_content_key for item in found.values() if isinstance(item, StoredRecord)]
+        return found, (self.store.content_cards(contents) if contents else {})
+
+    def _deliver_all(self, pages: Iterable[list[tuple[Subject, int | None]]], claim: bool, now: int) -> None:
         """Deliver the records of each page, `sync_concurrency` in flight to the LMS at once, until the
         time runs short. Records are read `READ_AHEAD` to a request, one request ahead of the deliveries."""
         chunks = (page[at : at + READ_AHEAD] for page in pages for at in range(0, len(page), READ_AHEAD))
+        Read = tuple[list[tuple[Subject, int | None]], tuple[Mapping[Any, Deliverable], Mapping[str, ContentCard]]]
 
-        def read_next() -> tuple[list[tuple[str, str, int | None]], Mapping[tuple[str, str], StoredRecord]] | None:
+        def read_next() -> Read | None:
             chunk = next(chunks, None)
-            return None if chunk is None else (chunk, self.store.get_many([(who, what) for who, what, _ in chunk]))
+            return None if chunk is None else (chunk, self._read(chunk))
 
         concurrency = self.settings.sync_concurrency
         with (
@@ -243,8 +294,8 @@ class SyncRun:
             pending = reader.submit(read_next)
             while (ready := pending.result()) is not None and not self.report.stopped_early:
                 pending = reader.submit(read_next)
-                chunk, records = ready
-                for learner, content, due_at in chunk:
+                chunk, (records, cards) = ready
+                for subject, due_at in chunk:
                     self.report.due_seen += 1
                     if due_at is not None:
                         age = (now - due_at) / 1000
@@ -252,14 +303,14 @@ class SyncRun:
                     if self._time_is_short():
                         self.report.stopped_early = True
                         break
-                    record = records.get((learner, content))
+                    record = records.get(subject)
                     if record is None:
                         continue
                     if len(in_flight) >= concurrency:
                         done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
                         for future in done:
                             future.result()
-                    in_flight.add(senders.submit(self.deliver, record, claim, recorders))
+                    in_flight.add(senders.submit(self.deliver, record, claim, recorders, cards))
             for future in in_flight:
                 future.result()
 
@@ -277,13 +328,12 @@ class SyncRun:
             self.store.release_lease(holder)
         return self.report
 
-    def deliver_now(self, keys: Iterable[tuple[str, str]]) -> SyncReport:
-        """The fast path: these records just became due; claim and deliver each."""
-        unique = list(dict.fromkeys(keys))  # a batch may name a record twice
+    def deliver_now(self, keys: Iterable[tuple[str | None, str]]) -> SyncReport:
+        """The fast path: these records (or catalog entries) just became due; claim and deliver each."""
+        unique = [Subject(*key) for key in dict.fromkeys(keys)]  # a batch may name a record twice
         size = self.settings.sync_batch_size
-        pages: list[list[tuple[str, str, int | None]]] = [
-            [(learner, content, None) for learner, content in unique[at : at + size]]
-            for at in range(0, len(unique), size)
+        pages: list[list[tuple[Subject, int | None]]] = [
+            [(subject, None) for subject in unique[at : at + size]] for at in range(0, len(unique), size)
         ]
         self._deliver_all(pages, claim=True, now=self.clock())
         return self.report

@@ -3,7 +3,9 @@
 - `table`: the client, key encoding, the call wrapper and error mapping;
 - `records` (progress records, with `record_items` for their item layout), `snapshots` (each
   session's newest raw callback, deflated by `bodies`), `rejected` (refused payloads), `rules`
-  (per-content rules), `ledger` (the sync ledger on each record) and `lease` (the sync lease);
+  (per-content rules), `catalog` (contents and their cards, laid out by `catalog_items`), `slots` (the VOD API's
+  rate slot), `ledger` (the sync
+  ledger on each record and catalog entry) and `lease` (the leases of runs that must not overlap);
 - `pages`: opaque page tokens over DynamoDB's start keys.
 
 `DynamoStore` is all of them on one table, which is what the functions use.
@@ -11,16 +13,18 @@
 
 from __future__ import annotations
 
+from .catalog import Catalog
 from .lease import Lease
 from .ledger import Ledger
 from .records import Records
 from .rejected import Rejected
 from .rules import Rules
+from .slots import Slots
 from .snapshots import Snapshots
 from .table import dynamodb_client
 
 
-class DynamoStore(Records, Snapshots, Rejected, Rules, Ledger, Lease):
+class DynamoStore(Records, Snapshots, Rejected, Rules, Ledger, Lease, Catalog, Slots):
     """Every aggregate's store over one table and one client."""
 
 

@@ -1,7 +1,7 @@
 """The table's change stream (DynamoDB Streams, as Lambda hands it over): which records an event names.
 
-Only progress records (`sk=P#…`) are taken; the template's filter already lets through only those that
-became due.
+Only progress records and catalog entries are taken; the template's filter already lets through only
+those that became due.
 """
 
 from __future__ import annotations
@@ -9,15 +9,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .table import identity_from_key
+from kollus_bridge.delivery.ledger import Subject
+
+from .subjects import subject_from_key
 
 
-def changed_records(event: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """(learner, content) of each progress record a stream event names, in order."""
+def changed_records(event: Mapping[str, Any]) -> list[Subject]:
+    """The subject of each progress record or catalog entry a stream event names, in order."""
     found = []
     for record in event.get("Records") or []:
         keys = (record.get("dynamodb") or {}).get("Keys") or {}
-        pk, sk = keys.get("pk", {}).get("S", ""), keys.get("sk", {}).get("S", "")
-        if pk.startswith("L#") and sk.startswith("P#"):
-            found.append(identity_from_key(keys))
+        if "S" in keys.get("pk", {}) and "S" in keys.get("sk", {}) and (subject := subject_from_key(keys)):
+            found.append(subject)
     return found

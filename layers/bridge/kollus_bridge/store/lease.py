@@ -1,4 +1,5 @@
-"""The sync lease, `pk=LEASE`, `sk=sync`: held by the running completion sync so runs never overlap."""
+"""Leases, `pk=LEASE`, `sk=<name>`: held by a running sync (`sync`) or reconciliation (`reconcile`) so
+that two runs of one never overlap."""
 
 from __future__ import annotations
 
@@ -6,16 +7,18 @@ import contextlib
 
 from .table import ConditionFailed, Table
 
-LEASE_KEY = {"pk": {"S": "LEASE"}, "sk": {"S": "sync"}}
+
+def lease_key(name: str) -> dict[str, dict[str, str]]:
+    return {"pk": {"S": "LEASE"}, "sk": {"S": name}}
 
 
 class Lease(Table):
-    def acquire_lease(self, holder: str, now: int, until: int) -> bool:
-        """Take the sync lease unless another run holds one that has not expired."""
+    def acquire_lease(self, holder: str, now: int, until: int, name: str = "sync") -> bool:
+        """Take a lease (`sync`, `reconcile`) unless another run holds it and it has not expired."""
         try:
             self.call(
                 "put_item",
-                Item={**LEASE_KEY, "holder": {"S": holder}, "lease_until": {"N": str(until)}},
+                Item={**lease_key(name), "holder": {"S": holder}, "lease_until": {"N": str(until)}},
                 ConditionExpression="attribute_not_exists(pk) OR lease_until < :now",
                 ExpressionAttributeValues={":now": {"N": str(now)}},
             )
@@ -23,12 +26,12 @@ class Lease(Table):
             return False
         return True
 
-    def release_lease(self, holder: str) -> None:
+    def release_lease(self, holder: str, name: str = "sync") -> None:
         # Taken over after expiry: not ours to delete.
         with contextlib.suppress(ConditionFailed):
             self.call(
                 "delete_item",
-                Key=LEASE_KEY,
+                Key=lease_key(name),
                 ConditionExpression="holder = :holder",
                 ExpressionAttributeValues={":holder": {"S": holder}},
             )

@@ -1,21 +1,34 @@
-"""The sync ledger, kept on the progress record (`sync_*`): what is due, what was sent, what failed.
+"""The sync ledger, kept on each progress record and catalog entry (`sync_*`): what is due, what was
+sent, what failed.
 
-`due-index` is sparse (a record is in it only while a delivery is due); `ledger-index` lists records by
-sync state, oldest change first.
+`due-index` is sparse (an item is in it only while a delivery is due); `ledger-index` lists items by
+sync state, oldest change first. A delivery's subject is a record (learner, content) or a catalog
+entry (None, upload file key).
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from kollus_bridge.delivery.ledger import Attempt, Sent, StoredLedgerEntry, StoredRecord, SyncLedger, SyncState
+from kollus_bridge.delivery.ledger import (
+    Attempt,
+    Deliverable,
+    Sent,
+    StoredContent,
+    StoredLedgerEntry,
+    Subject,
+    SyncLedger,
+    SyncState,
+)
 
+from .catalog_items import entry_key, stored_content_from_item
 from .pages import decode_token, encode_token
-from .record_items import ledger_from_item
+from .record_items import ledger_from_item, stored_record_from_item
 from .records import DUE
-from .table import ConditionFailed, Table, identity_from_key, optional_int, plain, record_key, used
+from .subjects import delivery_key, key_of, subject_from_key
+from .table import ConditionFailed, Table, optional_int, plain, record_key, used
 
 DUE_INDEX = "due-index"
 LEDGER_INDEX = "ledger-index"
@@ -26,8 +39,8 @@ LEDGER_KEY_TYPES = {"pk": "S", "sk": "S", "sync_state": "S", "sync_changed_at": 
 class Ledger(Table):
     def due_keys(
         self, now: int, limit: int, start: Mapping[str, Any] | None
-    ) -> tuple[list[tuple[str, str, int]], Mapping[str, Any] | None]:
-        """One page of (learner, content, due time) whose delivery is due by `now`, oldest first."""
+    ) -> tuple[list[tuple[Subject, int]], Mapping[str, Any] | None]:
+        """One page of (subject, due time) whose delivery is due by `now`, oldest first."""
         request: dict[str, Any] = {
             "IndexName": DUE_INDEX,
             "KeyConditionExpression": "sync_due = :due AND sync_next_at <= :now",
@@ -35,15 +48,33 @@ class Ledger(Table):
             "Limit": limit,
         }
         items, last = self.query_page(request, start)
-        keys = [(*identity_from_key(item), int(item["sync_next_at"]["N"])) for item in items]
+        keys = [
+            (subject, int(item["sync_next_at"]["N"]))
+            for item in items
+            if (subject := subject_from_key(item)) is not None
+        ]
         return keys, last
 
-    def record_sent(self, record: StoredRecord, sent: Sent, now: int) -> None:
-        """Delivered: clear the due marker if the record is unchanged since it was read, else keep it due."""
-        # Every message carries the progress, so it counts as sent either way.
+    def get_many(self, subjects: Sequence[tuple[str | None, str]]) -> dict[Subject, Deliverable]:
+        """Records and catalog entries by subject, read consistently; absent ones are left out."""
+        found: dict[Subject, Deliverable] = {}
+        for item in self.batch_get([key_of(subject) for subject in dict.fromkeys(subjects)]).values():
+            subject = subject_from_key(item)
+            if subject is not None:
+                found[subject] = (
+                    stored_content_from_item(item) if subject.learner is None else stored_record_from_item(item)
+                )
+        return found
+
+    def record_sent(self, record: Deliverable, sent: Sent, now: int) -> None:
+        """Delivered: clear the due marker if the item is unchanged since it was read, else keep it due."""
+        # Every progress message carries the progress, so it counts as sent either way.
         facts = "sync_progress_sent = :progress"
         if sent.message.kind == "progress.completed":
             facts += ", sync_completion_sent = :true"
+        added = ""
+        if isinstance(record, StoredContent):
+            facts, added = "sync_last_event = :kind", " ADD sync_events_sent :kinds"
         common = (
             f"{facts}, sync_delivered_at = :now, sync_last_attempt_at = :now, sync_last_status = :status, "
             "sync_attempts = :zero, sync_message_id = :id, sync_changed_at = :now"
@@ -58,28 +89,32 @@ class Ledger(Table):
             ":delivered": {"S": SyncState.DELIVERED.value},
             ":pending": {"S": SyncState.PENDING.value},
             ":rev": {"N": str(record.rev)},
+            ":kind": {"S": sent.message.kind},
+            ":kinds": {"SS": [sent.message.kind]},
         }
-        key = record_key(record.client_user_id, record.media_content_key)
+        key = delivery_key(record)
         try:
             self.call(
                 "update_item",
                 Key=key,
                 UpdateExpression=(
-                    f"SET {common}, sync_state = :delivered REMOVE sync_due, sync_next_at, sync_last_error"
+                    f"SET {common}, sync_state = :delivered{added} REMOVE sync_due, sync_next_at, sync_last_error"
                 ),
                 ConditionExpression="rev = :rev",
-                ExpressionAttributeValues=used(values, common + ":delivered :rev"),
+                ExpressionAttributeValues=used(values, common + added + ":delivered :rev"),
             )
         except ConditionFailed:
-            # Changed meanwhile: record the delivery, and look at the record again on the next run.
+            # Changed meanwhile: record the delivery, and look at the item again on the next run.
             self.call(
                 "update_item",
                 Key=key,
-                UpdateExpression=f"SET {common}, sync_state = :pending, sync_next_at = :now REMOVE sync_last_error",
-                ExpressionAttributeValues=used(values, common + ":pending"),
+                UpdateExpression=(
+                    f"SET {common}, sync_state = :pending, sync_next_at = :now{added} REMOVE sync_last_error"
+                ),
+                ExpressionAttributeValues=used(values, common + added + ":pending"),
             )
 
-    def record_failure(self, record: StoredRecord, attempt: Attempt, ledger: SyncLedger, now: int) -> None:
+    def record_failure(self, record: Deliverable, attempt: Attempt, ledger: SyncLedger, now: int) -> None:
         """An attempt that did not deliver: the ledger as `sync.after_failure` computed it."""
         values: dict[str, Any] = {
             ":state": {"S": (ledger.state or SyncState.PENDING).value},
@@ -107,30 +142,30 @@ class Ledger(Table):
             expression += " REMOVE " + ", ".join(removals)
         self.call(
             "update_item",
-            Key=record_key(record.client_user_id, record.media_content_key),
+            Key=delivery_key(record),
             UpdateExpression=expression,
             ConditionExpression="attribute_exists(pk)",
             ExpressionAttributeValues=values,
         )
 
-    def clear_due(self, record: StoredRecord, now: int) -> None:
+    def clear_due(self, record: Deliverable, now: int) -> None:
         """Nothing to send: leave the due index, unless the record changed since it was read."""
         # Changed meanwhile: it stays due and the next run looks again.
         with contextlib.suppress(ConditionFailed):
             self.call(
                 "update_item",
-                Key=record_key(record.client_user_id, record.media_content_key),
+                Key=delivery_key(record),
                 UpdateExpression="SET sync_changed_at = :now REMOVE sync_due, sync_next_at",
                 ConditionExpression="rev = :rev",
                 ExpressionAttributeValues={":rev": {"N": str(record.rev)}, ":now": {"N": str(now)}},
             )
 
-    def claim(self, record: StoredRecord, until: int) -> bool:
+    def claim(self, record: Deliverable, until: int) -> bool:
         """Move a due record's due time to `until` unless someone moved it since it was read."""
         try:
             self.call(
                 "update_item",
-                Key=record_key(record.client_user_id, record.media_content_key),
+                Key=delivery_key(record),
                 UpdateExpression="SET sync_next_at = :until",
                 ConditionExpression="sync_due = :due AND sync_next_at = :seen",
                 ExpressionAttributeValues={
@@ -155,13 +190,36 @@ class Ledger(Table):
         }
         start = decode_token(next_token, LEDGER_KEY_TYPES, {"sync_state": {"S": state.value}})
         items, last = self.query_page(request, start)
-        entries = [
-            StoredLedgerEntry(
-                *identity_from_key(item), optional_int(plain(item, "completed_at")), ledger_from_item(item)
-            )
-            for item in items
-        ]
+        entries = []
+        for item in items:
+            subject = subject_from_key(item)
+            if subject is None:
+                continue
+            if subject.learner is None:
+                content = plain(item, "media_content_key")
+                entries.append(StoredLedgerEntry(None, content, None, ledger_from_item(item), subject.key))
+            else:
+                completed = optional_int(plain(item, "completed_at"))
+                entries.append(StoredLedgerEntry(subject.learner, subject.key, completed, ledger_from_item(item)))
         return entries, encode_token(last)
+
+    def redeliver_content(self, upload_file_key: str, event: str, now: int) -> None:
+        """Put a catalog entry's current webhook back to pending (idempotent)."""
+        self.call(
+            "update_item",
+            Key=entry_key(upload_file_key),
+            UpdateExpression=(
+                "SET sync_state = :pending, sync_due = :due, sync_next_at = :now, sync_changed_at = :now, "
+                "sync_attempts = :zero REMOVE sync_last_error DELETE sync_events_sent :event"
+            ),
+            ExpressionAttributeValues={
+                ":pending": {"S": SyncState.PENDING.value},
+                ":due": {"S": DUE},
+                ":now": {"N": str(now)},
+                ":zero": {"N": "0"},
+                ":event": {"SS": [event]},
+            },
+        )
 
     def redeliver(self, client_user_id: str, media_content_key: str, now: int) -> bool:
         """Put a completed record's delivery back to pending (idempotent); False when not completed."""

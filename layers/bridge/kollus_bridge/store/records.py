@@ -6,11 +6,10 @@ Every write is a single conditional request; the record is the commit point of a
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from kollus_bridge.delivery.ledger import StoredRecord, SyncState
-from kollus_bridge.errors import StorageUnavailable
 from kollus_bridge.progress.ports import ApplyResult
 from kollus_bridge.progress.rule import Outcome, RecordState, SessionUpdate, classify
 
@@ -21,8 +20,6 @@ from .table import ConditionFailed, Table, learner_partition, number_value, reco
 #: The value of `sync_due`, the sparse due-index key, while a delivery is due.
 DUE = "due"
 CONTENT_INDEX = "content-index"
-#: Keys one BatchGetItem request may ask for.
-BATCH_GET_LIMIT = 100
 #: The key attributes a listing's page token holds, and their types.
 LEARNER_KEY_TYPES = {"pk": "S", "sk": "S"}
 CONTENT_KEY_TYPES = {"pk": "S", "sk": "S", "media_content_key": "S", "client_user_id": "S"}
@@ -141,39 +138,13 @@ class Records(Table):
         start = decode_token(next_token, CONTENT_KEY_TYPES, {"media_content_key": {"S": media_content_key}})
         items, last = self.query_page(request, start)
         keys = [{"pk": item["pk"], "sk": item["sk"]} for item in items]
-        found = self._batch_get(keys)
+        found = self.batch_get(keys)
         records = [
             stored_record_from_item(found[(key["pk"]["S"], key["sk"]["S"])])
             for key in keys
             if (key["pk"]["S"], key["sk"]["S"]) in found
         ]
         return records, encode_token(last)
-
-    def get_many(self, identities: Sequence[tuple[str, str]]) -> dict[tuple[str, str], StoredRecord]:
-        """Records by (learner, content), read consistently, 100 to a request; absent ones are left out."""
-        found: dict[tuple[str, str], StoredRecord] = {}
-        for at in range(0, len(identities), BATCH_GET_LIMIT):
-            keys = [record_key(learner, content) for learner, content in identities[at : at + BATCH_GET_LIMIT]]
-            for item in self._batch_get(keys).values():
-                record = stored_record_from_item(item)
-                found[(record.client_user_id, record.media_content_key)] = record
-        return found
-
-    def _batch_get(self, keys: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
-        found: dict[tuple[str, str], dict[str, Any]] = {}
-        pending = keys
-        for _ in range(8):  # unprocessed keys come back under load: retry them a bounded number of times
-            if not pending:
-                break
-            batch = self.call(
-                "batch_get_item", RequestItems={self.table_name: {"Keys": pending, "ConsistentRead": True}}
-            )
-            for item in batch.get("Responses", {}).get(self.table_name, []):
-                found[(item["pk"]["S"], item["sk"]["S"])] = item
-            pending = batch.get("UnprocessedKeys", {}).get(self.table_name, {}).get("Keys", [])
-        if pending:
-            raise StorageUnavailable("storage is busy; try again")
-        return found
 
     def replace_watched(
         self, client_user_id: str, media_content_key: str, watched: Mapping[int, frozenset[int]], ratio: float, rev: int

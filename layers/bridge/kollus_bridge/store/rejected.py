@@ -18,8 +18,10 @@ MAX_KEPT_QUERY = 16_384
 
 
 class Rejected(Table):
-    def save_rejected(self, raw: RawCallback, code: str, message: str, field: str | None, now: int) -> None:
-        """Keep a refused payload with why it was refused."""
+    def save_rejected(
+        self, raw: RawCallback, code: str, message: str, field: str | None, now: int, *, source: str = "lms_callback"
+    ) -> None:
+        """Keep a refused payload with why it was refused, and which endpoint refused it."""
         received = datetime.fromtimestamp(now / 1000, UTC)
         body = pack(raw.body)
         truncated = len(body) > MAX_KEPT_BODY or len(raw.query) > MAX_KEPT_QUERY
@@ -31,6 +33,7 @@ class Rejected(Table):
             "raw_query": {"S": raw.query[:MAX_KEPT_QUERY]},
             "content_type": {"S": (raw.content_type or "")[:200]},
             "reason_code": {"S": code},
+            "source": {"S": source},
             "reason": {"S": message[:1000]},
             "received_at": {"N": str(now)},
             "expires_at": {"N": str(now // 1000 + self.rejected_ttl_seconds)},

@@ -25,6 +25,9 @@ from kollus_bridge.settings import DECIMALS
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
+#: Keys one BatchGetItem may name.
+BATCH_GET_LIMIT = 100
+
 serializer = TypeSerializer()
 deserializer = TypeDeserializer()
 
@@ -84,7 +87,11 @@ def used(values: Mapping[str, Any], expression: str) -> dict[str, Any]:
 
 
 def _is_condition_failure(error: ClientError) -> bool:
-    return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+    code = error.response.get("Error", {}).get("Code")
+    if code == "TransactionCanceledException":  # a transaction fails as a whole; a condition may be why
+        reasons = error.response.get("CancellationReasons") or []
+        return any(reason.get("Code") == "ConditionalCheckFailed" for reason in reasons)
+    return code == "ConditionalCheckFailedException"
 
 
 def _storage_error(error: Exception) -> Exception:
@@ -122,7 +129,7 @@ class Table:
     def call(self, operation: str, **request: Any) -> dict[str, Any]:
         """One request. A failed condition raises `ConditionFailed`; any other failure after the SDK's
         retries is a domain error (`StorageUnavailable`, or `RecordTooLarge` for an oversized item)."""
-        if operation != "batch_get_item":  # a batch names its tables in RequestItems
+        if operation not in ("batch_get_item", "transact_write_items"):  # these name the table per item
             request.setdefault("TableName", self.table_name)
         request.setdefault("ReturnConsumedCapacity", "TOTAL")
         try:
@@ -145,6 +152,24 @@ class Table:
             request["ExclusiveStartKey"] = start
         response = self.call("query", **request)
         return response.get("Items", []), response.get("LastEvaluatedKey")
+
+    def batch_get(self, keys: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
+        """Items by (pk, sk), read consistently, 100 keys to a request; absent ones are left out."""
+        found: dict[tuple[str, str], dict[str, Any]] = {}
+        for at in range(0, len(keys), BATCH_GET_LIMIT):
+            pending = keys[at : at + BATCH_GET_LIMIT]
+            for _ in range(8):  # unprocessed keys come back under load: retry them a bounded number of times
+                if not pending:
+                    break
+                batch = self.call(
+                    "batch_get_item", RequestItems={self.table_name: {"Keys": pending, "ConsistentRead": True}}
+                )
+                for item in batch.get("Responses", {}).get(self.table_name, []):
+                    found[(item["pk"]["S"], item["sk"]["S"])] = item
+                pending = batch.get("UnprocessedKeys", {}).get(self.table_name, {}).get("Keys", [])
+            if pending:
+                raise StorageUnavailable("storage is busy; try again")
+        return found
 
 
 @cache
