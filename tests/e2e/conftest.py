@@ -46,6 +46,7 @@ def stack() -> Iterator[RunningStack]:
         "PORT": str(port),
         "DYNAMODB_PORT": str(dynamodb_port),
         "LMS_RECEIVER_PORT": str(free_port()),
+        "KOLLUS_API_PORT": str(free_port()),
         "SYNC_INTERVAL_SECONDS": "1",
         "PYTHONUNBUFFERED": "1",
     }

@@ -7,8 +7,10 @@ import signal
 import socket
 import time
 import urllib.parse
+import urllib.request
 
 import pytest
+import urllib3
 
 from tests.e2e.conftest import RunningStack, request
 from tests.payloads import API_TOKEN, CALLBACK_TOKEN, Snapshot
@@ -92,6 +94,39 @@ def test_a_bound_playback_end_to_end(stack: RunningStack) -> None:
     status, record = request(f"{stack.url}/v1/progress?{query}", headers={"Authorization": f"Bearer {API_TOKEN}"})
     assert status == 200
     assert (record["missing_ranges"], record["blocks_needed"], record["progress"]) == ([[120.0, 240.0]], 2, 50.0)
+
+
+def test_upload_to_ready_to_deleted_through_the_stand_in(stack: RunningStack) -> None:
+    """The README's content flow: an upload URL, the file posted straight to (stand-in) Kollus, the
+    platform callbacks and reconciliation making it ready in a channel, the LMS told, then a delete."""
+    assert "/v1/uploads" in "".join(stack.banner)
+    auth = {"Authorization": f"Bearer {API_TOKEN}", "Content-Type": "application/json"}
+    body = json.dumps({"title": "E2E lecture", "uploaded_by": "teacher-1"}).encode()
+    status, upload = request(f"{stack.url}/v1/uploads", body, auth)
+    assert status == 201 and upload["content"]["status"] == "uploading"
+    answer = urllib3.request("POST", upload["upload_url"], fields={"upload-file": ("e2e.mp4", b"v" * 30_000)})
+    assert answer.status == 200
+    key = upload["upload_file_key"]
+    deadline, content = time.monotonic() + 60, {}
+    while time.monotonic() < deadline:
+        status, content = request(f"{stack.url}/v1/contents/{key}", headers=auth)
+        if status == 200 and content["status"] == "ready" and content["media_content_key"]:
+            break
+        time.sleep(0.3)
+    assert content["status"] == "ready" and content["channels"][0]["channel_key"] == "lectures", content
+    assert content["duration"] and content["filename"] == "e2e.mp4"
+    mck = content["media_content_key"]
+    expected = f"LMS <- content.ready {mck} 'E2E lecture'"
+    while time.monotonic() < deadline and not any(expected in line for line in stack.output):
+        time.sleep(0.2)
+    assert any(expected in line and "signature ok" in line for line in stack.output), "".join(stack.output)
+    call = urllib.request.Request(f"{stack.url}/v1/contents/{mck}", headers=auth, method="DELETE")
+    with urllib.request.urlopen(call, timeout=30) as response:
+        assert json.loads(response.read())["status"] == "deleted"
+    expected = f"LMS <- content.deleted {mck}"
+    while time.monotonic() < deadline and not any(expected in line for line in stack.output):
+        time.sleep(0.2)
+    assert any(expected in line for line in stack.output), "".join(stack.output)
 
 
 # Last: it stops the module's stack.

@@ -129,7 +129,9 @@ class PlatformCallbackForm(BaseModel):
     filename: str | None = Field(default=None, max_length=1024, pattern=_OPTIONAL_TEXT)
     full_filename: str | None = Field(default=None, max_length=1024, pattern=_OPTIONAL_TEXT)
     transcoding_result: Literal["success", "fail"] | None = None
-    media_content_key: str | None = Field(default=None, max_length=256, pattern=_OPTIONAL_TEXT)
+    media_content_key: str | None = Field(
+        default=None, max_length=256, pattern=_OPTIONAL_TEXT, description="Required with a channel_key that joins."
+    )
     channel_key: str | None = Field(default=None, max_length=256, pattern=_OPTIONAL_TEXT)
     channel_name: str | None = Field(default=None, max_length=512, pattern=_OPTIONAL_TEXT)
     profile_key: str | None = Field(default=None, max_length=4096, pattern=_OPTIONAL_TEXT, description="|-separated.")

@@ -20,6 +20,20 @@ from kollus_bridge.settings import Settings
 from .callback import RawCallback, decode_request
 from .values import read_text
 
+#: The fields of Kollus's platform callbacks, and their longest accepted values.
+LIMITS = {
+    "upload_file_key": 256,
+    "content_provider_key": 256,
+    "filename": 1024,
+    "full_filename": 1024,
+    "transcoding_result": 40,
+    "media_content_key": 256,
+    "channel_key": 256,
+    "channel_name": 512,
+    "profile_key": 4096,
+    "update_type": 80,
+}
+_CONTROL = re.compile(r"[\x00-\x1f]")
 _LEAVING = re.compile(r"leave|remove|delete|detach|out|exit", re.IGNORECASE)
 
 
@@ -53,38 +67,41 @@ class PlatformEvent:
 
 
 def _text(variables: dict[str, Any], name: str, limit: int = 256) -> str | None:
-    return read_text(variables.get(name), name, limit)
+    value = variables.get(name)
+    if isinstance(value, str) and _CONTROL.search(value):  # before white space is trimmed
+        raise InvalidPayload(f"{name} contains control characters", field=name)
+    return read_text(value, name, limit)
 
 
 def parse_platform_callback(raw: RawCallback, settings: Settings) -> PlatformEvent:
     """One platform callback, or `InvalidPayload` naming the field at fault."""
     variables = decode_request(raw, settings)
-    key = _text(variables, "upload_file_key")
+    # Every field Kollus sends is checked, used or not: a payload is refused or accepted as a whole.
+    fields = {name: _text(variables, name, limit) for name, limit in LIMITS.items()}
+    key = fields["upload_file_key"]
     if key is None:
         raise InvalidPayload("upload_file_key is required", field="upload_file_key")
-    filename = _text(variables, "filename", 1024) or _text(variables, "full_filename", 1024)
-    result = _text(variables, "transcoding_result", 40)
-    update_type = _text(variables, "update_type", 80)
-    channel = _text(variables, "channel_key")
+    filename = fields["filename"] or fields["full_filename"]
+    result = fields["transcoding_result"]
+    update_type = fields["update_type"]
+    channel = fields["channel_key"]
     if result is not None:
-        lowered = result.lower()
-        if lowered not in ("success", "fail", "failed", "failure", "error"):
-            raise InvalidPayload(
-                f"transcoding_result must be success or fail, got {result!r}", field="transcoding_result"
-            )
-        return PlatformEvent(EventKind.TRANSCODED, key, filename, succeeded=lowered == "success")
+        if result not in ("success", "fail"):
+            refused = f"transcoding_result must be success or fail, got {result!r}"
+            raise InvalidPayload(refused, field="transcoding_result")
+        return PlatformEvent(EventKind.TRANSCODED, key, filename, succeeded=result == "success")
     if channel is not None:
-        content = _text(variables, "media_content_key")
+        content = fields["media_content_key"]
         leaving = bool(update_type and _LEAVING.search(update_type))
         if content is None and not leaving:
             raise InvalidPayload("a channel callback needs media_content_key", field="media_content_key")
-        profiles = _text(variables, "profile_key", 4096) or ""
+        profiles = fields["profile_key"] or ""
         return PlatformEvent(
             EventKind.CHANNEL_LEFT if leaving else EventKind.CHANNEL_JOINED,
             key,
             filename,
             channel_key=channel,
-            channel_name=_text(variables, "channel_name", 512),
+            channel_name=fields["channel_name"],
             media_content_key=content,
             profile_keys=tuple(dict.fromkeys(p.strip() for p in profiles.split("|") if p.strip())),
             update_type=update_type,

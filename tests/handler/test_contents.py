@@ -1,0 +1,216 @@
+"""The catalog's routes and the platform callback function on moto, with the Kollus stand-in as the VOD
+API: uploads, listings, renames, deletes, errors in the one shape, and refused callbacks kept."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator
+from types import ModuleType
+from typing import Any
+from urllib.parse import urlencode
+
+import boto3
+import pytest
+import urllib3
+from moto import mock_aws
+
+from local.dynamodb_local import create_tables
+from local.http_api import LambdaContext
+from local.kollus_vod import KollusVod
+from tests.helpers import body_of, invoke
+from tests.payloads import API_TOKEN, CALLBACK_TOKEN, Snapshot, callback_event, http_event
+
+ROUTES = {
+    ("POST", "/v1/uploads"): "POST /v1/uploads",
+    ("GET", "/v1/contents"): "GET /v1/contents",
+    ("GET", "/v1/progress"): "GET /v1/progress",
+    ("POST", "/v1/sync/redeliver"): "POST /v1/sync/redeliver",
+    ("GET", "/v1/sync"): "GET /v1/sync",
+}
+
+
+class Bridge:
+    def __init__(self, functions: dict[str, ModuleType], client: Any, table: str, kollus: KollusVod) -> None:
+        self.functions, self.client, self.table, self.kollus = functions, client, table, kollus
+
+    def call(self, method: str, path: str, query: str = "", body: Any = None, **headers: str) -> tuple[int, Any]:
+        route = ROUTES.get((method, path), f"{method} /v1/contents/{{media_content_key}}")
+        event = http_event(
+            method, path, route, body=None if body is None else json.dumps(body).encode(),
+            content_type="application/json" if body is not None else None, query=query,
+            headers={"authorization": f"Bearer {API_TOKEN}", **headers}, base64_body=False,
+        )  # fmt: skip
+        if route.endswith("{media_content_key}"):
+            event["pathParameters"] = {"media_content_key": path.split("/")[3]}
+        response = invoke(self.functions["ApiFunction"], event)
+        content_type = (response.get("headers") or {}).get("Content-Type", "")
+        return response["statusCode"], response["body"] if "csv" in content_type else body_of(response)
+
+    def platform(self, fields: dict[str, str], token: str = CALLBACK_TOKEN) -> tuple[int, Any]:
+        path = f"/callbacks/kollus/{token}/platform"
+        event = http_event(
+            "POST", path, "POST /callbacks/kollus/{token}/platform", body=urlencode(fields).encode(),
+            path_parameters={"token": token},
+        )  # fmt: skip
+        response = invoke(self.functions["PlatformFunction"], event)
+        return response["statusCode"], body_of(response)
+
+
+@pytest.fixture
+def environment() -> dict[str, str]:
+    return {}
+
+
+@pytest.fixture
+def bridge(
+    function_environment: Callable[[dict[str, str]], None],
+    load_functions: Callable[[], dict[str, ModuleType]],
+    environment: dict[str, str],
+) -> Iterator[Bridge]:
+    kollus = KollusVod(transcode_seconds=60, min_interval=0)
+    threading.Thread(target=kollus.serve_forever, daemon=True).start()
+    try:
+        with mock_aws():
+            function_environment({})
+            client = boto3.client("dynamodb", region_name="us-east-1")
+            table = create_tables(client)["ProgressTable"]
+            function_environment({"TABLE_NAME": table, "KOLLUS_API_URL": kollus.api_url, **environment})
+            yield Bridge(load_functions(), client, table, kollus)
+    finally:
+        kollus.shutdown()
+        kollus.server_close()
+
+
+def uploaded(bridge: Bridge, title: str = "Week 3: Recursion") -> dict[str, Any]:
+    status, body = bridge.call("POST", "/v1/uploads", body={"title": title, "uploaded_by": "teacher-12"})
+    assert status == 201, body
+    return dict(body)
+
+
+def test_an_upload_url_and_the_catalog_from_that_moment(bridge: Bridge) -> None:
+    body = uploaded(bridge)
+    key = body["upload_file_key"]
+    assert body["upload_url"].startswith(bridge.kollus.url + "/upload/") and body["expires_at"].endswith("Z")
+    assert body["content"]["status"] == "uploading" and body["content"]["uploaded_by"] == "teacher-12"
+    assert key in bridge.kollus.contents and bridge.kollus.contents[key].title == "Week 3: Recursion"
+    status, found = bridge.call("GET", f"/v1/contents/{key}")  # by upload key until it has a media content key
+    assert status == 200 and found["status"] == "uploading"
+    answer = urllib3.request("POST", body["upload_url"], fields={"upload-file": ("a.mp4", b"x" * 1000)})
+    assert answer.status == 200  # the file goes to Kollus, never through the bridge
+
+
+def test_platform_callbacks_applied_once_and_the_catalog_follows(bridge: Bridge) -> None:
+    key = uploaded(bridge)["upload_file_key"]
+    story = [
+        {"upload_file_key": key, "filename": "a.mp4", "full_filename": "/a.mp4", "content_provider_key": "cp"},
+        {"upload_file_key": key, "filename": "a.mp4", "transcoding_result": "success"},
+        {
+            "upload_file_key": key,
+            "media_content_key": "mck-1",
+            "channel_key": "lectures",
+            "update_type": "channel_join",
+        },
+    ]
+    for fields in story:
+        status, body = bridge.platform(fields)
+        assert (status, body["result"]) == (200, "applied"), body
+        status, again = bridge.platform(fields)
+        assert (status, again["result"], again["status"]) == (200, "duplicate", None)  # Kollus's retry: 200
+    status, found = bridge.call("GET", "/v1/contents/mck-1")
+    assert status == 200 and found["status"] == "ready" and found["media_content_key"] == "mck-1"
+    status, page = bridge.call("GET", "/v1/contents", "status=ready&channel_key=lectures&title=RECURSION")
+    assert status == 200 and [item["upload_file_key"] for item in page["items"]] == [key]
+    status, page = bridge.call("GET", "/v1/contents", "status=failed")
+    assert status == 200 and page["items"] == []
+    status, table = bridge.call("GET", "/v1/contents", accept="text/csv")
+    assert status == 200 and table.splitlines()[0].startswith("media_content_key,upload_file_key,title")
+    assert "mck-1" in table and "lectures" in table
+
+
+def test_refused_platform_callbacks_answer_in_the_one_shape_and_are_kept(bridge: Bridge) -> None:
+    status, body = bridge.platform({"filename": "a.mp4"})
+    assert status == 400 and body["error"]["code"] == "invalid_payload" and body["error"]["field"] == "upload_file_key"
+    status, body = bridge.platform({"upload_file_key": "uf-1"}, token="wrong")
+    assert status == 401 and body["error"]["code"] == "unauthorized"
+    kept = [item for item in bridge.client.scan(TableName=bridge.table)["Items"] if item["pk"]["S"].startswith("R#")]
+    assert len(kept) == 1 and kept[0]["source"]["S"] == "platform_callback"
+
+
+def test_rename_and_delete_go_to_kollus_first(bridge: Bridge) -> None:
+    key = uploaded(bridge)["upload_file_key"]
+    status, body = bridge.call("PATCH", f"/v1/contents/{key}", body={"title": "Recursion, revised"})
+    assert status == 200 and body["title"] == "Recursion, revised"
+    assert bridge.kollus.contents[key].title == "Recursion, revised"
+    status, body = bridge.call("DELETE", f"/v1/contents/{key}")
+    assert status == 200 and body["status"] == "deleted" and body["deleted_at"]
+    assert key not in bridge.kollus.contents  # deleted from the library, not only detached
+    status, again = bridge.call("DELETE", f"/v1/contents/{key}")
+    assert status == 200 and again["deleted_at"] == body["deleted_at"]  # idempotent
+    status, refused = bridge.call("PATCH", f"/v1/contents/{key}", body={"title": "x"})
+    assert status == 404 and refused["error"]["code"] == "not_found"
+    status, missing = bridge.call("GET", "/v1/contents/no-such-content")
+    assert status == 404 and missing["error"]["code"] == "not_found"
+
+
+def test_bad_input_is_refused_before_kollus_is_asked(bridge: Bridge) -> None:
+    for body in ({}, {"title": ""}, {"title": "a", "encrypt": "yes"}, {"title": "a", "colour": "red"}):
+        status, answer = bridge.call("POST", "/v1/uploads", body=body)
+        assert status == 400 and answer["error"]["code"] == "invalid_request", body
+    status, answer = bridge.call("GET", "/v1/contents", "status=lost")
+    assert status == 400 and answer["error"]["field"] == "status"
+    status, answer = bridge.call("GET", "/v1/contents", "next_token=bm9wZQ")
+    assert status == 400 and answer["error"]["field"] == "next_token"
+    assert bridge.kollus.api_requests == []
+
+
+@pytest.mark.parametrize("environment", [{"KOLLUS_API_TOKEN": "not-the-token"}])
+def test_kollus_refusing_is_a_502_that_says_why(bridge: Bridge) -> None:
+    status, answer = bridge.call("POST", "/v1/uploads", body={"title": "a"})
+    assert status == 502 and answer["error"]["code"] == "kollus_refused"
+    assert "invalid access token" in answer["error"]["message"] and "not-the-token" not in json.dumps(answer)
+    status, page = bridge.call("GET", "/v1/contents")
+    assert status == 200 and page["items"] == []  # nothing half-made in the catalog
+
+
+@pytest.mark.parametrize("environment", [{"KOLLUS_API_URL": "http://127.0.0.1:9/0", "KOLLUS_API_MAX_ATTEMPTS": "1"}])
+def test_kollus_unreachable_is_a_503(bridge: Bridge) -> None:
+    status, answer = bridge.call("POST", "/v1/uploads", body={"title": "a"})
+    assert status == 503 and answer["error"]["code"] == "kollus_unavailable"
+
+
+def test_progress_names_the_title_and_a_never_started_learner_misses_it_all(bridge: Bridge) -> None:
+    key = uploaded(bridge)["upload_file_key"]
+    in_kollus = bridge.kollus.contents[key]
+    in_kollus.size, in_kollus.stage, in_kollus.channels["lectures"] = 90_000, "completed", "mck-9"
+    for fields in (
+        {"upload_file_key": key, "transcoding_result": "success"},
+        {"upload_file_key": key, "media_content_key": "mck-9", "channel_key": "lectures", "update_type": "join"},
+    ):
+        assert bridge.platform(fields)[0] == 200
+    summary = bridge.functions["ReconcileFunction"].lambda_handler({}, LambdaContext("ReconcileFunction", 300))
+    assert summary["refreshed"] == 1 and summary["errors"] == 0, summary
+    status, body = bridge.call("GET", "/v1/progress", "client_user_id=learner-7&media_content_key=mck-9")
+    assert status == 200 and body["title"] == "Week 3: Recursion" and body["progress"] == 0.0
+    assert body["missing_ranges"] == [[0.0, 90.0]] and body["sessions"] == 0
+    response = invoke(
+        bridge.functions["CallbackFunction"], callback_event(Snapshot(media_content_key="mck-9").form_body())
+    )
+    assert response["statusCode"] == 200
+    status, page = bridge.call("GET", "/v1/progress", "media_content_key=mck-9")
+    assert status == 200 and [item["title"] for item in page["items"]] == ["Week 3: Recursion"]
+    status, _ = bridge.call("GET", "/v1/progress", "client_user_id=learner-7&media_content_key=unknown")
+    assert status == 404
+
+
+def test_a_content_webhook_can_be_redelivered(bridge: Bridge) -> None:
+    key = uploaded(bridge)["upload_file_key"]
+    status, answer = bridge.call("POST", "/v1/sync/redeliver", body={"media_content_key": key})
+    assert status == 404  # nothing announced yet
+    bridge.call("DELETE", f"/v1/contents/{key}")
+    status, answer = bridge.call("POST", "/v1/sync/redeliver", body={"media_content_key": key})
+    assert status == 202 and answer == {"client_user_id": None, "media_content_key": key, "state": "pending"}
+    status, ledger = bridge.call("GET", "/v1/sync", "state=pending")
+    assert status == 200
+    (entry,) = ledger["items"]
+    assert (entry["subject"], entry["upload_file_key"], entry["client_user_id"]) == ("content", key, None)
