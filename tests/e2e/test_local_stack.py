@@ -8,6 +8,7 @@ import socket
 import time
 import urllib.parse
 import urllib.request
+from typing import Any
 
 import pytest
 import urllib3
@@ -107,7 +108,7 @@ def test_upload_to_ready_to_deleted_through_the_stand_in(stack: RunningStack) ->
     answer = urllib3.request("POST", upload["upload_url"], fields={"upload-file": ("e2e.mp4", b"v" * 30_000)})
     assert answer.status == 200
     key = upload["upload_file_key"]
-    deadline, content = time.monotonic() + 60, {}
+    deadline, content = time.monotonic() + 60, dict[str, Any]()
     while time.monotonic() < deadline:
         status, content = request(f"{stack.url}/v1/contents/{key}", headers=auth)
         if status == 200 and content["status"] == "ready" and content["media_content_key"]:
