@@ -18,7 +18,7 @@ from moto import mock_aws
 from local.dynamodb_local import create_tables
 from local.http_api import LambdaContext
 from local.kollus_vod import KollusVod
-from tests.helpers import body_of, invoke
+from tests.helpers import body_of, invoke, load_event
 from tests.payloads import API_TOKEN, CALLBACK_TOKEN, Snapshot, callback_event, http_event
 
 ROUTES = {
@@ -214,3 +214,12 @@ def test_a_content_webhook_can_be_redelivered(bridge: Bridge) -> None:
     assert status == 200
     (entry,) = ledger["items"]
     assert (entry["subject"], entry["upload_file_key"], entry["client_user_id"]) == ("content", key, None)
+
+
+def test_the_sample_platform_events_that_serve_sam_local(bridge: Bridge) -> None:
+    for name, event in (("transcoded", "transcoded"), ("channel-join", "channel_joined")):
+        response = invoke(bridge.functions["PlatformFunction"], load_event(f"platform/{name}.json"))
+        assert response["statusCode"] == 200 and body_of(response)["event"] == event
+    status, content = bridge.call("GET", "/v1/contents/nY3CaQtl")
+    assert status == 200 and content["status"] == "ready" and content["upload_file_key"] == "uf-7b1c0e"
+    assert content["profile_keys"] == ["mobile-360p", "pc-720p"]
