@@ -101,7 +101,7 @@ def test_each_completion_is_delivered_once_signed_and_shaped(store: DynamoStore,
     assert body["type"] == "progress.completed"
     assert body["timestamp"].endswith("Z")
     assert set(body["data"]) == {
-        "client_user_id", "media_content_key", "progress", "watched_blocks", "block_count", "completed_at",
+        "client_user_id", "media_content_key", "title", "progress", "watched_blocks", "block_count", "completed_at",
         "last_position", "play_time", "real_play_time", "uservalues",
     }  # fmt: skip
     assert (body["data"]["progress"], body["data"]["watched_blocks"], body["data"]["block_count"]) == (100.0, 10, 10)
