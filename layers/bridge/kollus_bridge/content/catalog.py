@@ -51,7 +51,7 @@ class Entry:
     duration: float | None = None
     poster_url: str | None = None
     #: channel key -> the content's media content key in that channel.
-    channels: Mapping[str, str] = field(default=EMPTY)
+    channels: Mapping[str, str] = field(default_factory=lambda: EMPTY)
     left_channels: frozenset[str] = frozenset()
     profile_keys: frozenset[str] = frozenset()
     filename: str | None = None
