@@ -91,6 +91,7 @@ def test_platform_callbacks_duplicated_reordered_and_in_parallel_end_the_same(st
     # content.ready is due for delivery, once.
     due = store.client.scan(TableName=store.table_name, IndexName=DUE_INDEX)["Items"]
     assert [item["sk"]["S"] for item in due] == ["C#uf-1"]
+    assert list(store.contents_with_work()) == []  # nothing for reconciliation to do
 
 
 def test_a_callback_about_an_unknown_upload_creates_it(store: DynamoStore) -> None:
@@ -98,6 +99,8 @@ def test_a_callback_about_an_unknown_upload_creates_it(store: DynamoStore) -> No
     result = platform(store, settings, STORY[3])
     assert result.changed and result.entry is not None
     assert result.entry.status is Status.TRANSCODING and result.entry.refresh  # details to fetch
+    (work,) = store.contents_with_work()  # found through the sparse index, without reading the catalog
+    assert work.entry.upload_file_key == "uf-1"
 
 
 def test_refused_platform_callbacks_are_kept(store: DynamoStore) -> None:
@@ -195,6 +198,8 @@ def test_reconciliation_repairs_what_callbacks_missed(kollus: KollusVod, store: 
     assert (stored.entry.title == "Recursion" and stored.entry.duration == 42.0 + 0.0) or stored.entry.duration
     assert stored.entry.media_content_key == kollus.contents[key].channels["lectures"]
     assert stored.entry.due_event == "content.ready"
+    assert [item.entry.upload_file_key for item in store.contents_with_work()] == [key]  # a re-check asked
+    assert reconcile(kollus, store).refreshed == 1 and list(store.contents_with_work()) == []
     # Added and deleted in the console: the next sweep finds both.
     other = kollus.add_in_console("Console upload", "lectures")
     kollus.delete_in_console(key)

@@ -187,8 +187,12 @@ def test_policies_are_least_privilege() -> None:
     }  # fmt: skip
     assert actions_on("PlatformFunction", {"Ref": "CallbackTokenSecret"}) == {"secretsmanager:GetSecretValue"}
     assert actions_on("ReconcileFunction", table) == {
-        "dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:DeleteItem",
+        "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:PutItem",
+        "dynamodb:DeleteItem",
     }  # fmt: skip
+    assert actions_on("ReconcileFunction", {"Fn::Sub": "${ProgressTable.Arn}/index/reconcile-index"}) == {
+        "dynamodb:Query"
+    }
     for name in ("ApiFunction", "ReconcileFunction"):  # only the functions that call Kollus read its token
         assert actions_on(name, {"Ref": "KollusApiTokenSecret"}) == {"secretsmanager:GetSecretValue"}, name
     for name in ("CallbackFunction", "SyncFunction", "DeliverFunction", "PlatformFunction"):

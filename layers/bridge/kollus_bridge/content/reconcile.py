@@ -91,8 +91,8 @@ class Reconciler:
             self.report.lease_held_elsewhere = True
             return self.report
         try:
-            self.refresh([item.entry for item in self.store.all_contents() if item.entry.refresh])
-            self.attach([item.entry for item in self.store.all_contents() if item.entry.needs_attach])
+            self.refresh([item.entry for item in self.store.contents_with_work() if item.entry.refresh])
+            self.attach([item.entry for item in self.store.contents_with_work() if item.entry.needs_attach])
             last = self.store.last_sweep()
             if sweep if sweep is not None else (last is None or now - last >= self.sweep_every_ms):
                 self.sweep([item.entry for item in self.store.all_contents()])

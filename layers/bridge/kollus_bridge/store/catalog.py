@@ -25,6 +25,7 @@ from .catalog_items import (
     CATALOG,
     CATALOG_KEY_TYPES,
     ENTRY_PREFIX,
+    WORK,
     card_item,
     card_key,
     entry_attributes,
@@ -35,6 +36,7 @@ from .pages import decode_token, encode_token
 from .records import DUE
 from .table import ConditionFailed, Table, plain
 
+RECONCILE_INDEX = "reconcile-index"
 #: Queries one listing page may take when filters leave few matches.
 MAX_QUERIES_PER_PAGE = 10
 
@@ -167,6 +169,22 @@ class Catalog(Table):
             if start is None or len(found) >= limit:
                 break
         return found, encode_token(start)
+
+    def contents_with_work(self) -> Iterator[StoredContent]:
+        """Entries reconciliation owes work (details to fetch, a channel to attach), through the sparse
+        reconcile-index: a run reads them without reading the catalog."""
+        start: Mapping[str, Any] | None = None
+        while True:
+            request = {
+                "IndexName": RECONCILE_INDEX,
+                "KeyConditionExpression": "reconcile_work = :work",
+                "ExpressionAttributeValues": {":work": {"S": WORK}},
+            }
+            keys, start = self.query_page(request, start)
+            found = self.batch_get([{"pk": key["pk"], "sk": key["sk"]} for key in keys])
+            yield from (stored_content_from_item(item) for item in found.values())
+            if start is None:
+                return
 
     def all_contents(self) -> Iterator[StoredContent]:
         start: Mapping[str, Any] | None = None

@@ -13,6 +13,8 @@ from .record_items import ledger_from_item, rev_of
 from .table import key_part, number_value, plain
 
 CATALOG = {"S": "CATALOG"}
+#: The value of `reconcile_work`, the sparse reconcile-index's key, while an entry needs reconciling.
+WORK = "due"
 ENTRY_PREFIX = "C#"
 CARD_PREFIX = "K#"
 CATALOG_KEY_TYPES = {"pk": "S", "sk": "S"}
@@ -69,6 +71,10 @@ def entry_attributes(entry: Entry) -> tuple[dict[str, Any], list[str]]:
         values["media_content_key"] = {"S": entry.media_content_key}
     else:
         absent.append("media_content_key")
+    if entry.refresh or entry.needs_attach:  # the sparse reconcile-index: work for reconciliation
+        values["reconcile_work"] = {"S": WORK}
+    else:
+        absent.append("reconcile_work")
     return values, absent
 
 
