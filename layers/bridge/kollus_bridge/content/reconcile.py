@@ -7,8 +7,9 @@ Each run (scheduled, under a lease so that runs never overlap) does, while time 
 2. **attach**: uploads whose requested channel is not joined yet are attached to it;
 3. **sweep** (every `RECONCILE_SWEEP_MINUTES`): every channel's content list, page by page. A content
    listed joins that channel (a missed channel callback); a content the catalog does not know is added.
-   Only after every list was read to its end: an entry no longer listed in a channel leaves it, and an
-   entry listed nowhere is looked up in the library, and marked deleted when Kollus no longer has it.
+   Only after every list was read to its end: an entry no longer listed in a swept channel leaves it,
+   and an entry gone from every swept channel it was in is looked up in the library, and marked
+   deleted when Kollus no longer has it.
 
 Every request first takes the deployment-wide slot (`limiter`), so Kollus's one request a second and
 sixty a minute hold whatever else runs.
@@ -177,16 +178,18 @@ class Reconciler:
         return False
 
     def _settle(self, entry: Entry, channels: tuple[str, ...], seen: dict[str, set[str]], listed: set[str]) -> None:
-        """An entry after complete lists: leave the channels that no longer list it; if none lists it,
-        ask the library whether it still exists."""
+        """An entry after complete lists: it leaves the swept channels that no longer list it; if it
+        vanished from every swept channel it was in, the library says whether it still exists. An entry
+        in no swept channel is left alone (it may live in channels this deployment does not sweep)."""
         key = entry.upload_file_key
         if entry.status in (Status.DELETED, Status.UPLOADING):
             return
-        for channel in entry.channels:
-            gone = channel in channels and key not in seen.get(channel, set())
+        swept_before = [channel for channel in entry.channels if channel in channels]
+        for channel in swept_before:
+            gone = key not in seen.get(channel, set())
             if gone and self._write(key, existing(partial(self._leave, channel))):
                 self.report.left += 1
-        if key in listed:
+        if not swept_before or key in listed:
             return
         try:
             found = self.vod.content(key)
