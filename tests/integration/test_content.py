@@ -286,3 +286,26 @@ def test_the_rate_limit_holds_across_processes(dynamodb_local: DynamoDBLocal, st
     finally:
         kollus.shutdown()
         kollus.server_close()
+
+
+def test_a_sweep_leaves_contents_of_unswept_channels_alone(kollus: KollusVod, store: DynamoStore) -> None:
+    settings = settings_for(store, KOLLUS_API_TOKEN="")
+    joined = {
+        "upload_file_key": "uf-x",
+        "media_content_key": "mck-x",
+        "channel_key": "elsewhere",
+        "update_type": "join",
+    }
+    for fields in ({"upload_file_key": "uf-x", "transcoding_result": "success"}, joined):
+        platform(store, settings, fields)
+    report = Reconciler(
+        store, client_of(kollus, store), lambda: int(time.time() * 1000), lambda: 60_000, channel_keys=("lectures",)
+    ).run(sweep=True)
+    assert report.swept and (report.left, report.deleted, report.errors) == (0, 0, 0)
+    assert [path for _, path in kollus.api_requests] == ["GET media/channel/media_content.json"]  # no lookups
+    stored = store.get_content("uf-x")
+    assert (
+        stored is not None
+        and stored.entry.status is Status.READY
+        and dict(stored.entry.channels) == {"elsewhere": "mck-x"}
+    )
