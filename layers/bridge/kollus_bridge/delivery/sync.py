@@ -57,7 +57,9 @@ class SyncStore(Protocol):
 
     def get_many(self, subjects: Sequence[tuple[str | None, str]]) -> Mapping[Subject, Deliverable]: ...
 
-    def content_cards(self, media_content_keys: Sequence[str]) -> Mapping[str, ContentCard]: ...
+    def read_due(
+        self, subjects: Sequence[tuple[str | None, str]], cards: Sequence[str]
+    ) -> tuple[Mapping[Subject, Deliverable], Mapping[str, ContentCard]]: ...
 
     def record_sent(self, record: Deliverable, sent: Sent, now: int) -> None: ...
 
@@ -193,6 +195,8 @@ class SyncRun:
     report: SyncReport = field(default_factory=SyncReport)
     #: How long the fast path holds a record it delivers (past it, the sweep may deliver it).
     claim_seconds: float = 60.0
+    _cards: dict[str, ContentCard] = field(default_factory=dict, repr=False)
+    _cards_asked: set[str] = field(default_factory=set, repr=False)
 
     def deliver(
         self,
@@ -269,10 +273,14 @@ class SyncRun:
     def _read(
         self, chunk: list[tuple[Subject, int | None]]
     ) -> tuple[Mapping[Any, Deliverable], Mapping[str, ContentCard]]:
-        """The chunk's records and entries, and the cards of the records' contents (their titles)."""
-        found = self.store.get_many([subject for subject, _ in chunk])
-        contents = [item.media_content_key for item in found.values() if isinstance(item, StoredRecord)]
-        return found, (self.store.content_cards(contents) if contents else {})
+        """The chunk's records and entries, and the catalog's cards of their contents (their titles),
+        in one batch read. A run asks for each content's card once."""
+        contents = [subject.key for subject, _ in chunk if subject.learner is not None]
+        wanted = [content for content in dict.fromkeys(contents) if content not in self._cards_asked]
+        self._cards_asked.update(wanted)
+        found, cards = self.store.read_due([subject for subject, _ in chunk], wanted)
+        self._cards.update(cards)
+        return found, self._cards
 
     def _deliver_all(self, pages: Iterable[list[tuple[Subject, int | None]]], claim: bool, now: int) -> None:
         """Deliver the records of each page, `sync_concurrency` in flight to the LMS at once, until the

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
-from urllib.parse import unquote
 
 from kollus_bridge.content.catalog import Entry, Status
 from kollus_bridge.content.ports import ContentCard
@@ -21,11 +20,11 @@ from kollus_bridge.delivery.ledger import StoredContent, SyncState
 from kollus_bridge.errors import InvalidRequest
 
 from .catalog_items import (
-    CARD_PREFIX,
     CATALOG,
     CATALOG_KEY_TYPES,
     ENTRY_PREFIX,
     WORK,
+    card_from_item,
     card_item,
     card_key,
     entry_attributes,
@@ -34,7 +33,7 @@ from .catalog_items import (
 )
 from .pages import decode_token, encode_token
 from .records import DUE
-from .table import ConditionFailed, Table, plain
+from .table import ConditionFailed, Table
 
 RECONCILE_INDEX = "reconcile-index"
 #: Queries one listing page may take when filters leave few matches.
@@ -119,13 +118,7 @@ class Catalog(Table):
     def content_cards(self, media_content_keys: Sequence[str]) -> dict[str, ContentCard]:
         """Cards by media content key (absent keys are left out)."""
         unique = list(dict.fromkeys(media_content_keys))
-        found: dict[str, ContentCard] = {}
-        for item in self.batch_get([card_key(key) for key in unique]).values():
-            duration = plain(item, "duration")
-            key = unquote(item["sk"]["S"][len(CARD_PREFIX) :])
-            title = item["title"]["S"] if "title" in item else None
-            found[key] = ContentCard(item["upload_file_key"]["S"], title, None if duration is None else float(duration))
-        return found
+        return dict(card_from_item(item) for item in self.batch_get([card_key(key) for key in unique]).values())
 
     def list_contents(
         self,

@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
+from urllib.parse import unquote
 
 from kollus_bridge.content.catalog import Entry, Status
+from kollus_bridge.content.ports import ContentCard
 from kollus_bridge.delivery.ledger import StoredContent
 
 from .record_items import ledger_from_item, rev_of
@@ -114,3 +116,11 @@ def card_item(entry: Entry) -> dict[str, Any]:
     if entry.duration is not None:
         card["duration"] = number_value(entry.duration)
     return card
+
+
+def card_from_item(item: Mapping[str, Any]) -> tuple[str, ContentCard]:
+    """(media content key, card) from a card item."""
+    duration = plain(item, "duration")
+    title = item["title"]["S"] if "title" in item else None
+    card = ContentCard(item["upload_file_key"]["S"], title, None if duration is None else float(duration))
+    return unquote(item["sk"]["S"][len(CARD_PREFIX) :]), card

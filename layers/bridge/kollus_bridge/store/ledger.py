@@ -12,6 +12,7 @@ import contextlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from kollus_bridge.content.ports import ContentCard
 from kollus_bridge.delivery.ledger import (
     Attempt,
     Deliverable,
@@ -23,7 +24,7 @@ from kollus_bridge.delivery.ledger import (
     SyncState,
 )
 
-from .catalog_items import entry_key, stored_content_from_item
+from .catalog_items import CARD_PREFIX, CATALOG, card_from_item, card_key, entry_key, stored_content_from_item
 from .pages import decode_token, encode_token
 from .record_items import ledger_from_item, stored_record_from_item
 from .records import DUE
@@ -57,14 +58,26 @@ class Ledger(Table):
 
     def get_many(self, subjects: Sequence[tuple[str | None, str]]) -> dict[Subject, Deliverable]:
         """Records and catalog entries by subject, read consistently; absent ones are left out."""
+        return self.read_due(subjects, ())[0]
+
+    def read_due(
+        self, subjects: Sequence[tuple[str | None, str]], cards: Sequence[str]
+    ) -> tuple[dict[Subject, Deliverable], dict[str, ContentCard]]:
+        """Records and catalog entries by subject, and the catalog's cards of `cards` (media content
+        keys), in the same batch read (absent ones are left out)."""
+        keys = [key_of(subject) for subject in dict.fromkeys(subjects)]
+        keys += [card_key(content) for content in dict.fromkeys(cards)]
         found: dict[Subject, Deliverable] = {}
-        for item in self.batch_get([key_of(subject) for subject in dict.fromkeys(subjects)]).values():
-            subject = subject_from_key(item)
-            if subject is not None:
+        found_cards: dict[str, ContentCard] = {}
+        for item in self.batch_get(keys).values():
+            if item["sk"]["S"].startswith(CARD_PREFIX) and item["pk"] == CATALOG:
+                content, card = card_from_item(item)
+                found_cards[content] = card
+            elif (subject := subject_from_key(item)) is not None:
                 found[subject] = (
                     stored_content_from_item(item) if subject.learner is None else stored_record_from_item(item)
                 )
-        return found
+        return found, found_cards
 
     def record_sent(self, record: Deliverable, sent: Sent, now: int) -> None:
         """Delivered: clear the due marker if the item is unchanged since it was read, else keep it due."""
