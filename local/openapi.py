@@ -65,12 +65,36 @@ def platform_operation() -> APIGatewayHttpResolver:
     return app
 
 
+def play_operation() -> APIGatewayHttpResolver:
+    """The play callback function's one operation; its answer is a JWT, described in `_describe_jwt_answer`."""
+    from kollus_bridge.api.http import error_responses  # noqa: PLC0415
+
+    app = APIGatewayHttpResolver(enable_validation=True)
+
+    @app.post(
+        "/callbacks/kollus/<token>/play",
+        summary="Kollus's play callback: may this learner play this content now (kind 1), and finally (kind 3)?",
+        description="Configured in the Kollus console. The answer is the HS256 JWT Kollus expects (payload "
+        '`{"data": {"result": 0|1, ...}}`), with `X-Kollus-UserKey`; a refusal carries a message for the learner.',
+        responses={200: {"description": "The JWT"}, **error_responses(400, 401, 413, 415, 503)},
+    )
+    def receive_play_callback(token: str) -> Response[str]:  # described only: functions/play/app.py serves it
+        raise NotImplementedError
+
+    return app
+
+
 #: Functions whose operations are described here rather than by a resolver of their own.
-DESCRIBED_HERE = {"CallbackFunction": callback_operation, "PlatformFunction": platform_operation}
+DESCRIBED_HERE = {
+    "CallbackFunction": callback_operation,
+    "PlatformFunction": platform_operation,
+    "PlayFunction": play_operation,
+}
 #: Their form bodies: path -> model name in `api.models`.
 FORM_BODIES = {
     "/callbacks/kollus/{token}": "CallbackForm",
     "/callbacks/kollus/{token}/platform": "PlatformCallbackForm",
+    "/callbacks/kollus/{token}/play": "PlayCallbackForm",
 }
 
 
@@ -106,6 +130,7 @@ def generate() -> dict[str, Any]:
             if "HTTPValidationError" in json.dumps(default_422):
                 del operation["responses"]["422"]
     _describe_callback_body(document)
+    _describe_jwt_answer(document)
     _drop_unreferenced_schemas(document)
     document["paths"] = dict(sorted(document["paths"].items()))
     components["schemas"] = dict(sorted(components.get("schemas", {}).items()))
@@ -123,6 +148,13 @@ def _describe_callback_body(document: dict[str, Any]) -> None:
             "content": {"application/x-www-form-urlencoded": {"schema": reference}},
         }
         document["components"]["schemas"][name] = getattr(models, name).model_json_schema()
+
+
+def _describe_jwt_answer(document: dict[str, Any]) -> None:
+    """The play callback answers with a compact JWT as text, and the custom key in a header."""
+    answer = document["paths"]["/callbacks/kollus/{token}/play"]["post"]["responses"]["200"]
+    answer["content"] = {"text/plain": {"schema": {"type": "string", "pattern": r"^[\w-]+\.[\w-]+\.[\w-]+$"}}}
+    answer["headers"] = {"X-Kollus-UserKey": {"description": "The Kollus custom key", "schema": {"type": "string"}}}
 
 
 def _drop_unreferenced_schemas(document: dict[str, Any]) -> None:

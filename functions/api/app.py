@@ -13,6 +13,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path as PathParam
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from kollus_bridge.access.play import require_entitled
 from kollus_bridge.api import models as api_models
 from kollus_bridge.api.contents import (
     Content,
@@ -36,6 +37,7 @@ from kollus_bridge.api.http import (
     responses,
     wants_csv,
 )
+from kollus_bridge.api.routes_courses import course_routes
 from kollus_bridge.api.service import (
     PlaybackInput,
     RulesInput,
@@ -70,6 +72,7 @@ rules_cache = RulesCache(lambda key: rules_for(key, settings, store), settings.r
 vod = vod_client(settings, store)
 app = make_resolver(settings)
 app.use(middlewares=[bearer_auth(settings, public_paths={"/v1/openapi.json"}), declared_query_only])
+app.include_router(course_routes(store))
 
 ContentKey = Annotated[str, PathParam(min_length=1, max_length=256, examples=["nY3CaQtl"])]
 
@@ -184,9 +187,12 @@ def delete_rules(media_content_key: ContentKey) -> Response[str]:
 @app.post(
     "/v1/playback-urls",
     summary="A signed Kollus playback URL (Unified JWT) bound to the learner and content by a session nonce",
-    responses=responses(api_models.PlaybackUrl, 400, 401, 503),
+    description="With REQUIRE_ENROLLMENT, only for a learner entitled to the content (else 403).",
+    responses=responses(api_models.PlaybackUrl, 400, 401, 403, 503),
 )
 def post_playback_url(request: Annotated[PlaybackInput, Body()]) -> Response[str]:
+    if settings.require_enrollment:
+        require_entitled(request.client_user_id, request.media_content_key, settings, store, now_ms())
     issued = issue_playback_url(request, settings, store, playback_keys(settings), now_ms())
     metrics.add_metric(name="PlaybackUrlIssued", unit=MetricUnit.Count, value=1)
     return model_response(200, api_models.PlaybackUrl(**issued))

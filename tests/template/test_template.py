@@ -112,6 +112,16 @@ def test_routes() -> None:
         ("PATCH /v1/contents/{media_content_key}", "ApiFunction"),
         ("DELETE /v1/contents/{media_content_key}", "ApiFunction"),
         ("POST /callbacks/kollus/{token}/platform", "PlatformFunction"),
+        ("POST /callbacks/kollus/{token}/play", "PlayFunction"),
+        ("PUT /v1/courses/{course_id}", "ApiFunction"),
+        ("GET /v1/courses/{course_id}", "ApiFunction"),
+        ("DELETE /v1/courses/{course_id}", "ApiFunction"),
+        ("GET /v1/courses", "ApiFunction"),
+        ("PUT /v1/courses/{course_id}/enrollments", "ApiFunction"),
+        ("DELETE /v1/courses/{course_id}/enrollments/{client_user_id}", "ApiFunction"),
+        ("GET /v1/courses/{course_id}/enrollments", "ApiFunction"),
+        ("GET /v1/learners/{client_user_id}/enrollments", "ApiFunction"),
+        ("GET /v1/access-log", "ApiFunction"),
     }
 
 
@@ -163,8 +173,13 @@ def test_policies_are_least_privilege() -> None:
     }
     assert actions_on("ApiFunction", table) == {
         "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:PutItem",
-        "dynamodb:DeleteItem",
+        "dynamodb:DeleteItem", "dynamodb:BatchWriteItem",
     }  # fmt: skip
+    assert actions_on("PlayFunction", table) == {"dynamodb:Query", "dynamodb:BatchWriteItem", "dynamodb:PutItem"}
+    play_secrets = [
+        {"Ref": name} for name in ("CallbackTokenSecret", "KollusSecurityKeySecret", "KollusCustomKeySecret")
+    ]
+    assert actions_on("PlayFunction", play_secrets) == {"secretsmanager:GetSecretValue"}
     indexes = [
         {"Fn::Sub": "${ProgressTable.Arn}/index/ledger-index"},
         {"Fn::Sub": "${ProgressTable.Arn}/index/content-index"},

@@ -20,6 +20,7 @@ RANKS = {
     "kollus": 1,
     "progress": 2,
     "content": 2,
+    "access": 2,
     "delivery": 3,
     "store": 4,
     "edge": 4,

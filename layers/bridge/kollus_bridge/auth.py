@@ -66,12 +66,18 @@ def nonce_keys(settings: Settings) -> list[str]:
     )
 
 
-def playback_keys(settings: Settings) -> PlaybackKeys:
-    """The Kollus security key and custom key, and our nonce key."""
+def kollus_keys(settings: Settings) -> tuple[str, str]:
+    """The Kollus security key (signs JWTs) and custom key (`X-Kollus-UserKey`)."""
     age = settings.secret_cache_seconds
     security = _required(settings.kollus_security_key, settings.kollus_security_key_arn, "KOLLUS_SECURITY_KEY", age)
     custom = _required(settings.kollus_custom_key, settings.kollus_custom_key_arn, "KOLLUS_CUSTOM_KEY", age)
-    return PlaybackKeys(security_key=security[0], custom_key=custom[0], nonce_key=nonce_keys(settings)[0])
+    return security[0], custom[0]
+
+
+def playback_keys(settings: Settings) -> PlaybackKeys:
+    """The Kollus security key and custom key, and our nonce key."""
+    security, custom = kollus_keys(settings)
+    return PlaybackKeys(security_key=security, custom_key=custom, nonce_key=nonce_keys(settings)[0])
 
 
 def kollus_api_token(settings: Settings) -> str:

@@ -279,6 +279,18 @@ class Settings:
     #: Minutes between two full sweeps of the channels' content lists.
     reconcile_sweep_minutes: float = setting(_number(0, 10_080), 60.0)
 
+    # --- play-time access control ---
+    #: Refuse playback URLs (403) to a learner not entitled to the content.
+    require_enrollment: bool = setting(_flag, False)
+    #: Longest playback a kind 1 approval grants, in seconds (the enrolment's end comes first).
+    play_expiry_seconds: int = setting(_integer(60, 31_536_000), 86_400)
+    #: When storage is unreachable: approve (true) or refuse with a message to retry (false).
+    play_fail_open: bool = setting(_flag, False)
+    #: The language of refusal messages learners see: `ko` or `en`.
+    play_message_language: str = setting(_text(pattern=r"^(ko|en)$"), "ko")
+    #: How long access decisions are kept (TTL), in days.
+    access_log_days: int = setting(_integer(1, 3650), 90)
+
     @property
     def kollus_api_configured(self) -> bool:
         return self.kollus_api_token is not None or self.kollus_api_token_arn is not None

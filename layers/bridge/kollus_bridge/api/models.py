@@ -140,6 +140,33 @@ class PlatformCallbackForm(BaseModel):
     )
 
 
+class PlayCallbackForm(BaseModel):
+    """Kollus's play callback (form-encoded, from the player before it plays)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "kind": 1,
+                    "client_user_id": "user-1042",
+                    "media_content_key": "nY3CaQtl",
+                    "player_id": "548D39F9FB288008BC434B074A598EADDBA0BC9D",
+                    "hardware_id": "6C8C568C4FB0D7026CA8871ED5611ED8B5246F0C",
+                    "device_name": "PC",
+                }
+            ]
+        }
+    )
+
+    kind: Literal[1, 3] = Field(description="1: before playback (sets its expiry); 3: the final approval.")
+    client_user_id: str = _identifier("The learner.")
+    media_content_key: str = _identifier("The content.")
+    player_id: str | None = Field(default=None, max_length=256, pattern=_OPTIONAL_TEXT)
+    hardware_id: str | None = Field(default=None, max_length=256, pattern=_OPTIONAL_TEXT)
+    device_name: str | None = Field(default=None, max_length=256, pattern=_OPTIONAL_TEXT)
+    uservalues: str | None = Field(default=None, max_length=20_000, description="A JSON object, as a string.")
+
+
 class PlatformResult(BaseModel):
     model_config = example(
         {"result": "applied", "upload_file_key": "uf-7b1c0e", "event": "transcoded", "status": "ready"}

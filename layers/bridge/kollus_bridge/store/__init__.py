@@ -3,9 +3,10 @@
 - `table`: the client, key encoding, the call wrapper and error mapping;
 - `records` (progress records, with `record_items` for their item layout), `snapshots` (each
   session's newest raw callback, deflated by `bodies`), `rejected` (refused payloads), `rules`
-  (per-content rules), `catalog` (contents and their cards, laid out by `catalog_items`), `slots` (the VOD API's
-  rate slot), `ledger` (the sync
-  ledger on each record and catalog entry) and `lease` (the leases of runs that must not overlap);
+  (per-content rules), `catalog` (contents and their cards, laid out by `catalog_items`), `slots`
+  (the VOD API's rate slot), `courses` (courses and enrolments, both ways), `access_log` (play
+  decisions), `ledger` (the sync ledger on each record and catalog entry) and `lease` (the leases of
+  runs that must not overlap);
 - `pages`: opaque page tokens over DynamoDB's start keys.
 
 `DynamoStore` is all of them on one table, which is what the functions use.
@@ -13,7 +14,9 @@
 
 from __future__ import annotations
 
+from .access_log import AccessLog
 from .catalog import Catalog
+from .courses import Courses
 from .lease import Lease
 from .ledger import Ledger
 from .records import Records
@@ -24,7 +27,7 @@ from .snapshots import Snapshots
 from .table import dynamodb_client
 
 
-class DynamoStore(Records, Snapshots, Rejected, Rules, Ledger, Lease, Catalog, Slots):
+class DynamoStore(Records, Snapshots, Rejected, Rules, Ledger, Lease, Catalog, Slots, Courses, AccessLog):
     """Every aggregate's store over one table and one client."""
 
 

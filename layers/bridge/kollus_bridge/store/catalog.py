@@ -191,3 +191,21 @@ class Catalog(Table):
             yield from (stored_content_from_item(item) for item in items)
             if start is None:
                 return
+
+    def redeliver_content(self, upload_file_key: str, event: str, now: int) -> None:
+        """Put a catalog entry's current webhook back to pending (idempotent)."""
+        self.call(
+            "update_item",
+            Key=entry_key(upload_file_key),
+            UpdateExpression=(
+                "SET sync_state = :pending, sync_due = :due, sync_next_at = :now, sync_changed_at = :now, "
+                "sync_attempts = :zero REMOVE sync_last_error DELETE sync_events_sent :event"
+            ),
+            ExpressionAttributeValues={
+                ":pending": {"S": SyncState.PENDING.value},
+                ":due": {"S": DUE},
+                ":now": {"N": str(now)},
+                ":zero": {"N": "0"},
+                ":event": {"SS": [event]},
+            },
+        )

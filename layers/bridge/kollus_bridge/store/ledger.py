@@ -24,7 +24,7 @@ from kollus_bridge.delivery.ledger import (
     SyncState,
 )
 
-from .catalog_items import CARD_PREFIX, CATALOG, card_from_item, card_key, entry_key, stored_content_from_item
+from .catalog_items import CARD_PREFIX, CATALOG, card_from_item, card_key, stored_content_from_item
 from .pages import decode_token, encode_token
 from .record_items import ledger_from_item, stored_record_from_item
 from .records import DUE
@@ -215,24 +215,6 @@ class Ledger(Table):
                 completed = optional_int(plain(item, "completed_at"))
                 entries.append(StoredLedgerEntry(subject.learner, subject.key, completed, ledger_from_item(item)))
         return entries, encode_token(last)
-
-    def redeliver_content(self, upload_file_key: str, event: str, now: int) -> None:
-        """Put a catalog entry's current webhook back to pending (idempotent)."""
-        self.call(
-            "update_item",
-            Key=entry_key(upload_file_key),
-            UpdateExpression=(
-                "SET sync_state = :pending, sync_due = :due, sync_next_at = :now, sync_changed_at = :now, "
-                "sync_attempts = :zero REMOVE sync_last_error DELETE sync_events_sent :event"
-            ),
-            ExpressionAttributeValues={
-                ":pending": {"S": SyncState.PENDING.value},
-                ":due": {"S": DUE},
-                ":now": {"N": str(now)},
-                ":zero": {"N": "0"},
-                ":event": {"SS": [event]},
-            },
-        )
 
     def redeliver(self, client_user_id: str, media_content_key: str, now: int) -> bool:
         """Put a completed record's delivery back to pending (idempotent); False when not completed."""

@@ -129,7 +129,7 @@ class Table:
     def call(self, operation: str, **request: Any) -> dict[str, Any]:
         """One request. A failed condition raises `ConditionFailed`; any other failure after the SDK's
         retries is a domain error (`StorageUnavailable`, or `RecordTooLarge` for an oversized item)."""
-        if operation not in ("batch_get_item", "transact_write_items"):  # these name the table per item
+        if operation not in ("batch_get_item", "batch_write_item", "transact_write_items"):  # tables per item
             request.setdefault("TableName", self.table_name)
         request.setdefault("ReturnConsumedCapacity", "TOTAL")
         try:

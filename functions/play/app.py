@@ -1,0 +1,53 @@
+"""POST /callbacks/kollus/{token}/play: Kollus's play callback. The player plays only if we approve,
+so the answer is fast (two small reads, one log write) and always one the player can read: the HS256
+JWT Kollus expects, approving or refusing with a message, even when storage is unreachable
+(`PLAY_FAIL_OPEN`). A request that is not a play callback at all gets the one error shape and is kept
+in the rejected store."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from kollus_bridge import edge
+from kollus_bridge.access.play import decide_play
+from kollus_bridge.auth import kollus_keys, require_callback_token
+from kollus_bridge.errors import BridgeError, NotFound
+from kollus_bridge.kollus import play
+from kollus_bridge.observability import logger, metrics
+from kollus_bridge.settings import get_settings
+from kollus_bridge.store import dynamo_store
+from kollus_bridge.times import now_ms
+
+settings = get_settings()
+store = dynamo_store(settings.table_name, settings.rejected_ttl_days)
+
+
+def receive(event: dict[str, Any]) -> dict[str, Any]:
+    require_callback_token(edge.path_parameter(event, "token"), settings)
+    raw, now = edge.raw_callback(event), now_ms()
+    try:
+        request = play.parse_play_callback(raw, settings)
+    except BridgeError as error:
+        store.save_rejected(raw, error.code, error.message, error.field, now, source="play_callback")
+        raise
+    security_key, custom_key = kollus_keys(settings)
+    decided = decide_play(request, settings, store, now)
+    metrics.add_metric(name="Play_allowed" if decided.allowed else "Play_refused", unit=MetricUnit.Count, value=1)
+    logger.info("play callback", extra={"kind": request.kind, "allowed": decided.allowed, "reason": decided.reason})
+    body, headers = play.answer(decided.data, security_key, custom_key)
+    return {"statusCode": 200, "headers": headers, "body": body, "isBase64Encoded": False}
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    try:
+        if edge.method(event) != "POST":
+            raise NotFound("no such route")
+        return receive(event)
+    except BridgeError as error:
+        status, body = edge.refusal(error)
+        return edge.json_response(status, body, {})

@@ -1,0 +1,108 @@
+"""The play callback's decisions: entitled or not, how long, and in words a learner understands.
+
+Kollus blocks playback until it has our answer, so this path reads two small things (the learner's
+enrolments and the courses holding the content, one query each) and writes one log entry. When
+storage is unreachable it answers per `PLAY_FAIL_OPEN`, never with an error the player cannot read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from kollus_bridge.errors import Forbidden, StorageUnavailable
+from kollus_bridge.kollus.play import PlayRequest, kind1_data, kind3_data
+from kollus_bridge.observability import logger
+from kollus_bridge.settings import Settings
+
+from .entitlement import Entitlement, Reason, entitlement
+from .ports import AccessStore, Decision, EntitlementStore
+
+MESSAGES = {
+    "ko": {
+        Reason.NOT_IN_A_COURSE: "이 강의는 아직 수강할 수 있는 과정에 포함되어 있지 않습니다.",
+        Reason.NOT_ENROLLED: "이 강의를 포함한 과정에 수강 등록되어 있지 않습니다.",
+        Reason.NOT_YET: "수강 기간이 아직 시작되지 않았습니다.",
+        Reason.ENDED: "수강 기간이 종료되었습니다.",
+        "unavailable": "일시적인 오류로 재생할 수 없습니다. 잠시 후 다시 시도해 주세요.",
+    },
+    "en": {
+        Reason.NOT_IN_A_COURSE: "This lecture is not part of a course you can take yet.",
+        Reason.NOT_ENROLLED: "You are not enrolled in a course that includes this lecture.",
+        Reason.NOT_YET: "Your enrolment has not started yet.",
+        Reason.ENDED: "Your enrolment has ended.",
+        "unavailable": "Playback is unavailable for a moment. Please try again shortly.",
+    },
+}
+
+
+def entitled(client_user_id: str, media_content_key: str, store: EntitlementStore, now: int) -> Entitlement:
+    """The one answer to "may this learner play this content now?" (two small reads)."""
+    return entitlement(store.enrolments_of(client_user_id), store.courses_holding(media_content_key), now)
+
+
+@dataclass(frozen=True)
+class PlayAnswer:
+    data: dict[str, Any]
+    allowed: bool
+    reason: str
+
+
+def message(settings: Settings, reason: str) -> str:
+    return MESSAGES[settings.play_message_language][reason]
+
+
+def decide_play(request: PlayRequest, settings: Settings, store: AccessStore, now: int) -> PlayAnswer:
+    """The answer to one play callback (kind 1 or 3), logged."""
+    try:
+        found = entitled(request.client_user_id, request.media_content_key, store, now)
+    except StorageUnavailable:
+        logger.warning("play callback answered without storage", extra={"fail_open": settings.play_fail_open})
+        return _unavailable(request, settings, now)
+    if request.kind == 1:
+        expiry = now // 1000 + settings.play_expiry_seconds
+        if found.allowed and found.until is not None:
+            expiry = min(expiry, found.until // 1000)
+        data = kind1_data(found.allowed, expiry, None if found.allowed else message(settings, found.reason))
+    else:
+        refusal = None if found.allowed else message(settings, found.reason)
+        data = kind3_data(found.allowed, found.reason is Reason.ENDED, refusal)
+    decision = Decision(
+        now,
+        request.client_user_id,
+        request.media_content_key,
+        request.device,
+        f"play_{request.kind}",
+        found.allowed,
+        found.reason.value,
+        found.course_id,
+    )
+    try:
+        store.log_access(decision, settings.access_log_days)
+    except StorageUnavailable:
+        logger.warning("an access decision could not be logged")
+    return PlayAnswer(data, found.allowed, found.reason.value)
+
+
+def _unavailable(request: PlayRequest, settings: Settings, now: int) -> PlayAnswer:
+    allowed = settings.play_fail_open
+    text = None if allowed else message(settings, "unavailable")
+    if request.kind == 1:
+        # Failing open grants a short playback only: the next kind 1 asks again.
+        data = kind1_data(allowed, now // 1000 + min(settings.play_expiry_seconds, 3600), text)
+    else:
+        data = kind3_data(allowed, False, text)
+    return PlayAnswer(data, allowed, "storage_unavailable")
+
+
+def require_entitled(
+    client_user_id: str, media_content_key: str, settings: Settings, store: AccessStore, now: int
+) -> None:
+    """`REQUIRE_ENROLLMENT`: a playback URL only for a learner entitled to the content (else 403, logged)."""
+    found = entitled(client_user_id, media_content_key, store, now)
+    decision = Decision(
+        now, client_user_id, media_content_key, None, "playback_url", found.allowed, found.reason.value, found.course_id
+    )
+    store.log_access(decision, settings.access_log_days)
+    if not found.allowed:
+        raise Forbidden(f"not entitled: {found.reason.value}", field="client_user_id")

@@ -1,0 +1,200 @@
+"""Courses, enrolments and the access log over the LMS API: what they accept and answer."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+
+from kollus_bridge.access.entitlement import Enrolment
+from kollus_bridge.access.ports import Course, Decision
+from kollus_bridge.times import iso_time
+
+from .models import example
+
+_TEXT = r"^[^\x00-\x1f]*[^\x00-\x1f\s][^\x00-\x1f]*$"
+#: An ISO-8601 time with its offset, e.g. 2026-12-01T00:00:00Z.
+Moment = Annotated[AwareDatetime, Field(strict=False)]
+
+
+def _ms(moment: datetime | None) -> int | None:
+    return None if moment is None else int(moment.timestamp() * 1000)
+
+
+class CourseInput(BaseModel):
+    """What `PUT /v1/courses/{course_id}` accepts."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        json_schema_extra={"examples": [{"title": "Algorithms 101", "media_content_keys": ["nY3CaQtl", "k8PzQ2aa"]}]},
+    )
+
+    title: str = Field(min_length=1, max_length=500, pattern=_TEXT)
+    media_content_keys: list[Annotated[str, Field(min_length=1, max_length=256, pattern=_TEXT)]] = Field(
+        max_length=1000, description="The contents the course holds (its enrolled learners may play them)."
+    )
+
+    @field_validator("media_content_keys")
+    @classmethod
+    def _unique(cls, keys: list[str]) -> list[str]:
+        return list(dict.fromkeys(keys))
+
+
+class CourseOut(BaseModel):
+    model_config = example(
+        {
+            "course_id": "algo-101",
+            "title": "Algorithms 101",
+            "media_content_keys": ["nY3CaQtl", "k8PzQ2aa"],
+            "updated_at": "2026-11-22T09:00:00.000Z",
+        }
+    )
+
+    course_id: str
+    title: str
+    media_content_keys: list[str]
+    updated_at: str | None
+
+
+class CoursePage(BaseModel):
+    items: list[CourseOut]
+    next_token: str | None
+
+
+class EnrollmentInput(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    client_user_id: str = Field(min_length=1, max_length=256, pattern=_TEXT)
+    starts_at: Moment | None = Field(default=None, description="Inclusive; absent: already begun.")
+    ends_at: Moment | None = Field(default=None, description="Exclusive; absent: open-ended.")
+
+
+class EnrollmentBatch(BaseModel):
+    """What `PUT /v1/courses/{course_id}/enrollments` accepts: up to 500 enrolments, one per learner."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "enrollments": [
+                        {"client_user_id": "user-1042", "ends_at": "2027-02-28T15:00:00Z"},
+                        {"client_user_id": "user-1043", "starts_at": "2026-12-01T00:00:00Z"},
+                    ]
+                }
+            ]
+        },
+    )
+
+    enrollments: list[EnrollmentInput] = Field(min_length=1, max_length=500)
+
+    @field_validator("enrollments")
+    @classmethod
+    def _one_per_learner(cls, items: list[EnrollmentInput]) -> list[EnrollmentInput]:
+        learners = [item.client_user_id for item in items]
+        if len(set(learners)) != len(learners):
+            raise ValueError("a learner appears twice in the batch")
+        for item in items:
+            if item.starts_at and item.ends_at and item.ends_at <= item.starts_at:
+                raise ValueError(f"{item.client_user_id}: ends_at must be after starts_at")
+        return items
+
+    def enrolments(self, course_id: str) -> list[Enrolment]:
+        return [
+            Enrolment(course_id, item.client_user_id, _ms(item.starts_at), _ms(item.ends_at))
+            for item in self.enrollments
+        ]
+
+
+class EnrollmentOut(BaseModel):
+    model_config = example(
+        {
+            "course_id": "algo-101",
+            "client_user_id": "user-1042",
+            "starts_at": None,
+            "ends_at": "2027-02-28T15:00:00.000Z",
+            "active": True,
+        }
+    )
+
+    course_id: str
+    client_user_id: str
+    starts_at: str | None
+    ends_at: str | None
+    active: bool = Field(description="Whether the enrolment is in force now.")
+
+
+class EnrollmentPage(BaseModel):
+    items: list[EnrollmentOut]
+    next_token: str | None
+
+
+class EnrollmentsWritten(BaseModel):
+    model_config = example({"course_id": "algo-101", "enrollments": 2})
+
+    course_id: str
+    enrollments: int
+
+
+class AccessDecision(BaseModel):
+    model_config = example(
+        {
+            "at": "2026-11-22T09:14:03.120Z",
+            "client_user_id": "user-1042",
+            "media_content_key": "nY3CaQtl",
+            "device": "6C8C568C4FB0D7026CA8871ED5611ED8B5246F0C",
+            "kind": "play_1",
+            "allowed": False,
+            "reason": "ended",
+            "course_id": "algo-101",
+        }
+    )
+
+    at: str | None
+    client_user_id: str
+    media_content_key: str
+    device: str | None
+    kind: Literal["play_1", "play_3", "playback_url"]
+    allowed: bool
+    reason: str = Field(description="enrolled, not_in_a_course, not_enrolled, not_yet, ended, storage_unavailable")
+    course_id: str | None
+
+
+class AccessLogPage(BaseModel):
+    items: list[AccessDecision]
+    next_token: str | None
+
+
+def course_json(course: Course) -> CourseOut:
+    return CourseOut(
+        course_id=course.course_id,
+        title=course.title,
+        media_content_keys=list(course.media_content_keys),
+        updated_at=iso_time(course.updated_at),
+    )
+
+
+def enrollment_json(enrolment: Enrolment, now: int) -> EnrollmentOut:
+    return EnrollmentOut(
+        course_id=enrolment.course_id,
+        client_user_id=enrolment.client_user_id,
+        starts_at=iso_time(enrolment.starts_at),
+        ends_at=iso_time(enrolment.ends_at),
+        active=enrolment.active(now),
+    )
+
+
+def decision_json(decision: Decision) -> AccessDecision:
+    return AccessDecision(
+        at=iso_time(decision.at),
+        client_user_id=decision.client_user_id,
+        media_content_key=decision.media_content_key,
+        device=decision.device,
+        kind=decision.kind,  # type: ignore[arg-type]
+        allowed=decision.allowed,
+        reason=decision.reason,
+        course_id=decision.course_id,
+    )

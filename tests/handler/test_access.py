@@ -1,0 +1,211 @@
+"""Courses, enrolments, the play callback and the access log on moto: who may play, for how long, and
+what the player is told."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from types import ModuleType
+from typing import Any
+from urllib.parse import urlencode
+
+import boto3
+import jwt
+import pytest
+from moto import mock_aws
+
+from local.dynamodb_local import create_tables
+from local.stack import LOCAL_DEFAULTS
+from tests.helpers import body_of, invoke
+from tests.payloads import API_TOKEN, CALLBACK_TOKEN, http_event
+
+SECURITY_KEY, CUSTOM_KEY = LOCAL_DEFAULTS["KOLLUS_SECURITY_KEY"], LOCAL_DEFAULTS["KOLLUS_CUSTOM_KEY"]
+
+
+def iso(seconds_from_now: float) -> str:
+    return datetime.fromtimestamp(time.time() + seconds_from_now, UTC).isoformat().replace("+00:00", "Z")
+
+
+class Bridge:
+    def __init__(self, functions: dict[str, ModuleType], client: Any, table: str) -> None:
+        self.functions, self.client, self.table = functions, client, table
+
+    def call(
+        self, method: str, path: str, route: str, query: str = "", body: Any = None, **params: str
+    ) -> tuple[int, Any]:
+        event = http_event(
+            method, path, f"{method} {route}", body=None if body is None else json.dumps(body).encode(),
+            content_type="application/json" if body is not None else None, query=query,
+            headers={"authorization": f"Bearer {API_TOKEN}"}, base64_body=False,
+        )  # fmt: skip
+        if params:
+            event["pathParameters"] = params
+        response = invoke(self.functions["ApiFunction"], event)
+        return response["statusCode"], body_of(response)
+
+    def play(self, kind: int, learner: str, content: str, **extra: str) -> tuple[int, dict[str, Any], dict[str, str]]:
+        fields = {"kind": str(kind), "client_user_id": learner, "media_content_key": content, **extra}
+        event = http_event(
+            "POST", f"/callbacks/kollus/{CALLBACK_TOKEN}/play", "POST /callbacks/kollus/{token}/play",
+            body=urlencode(fields).encode(), path_parameters={"token": CALLBACK_TOKEN},
+        )  # fmt: skip
+        response = invoke(self.functions["PlayFunction"], event)
+        if response["statusCode"] != 200:
+            return response["statusCode"], body_of(response), response.get("headers") or {}
+        claims = jwt.decode(response["body"], SECURITY_KEY, algorithms=["HS256"])
+        return 200, claims["data"], response["headers"]
+
+
+@pytest.fixture
+def environment() -> dict[str, str]:
+    return {}
+
+
+@pytest.fixture
+def bridge(
+    function_environment: Callable[[dict[str, str]], None],
+    load_functions: Callable[[], dict[str, ModuleType]],
+    environment: dict[str, str],
+) -> Iterator[Bridge]:
+    with mock_aws():
+        function_environment({})
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        table = create_tables(client)["ProgressTable"]
+        function_environment({"TABLE_NAME": table, **environment})
+        yield Bridge(load_functions(), client, table)
+
+
+def course(bridge: Bridge, course_id: str, *contents: str) -> None:
+    path = f"/v1/courses/{course_id}"
+    status, body = bridge.call(
+        "PUT", path, "/v1/courses/{course_id}", body={"title": course_id.title(), "media_content_keys": list(contents)},
+        course_id=course_id,
+    )  # fmt: skip
+    assert status == 200, body
+
+
+def enrol(bridge: Bridge, course_id: str, *enrollments: dict[str, Any]) -> tuple[int, Any]:
+    return bridge.call(
+        "PUT", f"/v1/courses/{course_id}/enrollments", "/v1/courses/{course_id}/enrollments",
+        body={"enrollments": list(enrollments)}, course_id=course_id,
+    )  # fmt: skip
+
+
+def test_an_enrolled_learner_plays_until_the_enrolment_ends(bridge: Bridge) -> None:
+    course(bridge, "algo-101", "lecture-1", "lecture-2")
+    status, body = enrol(bridge, "algo-101", {"client_user_id": "u-1", "ends_at": iso(3600)})
+    assert (status, body) == (200, {"course_id": "algo-101", "enrollments": 1})
+    assert enrol(bridge, "algo-101", {"client_user_id": "u-1", "ends_at": iso(3600)})[0] == 200  # the same again
+    status, data, headers = bridge.play(1, "u-1", "lecture-2", hardware_id="hw-1", device_name="PC")
+    assert status == 200 and data["result"] == 1 and headers["X-Kollus-UserKey"] == CUSTOM_KEY
+    assert time.time() + 3500 < data["expiration_date"] <= time.time() + 3600  # no later than the enrolment's end
+    assert set(data) == {"result", "expiration_date"} and all(type(v) is int for v in data.values())
+    status, final, _ = bridge.play(3, "u-1", "lecture-2")
+    assert final == {"result": 1, "content_expired": 0}
+
+
+def test_refusals_speak_to_the_learner(bridge: Bridge) -> None:
+    course(bridge, "algo-101", "lecture-1")
+    enrol(
+        bridge, "algo-101", {"client_user_id": "ended", "starts_at": iso(-7200), "ends_at": iso(-3600)},
+        {"client_user_id": "later", "starts_at": iso(86400)},
+    )  # fmt: skip
+    cases = {
+        ("ended", "lecture-1"): "수강 기간이 종료되었습니다.",
+        ("later", "lecture-1"): "수강 기간이 아직 시작되지 않았습니다.",
+        ("stranger", "lecture-1"): "이 강의를 포함한 과정에 수강 등록되어 있지 않습니다.",
+        ("ended", "not-in-a-course"): "이 강의는 아직 수강할 수 있는 과정에 포함되어 있지 않습니다.",
+    }
+    for (learner, content), message in cases.items():
+        status, data, _ = bridge.play(1, learner, content)
+        assert status == 200 and data["result"] == 0 and data["message"] == message, (learner, content)
+    status, final, _ = bridge.play(3, "ended", "lecture-1")
+    assert final["result"] == 0 and final["content_expired"] == 1
+    status, log = bridge.call("GET", "/v1/access-log", "/v1/access-log", "client_user_id=ended")
+    assert status == 200 and [item["kind"] for item in log["items"]] == ["play_3", "play_1", "play_1"]  # newest first
+    assert {item["reason"] for item in log["items"]} == {"ended", "not_in_a_course"}
+    status, log = bridge.call("GET", "/v1/access-log", "/v1/access-log", "media_content_key=lecture-1")
+    assert status == 200 and len(log["items"]) == 4
+
+
+@pytest.mark.parametrize("environment", [{"PLAY_MESSAGE_LANGUAGE": "en"}])
+def test_messages_in_english_by_a_setting(bridge: Bridge) -> None:
+    _, data, _ = bridge.play(1, "stranger", "lecture-1")
+    assert data["message"] == "This lecture is not part of a course you can take yet."
+
+
+@pytest.mark.parametrize(("environment", "allowed"), [({}, 0), ({"PLAY_FAIL_OPEN": "true"}, 1)])
+def test_without_storage_the_player_still_gets_an_answer(bridge: Bridge, allowed: int) -> None:
+    from kollus_bridge.errors import StorageUnavailable  # noqa: PLC0415
+
+    def down(*args: Any) -> Any:
+        raise StorageUnavailable("storage is unavailable")
+
+    store = bridge.functions["PlayFunction"].store
+    store.enrolments_of = down
+    status, data, _ = bridge.play(1, "u-1", "lecture-1")
+    assert status == 200 and data["result"] == allowed
+    assert ("message" in data) == (not allowed)
+
+
+def test_bad_play_callbacks_get_the_error_shape_and_are_kept(bridge: Bridge) -> None:
+    status, body, _ = bridge.play(2, "u-1", "lecture-1")
+    assert status == 400 and body["error"]["field"] == "kind"
+    kept = [item for item in bridge.client.scan(TableName=bridge.table)["Items"] if item["pk"]["S"].startswith("R#")]
+    assert len(kept) == 1 and kept[0]["source"]["S"] == "play_callback"
+
+
+@pytest.mark.parametrize("environment", [{"REQUIRE_ENROLLMENT": "true"}])
+def test_playback_urls_only_for_entitled_learners(bridge: Bridge) -> None:
+    course(bridge, "algo-101", "lecture-1")
+    enrol(bridge, "algo-101", {"client_user_id": "u-1"})
+    asked = {"client_user_id": "u-1", "media_content_key": "lecture-1"}
+    assert bridge.call("POST", "/v1/playback-urls", "/v1/playback-urls", body=asked)[0] == 200
+    status, body = bridge.call(
+        "POST", "/v1/playback-urls", "/v1/playback-urls", body={**asked, "client_user_id": "u-2"}
+    )
+    assert status == 403 and body["error"]["code"] == "forbidden" and "not_enrolled" in body["error"]["message"]
+
+
+def test_listings_and_removal(bridge: Bridge) -> None:
+    course(bridge, "algo-101", "lecture-1", "lecture-1")  # a repeat is kept once
+    course(bridge, "web-201", "lecture-9")
+    enrol(bridge, "algo-101", {"client_user_id": "u-1"}, {"client_user_id": "u-2", "ends_at": iso(-1)})
+    enrol(bridge, "web-201", {"client_user_id": "u-1"})
+    status, page = bridge.call("GET", "/v1/courses", "/v1/courses")
+    assert status == 200 and [c["course_id"] for c in page["items"]] == ["algo-101", "web-201"]
+    assert page["items"][0]["media_content_keys"] == ["lecture-1"]
+    status, page = bridge.call(
+        "GET", "/v1/courses/algo-101/enrollments", "/v1/courses/{course_id}/enrollments", course_id="algo-101"
+    )
+    assert [(e["client_user_id"], e["active"]) for e in page["items"]] == [("u-1", True), ("u-2", False)]
+    status, page = bridge.call(
+        "GET", "/v1/learners/u-1/enrollments", "/v1/learners/{client_user_id}/enrollments", client_user_id="u-1"
+    )
+    assert [e["course_id"] for e in page["items"]] == ["algo-101", "web-201"]
+    path = "/v1/courses/algo-101/enrollments/u-1"
+    route = "/v1/courses/{course_id}/enrollments/{client_user_id}"
+    assert bridge.call("DELETE", path, route, course_id="algo-101", client_user_id="u-1")[0] == 200
+    assert bridge.play(1, "u-1", "lecture-1")[1]["result"] == 0
+    assert bridge.play(1, "u-1", "lecture-9")[1]["result"] == 1
+    assert bridge.call("DELETE", "/v1/courses/web-201", "/v1/courses/{course_id}", course_id="web-201")[0] == 200
+    assert bridge.play(1, "u-1", "lecture-9")[1]["result"] == 0  # no course holds it any more
+    assert bridge.call("GET", "/v1/courses/web-201", "/v1/courses/{course_id}", course_id="web-201")[0] == 404
+
+
+def test_bad_batches_are_refused_whole(bridge: Bridge) -> None:
+    course(bridge, "algo-101", "lecture-1")
+    for batch in (
+        [{"client_user_id": "u-1"}, {"client_user_id": "u-1"}],
+        [{"client_user_id": "u-1", "starts_at": iso(10), "ends_at": iso(5)}],
+        [{"client_user_id": "u-1", "ends_at": "tomorrow"}],
+        [{"client_user_id": "u-1", "ends_at": "2027-01-01T00:00:00"}],  # no offset: ambiguous
+        [],
+        [{"client_user_id": f"u-{n}"} for n in range(501)],
+    ):
+        status, body = enrol(bridge, "algo-101", *batch)
+        assert status == 400 and body["error"]["code"] == "invalid_request", batch
+    status, body = enrol(bridge, "no-such-course", {"client_user_id": "u-1"})
+    assert status == 404

@@ -1,0 +1,52 @@
+"""Courses and enrolments on DynamoDB Local: enrolment windows at their edges, idempotent batches,
+and the two small reads a play callback makes."""
+
+from __future__ import annotations
+
+import pytest
+from kollus_bridge.access.entitlement import Enrolment, Reason
+from kollus_bridge.access.play import entitled
+from kollus_bridge.access.ports import Course
+from kollus_bridge.store import DynamoStore
+
+pytestmark = pytest.mark.dynamodb_local
+
+START, END = 1_800_000_000_000, 1_800_086_400_000
+
+
+def test_windows_at_their_edges_and_batches_that_change_nothing(store: DynamoStore) -> None:
+    store.put_course(Course("algo-101", "Algorithms", ("lecture-1", "lecture-2"), 1))
+    batch = [Enrolment("algo-101", f"u-{n}", START, END) for n in range(120)]  # over one transaction's size
+    store.put_enrolments(batch)
+    before = store.client.scan(TableName=store.table_name, Select="COUNT")["Count"]
+    store.put_enrolments(batch)  # the same batch again
+    assert store.client.scan(TableName=store.table_name, Select="COUNT")["Count"] == before == 1 + 2 + 2 * 120
+    assert entitled("u-7", "lecture-2", store, START).allowed
+    assert entitled("u-7", "lecture-2", store, END - 1).until == END
+    assert entitled("u-7", "lecture-2", store, END).reason is Reason.ENDED
+    assert entitled("u-7", "lecture-2", store, START - 1).reason is Reason.NOT_YET
+    assert entitled("u-7", "lecture-3", store, START).reason is Reason.NOT_IN_A_COURSE
+    assert entitled("stranger", "lecture-1", store, START).reason is Reason.NOT_ENROLLED
+
+
+def test_a_course_follows_its_content_list(store: DynamoStore) -> None:
+    store.put_course(Course("algo-101", "Algorithms", ("lecture-1", "lecture-2"), 1))
+    store.put_enrolments([Enrolment("algo-101", "u-1")])
+    store.put_course(Course("algo-101", "Algorithms", ("lecture-2", "lecture-3"), 2))
+    assert store.courses_holding("lecture-1") == set()
+    assert store.courses_holding("lecture-3") == {"algo-101"}
+    assert not entitled("u-1", "lecture-1", store, START).allowed
+    assert entitled("u-1", "lecture-3", store, START).allowed
+    store.delete_enrolment("algo-101", "u-1")
+    assert store.enrolments_of("u-1") == []
+    assert store.delete_course("algo-101") and not store.delete_course("algo-101")
+    assert store.courses_holding("lecture-2") == set()
+
+
+def test_a_learners_enrolments_live_beside_their_progress_without_mixing(store: DynamoStore) -> None:
+    store.put_course(Course("c/1", "Odd id", ("m#1",), 1))
+    store.put_enrolments([Enrolment("c/1", "u#1", None, END)])
+    assert store.enrolments_of("u#1") == [Enrolment("c/1", "u#1", None, END)]
+    records, _ = store.records_of_learner("u#1", 10, None)
+    assert list(records) == []  # the progress listing never sees enrolments
+    assert store.courses_holding("m#1") == {"c/1"}
