@@ -3,8 +3,9 @@ and invalid ones, and sends them to the local stack, with every check it has: no
 matches the document, invalid requests are refused, and so on. The one check left out is
 `unsupported_method`: API Gateway itself answers a method no route declares, with 404.
 
-Three rules of the API are beyond what OpenAPI can say, so a request that follows the document can
-still break them and get 400: GET /v1/progress needs client_user_id or media_content_key (or both), a
+Three kinds of rule of the API are beyond what OpenAPI can say, so a request that follows the document can
+still break them and get 400: GET /v1/progress and GET /v1/access-log need client_user_id or
+media_content_key, a
 next_token must be one the API issued, and a platform callback that joins a channel (a channel_key,
 no leaving update_type) must name the media_content_key. For a 400 that names exactly one of those rules, and only
 then, `positive_data_acceptance` is not asked; every other check still is."""
@@ -45,6 +46,7 @@ def test_the_api_keeps_its_contract(case: Any, stack: RunningStack) -> None:
 UNWRITABLE_RULES = {
     ("next_token", "next_token is not a token this API issued"),
     ("client_user_id", "give client_user_id, media_content_key, or both"),
+    ("client_user_id", "give client_user_id or media_content_key"),
     ("media_content_key", "a channel callback needs media_content_key"),
 }
 

@@ -111,7 +111,7 @@ def test_upload_to_ready_to_deleted_through_the_stand_in(stack: RunningStack) ->
     deadline, content = time.monotonic() + 60, dict[str, Any]()
     while time.monotonic() < deadline:
         status, content = request(f"{stack.url}/v1/contents/{key}", headers=auth)
-        if status == 200 and content["status"] == "ready" and content["media_content_key"]:
+        if status == 200 and content["status"] == "ready" and content["media_content_key"] and content["duration"]:
             break
         time.sleep(0.3)
     assert content["status"] == "ready" and content["channels"][0]["channel_key"] == "lectures", content

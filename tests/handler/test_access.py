@@ -198,9 +198,8 @@ def test_listings_and_removal(bridge: Bridge) -> None:
 def test_bad_batches_are_refused_whole(bridge: Bridge) -> None:
     course(bridge, "algo-101", "lecture-1")
     for batch in (
-        [{"client_user_id": "u-1"}, {"client_user_id": "u-1"}],
-        [{"client_user_id": "u-1", "starts_at": iso(10), "ends_at": iso(5)}],
         [{"client_user_id": "u-1", "ends_at": "tomorrow"}],
+        [{"client_user_id": "u-1", "ends_at": 1795305600}],
         [{"client_user_id": "u-1", "ends_at": "2027-01-01T00:00:00"}],  # no offset: ambiguous
         [],
         [{"client_user_id": f"u-{n}"} for n in range(501)],
@@ -209,3 +208,8 @@ def test_bad_batches_are_refused_whole(bridge: Bridge) -> None:
         assert status == 400 and body["error"]["code"] == "invalid_request", batch
     status, body = enrol(bridge, "no-such-course", {"client_user_id": "u-1"})
     assert status == 404
+    twice = [{"client_user_id": "u-1", "ends_at": iso(-5)}, {"client_user_id": "u-1"}]
+    assert enrol(bridge, "algo-101", *twice) == (200, {"course_id": "algo-101", "enrollments": 1})
+    assert bridge.play(1, "u-1", "lecture-1")[1]["result"] == 1  # the last entry counts
+    assert enrol(bridge, "algo-101", {"client_user_id": "u-2", "starts_at": iso(10), "ends_at": iso(5)})[0] == 200
+    assert bridge.play(1, "u-2", "lecture-1")[1]["result"] == 0  # an empty window entitles to nothing

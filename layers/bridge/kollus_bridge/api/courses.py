@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from kollus_bridge.access.entitlement import Enrolment
 from kollus_bridge.access.ports import Course, Decision
@@ -14,8 +14,16 @@ from kollus_bridge.times import iso_time
 from .models import example
 
 _TEXT = r"^[^\x00-\x1f]*[^\x00-\x1f\s][^\x00-\x1f]*$"
-#: An ISO-8601 time with its offset, e.g. 2026-12-01T00:00:00Z.
-Moment = Annotated[AwareDatetime, Field(strict=False)]
+
+
+def _text_only(value: object) -> object:
+    if not isinstance(value, str):
+        raise ValueError("a time is an ISO-8601 string with its offset, e.g. 2026-12-01T00:00:00Z")
+    return value
+
+
+#: An ISO-8601 time with its offset, e.g. 2026-12-01T00:00:00Z (a number is not a time here).
+Moment = Annotated[AwareDatetime, BeforeValidator(_text_only), Field(strict=False)]
 
 
 def _ms(moment: datetime | None) -> int | None:
@@ -72,7 +80,8 @@ class EnrollmentInput(BaseModel):
 
 
 class EnrollmentBatch(BaseModel):
-    """What `PUT /v1/courses/{course_id}/enrollments` accepts: up to 500 enrolments, one per learner."""
+    """What `PUT /v1/courses/{course_id}/enrollments` accepts: up to 500 enrolments. A learner given
+    twice counts once, by the last entry; a window whose end is not after its start entitles to nothing."""
 
     model_config = ConfigDict(
         extra="forbid",
@@ -94,13 +103,8 @@ class EnrollmentBatch(BaseModel):
     @field_validator("enrollments")
     @classmethod
     def _one_per_learner(cls, items: list[EnrollmentInput]) -> list[EnrollmentInput]:
-        learners = [item.client_user_id for item in items]
-        if len(set(learners)) != len(learners):
-            raise ValueError("a learner appears twice in the batch")
-        for item in items:
-            if item.starts_at and item.ends_at and item.ends_at <= item.starts_at:
-                raise ValueError(f"{item.client_user_id}: ends_at must be after starts_at")
-        return items
+        """A learner given twice: the last entry counts (as if the batch were sent entry by entry)."""
+        return list({item.client_user_id: item for item in items}.values())
 
     def enrolments(self, course_id: str) -> list[Enrolment]:
         return [

@@ -164,7 +164,9 @@ class PlayCallbackForm(BaseModel):
     player_id: str | None = Field(default=None, max_length=256, pattern=_OPTIONAL_TEXT)
     hardware_id: str | None = Field(default=None, max_length=256, pattern=_OPTIONAL_TEXT)
     device_name: str | None = Field(default=None, max_length=256, pattern=_OPTIONAL_TEXT)
-    uservalues: str | None = Field(default=None, max_length=20_000, description="A JSON object, as a string.")
+    uservalues: str | None = Field(
+        default=None, max_length=20_000, pattern=_OPTIONAL_TEXT, description="A JSON object, as a string."
+    )
 
 
 class PlatformResult(BaseModel):

@@ -42,7 +42,9 @@ class PlayRequest:
 
 
 def _uservalues(value: Any) -> dict[str, str]:
-    """The `uservalues` JSON string, percent-decoded again if it still looks encoded; `{}` if absent."""
+    """The `uservalues` JSON string, percent-decoded again if it still looks encoded; `{}` if absent or
+    unreadable (no decision depends on it: it is kept for the record, and a player's odd encoding
+    must never block playback)."""
     text = read_text(value, "uservalues", 20_000)
     if text is None:
         return {}
@@ -50,12 +52,10 @@ def _uservalues(value: Any) -> dict[str, str]:
         text = unquote(text)
     try:
         document = json.loads(text)
-    except ValueError:
-        raise InvalidPayload("uservalues is not JSON", field="uservalues") from None
-    if document is None:
+    except (ValueError, RecursionError):
         return {}
     if not isinstance(document, dict):
-        raise InvalidPayload("uservalues must be a JSON object", field="uservalues")
+        return {}
     return {str(name): str(item) for name, item in document.items() if item is not None}
 
 
