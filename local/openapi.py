@@ -153,7 +153,9 @@ def _describe_callback_body(document: dict[str, Any]) -> None:
 def _describe_jwt_answer(document: dict[str, Any]) -> None:
     """The play callback answers with a compact JWT as text, and the custom key in a header."""
     answer = document["paths"]["/callbacks/kollus/{token}/play"]["post"]["responses"]["200"]
-    answer["content"] = {"text/plain": {"schema": {"type": "string", "pattern": r"^[\w-]+\.[\w-]+\.[\w-]+$"}}}
+    jwt = r"^[\w-]+\.[\w-]+\.[\w-]+$"
+    sample = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJkYXRhIjp7InJlc3VsdCI6MX19.c2lnbmF0dXJl"
+    answer["content"] = {"text/plain": {"schema": {"type": "string", "pattern": jwt, "examples": [sample]}}}
     answer["headers"] = {"X-Kollus-UserKey": {"description": "The Kollus custom key", "schema": {"type": "string"}}}
 
 

@@ -1,8 +1,10 @@
-"""Rows 4 and 5: the local stack over HTTP, as a user runs it (`python -m local`): callbacks per
-second and their latency, and how long a completion takes from its callback to the LMS's answer."""
+"""Rows 4, 7 and 8: the local stack over HTTP, as a user runs it (`python -m local`): callbacks per
+second and their latency, how long a completion takes from its callback to the LMS's answer, and how
+fast the play callback answers the player."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -123,4 +125,52 @@ def measure_completion_latency(completions: int = 200, per_second: float = 20.0)
         "p50_ms": percentile(latencies, 0.5) * 1000 if latencies else float("nan"),
         "p99_ms": percentile(latencies, 0.99) * 1000 if latencies else float("nan"),
         "max_ms": max(latencies) * 1000 if latencies else float("nan"),
+    }
+
+
+def _api(base: str, method: str, path: str, body: object) -> None:
+    request = urllib.request.Request(  # noqa: S310 - loopback
+        f"{base}{path}",
+        data=json.dumps(body).encode(),
+        method=method,
+        headers={"Authorization": "Bearer local-api-token", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback
+        response.read()
+
+
+def measure_play(callbacks: int = 1000, clients: int = 8, learners: int = 200) -> dict[str, float]:
+    """Kollus's play callback over HTTP to `python -m local`: a course of ten lectures, `learners`
+    enrolled; kind 1 and 3 callbacks from `clients` players at once, one in ten from a learner who is
+    not enrolled. Each answer is a JWT the player waits for."""
+    with local_stack(SYNC_INTERVAL_SECONDS="3600") as base:
+        contents = [f"lecture-{n}" for n in range(10)]
+        _api(base, "PUT", "/v1/courses/bench", {"title": "Bench", "media_content_keys": contents})
+        enrolled = [{"client_user_id": f"learner-{n}"} for n in range(learners)]
+        _api(base, "PUT", "/v1/courses/bench/enrollments", {"enrollments": enrolled})
+        url = f"{base}/callbacks/kollus/local-callback-token/play"
+
+        def ask(number: int) -> tuple[float, bool]:
+            learner = f"learner-{number % learners}" if number % 10 else f"stranger-{number}"
+            fields = {"kind": str(1 + 2 * (number % 2)), "client_user_id": learner,
+                      "media_content_key": contents[number % 10], "hardware_id": f"hw-{number % 37}"}  # fmt: skip
+            request = urllib.request.Request(url, data=urlencode(fields).encode(), headers={"Content-Type": FORM})  # noqa: S310
+            started = time.perf_counter()
+            with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback
+                answered = response.status == 200 and response.headers.get("X-Kollus-UserKey") is not None
+                response.read()
+            return time.perf_counter() - started, answered
+
+        started = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=clients) as pool:
+            results = list(pool.map(ask, range(callbacks)))
+        elapsed = time.perf_counter() - started
+    latencies = [seconds for seconds, _ in results]
+    return {
+        "callbacks": callbacks,
+        "clients": clients,
+        "answered": sum(ok for _, ok in results),
+        "per_second": callbacks / elapsed,
+        "p50_ms": percentile(latencies, 0.5) * 1000,
+        "p99_ms": percentile(latencies, 0.99) * 1000,
     }

@@ -50,15 +50,33 @@ class CourseInput(BaseModel):
         return list(dict.fromkeys(keys))
 
 
+COURSE_EXAMPLE = {
+    "course_id": "algo-101",
+    "title": "Algorithms 101",
+    "media_content_keys": ["nY3CaQtl", "k8PzQ2aa"],
+    "updated_at": "2026-11-22T09:00:00.000Z",
+}
+ENROLLMENT_EXAMPLE = {
+    "course_id": "algo-101",
+    "client_user_id": "user-1042",
+    "starts_at": None,
+    "ends_at": "2027-02-28T15:00:00.000Z",
+    "active": True,
+}
+DECISION_EXAMPLE = {
+    "at": "2026-11-22T09:14:03.120Z",
+    "client_user_id": "user-1042",
+    "media_content_key": "nY3CaQtl",
+    "device": "6C8C568C4FB0D7026CA8871ED5611ED8B5246F0C",
+    "kind": "play_1",
+    "allowed": False,
+    "reason": "ended",
+    "course_id": "algo-101",
+}
+
+
 class CourseOut(BaseModel):
-    model_config = example(
-        {
-            "course_id": "algo-101",
-            "title": "Algorithms 101",
-            "media_content_keys": ["nY3CaQtl", "k8PzQ2aa"],
-            "updated_at": "2026-11-22T09:00:00.000Z",
-        }
-    )
+    model_config = example(COURSE_EXAMPLE)
 
     course_id: str
     title: str
@@ -67,6 +85,8 @@ class CourseOut(BaseModel):
 
 
 class CoursePage(BaseModel):
+    model_config = example({"items": [COURSE_EXAMPLE], "next_token": None})
+
     items: list[CourseOut]
     next_token: str | None
 
@@ -114,15 +134,7 @@ class EnrollmentBatch(BaseModel):
 
 
 class EnrollmentOut(BaseModel):
-    model_config = example(
-        {
-            "course_id": "algo-101",
-            "client_user_id": "user-1042",
-            "starts_at": None,
-            "ends_at": "2027-02-28T15:00:00.000Z",
-            "active": True,
-        }
-    )
+    model_config = example(ENROLLMENT_EXAMPLE)
 
     course_id: str
     client_user_id: str
@@ -132,6 +144,8 @@ class EnrollmentOut(BaseModel):
 
 
 class EnrollmentPage(BaseModel):
+    model_config = example({"items": [ENROLLMENT_EXAMPLE], "next_token": None})
+
     items: list[EnrollmentOut]
     next_token: str | None
 
@@ -144,18 +158,7 @@ class EnrollmentsWritten(BaseModel):
 
 
 class AccessDecision(BaseModel):
-    model_config = example(
-        {
-            "at": "2026-11-22T09:14:03.120Z",
-            "client_user_id": "user-1042",
-            "media_content_key": "nY3CaQtl",
-            "device": "6C8C568C4FB0D7026CA8871ED5611ED8B5246F0C",
-            "kind": "play_1",
-            "allowed": False,
-            "reason": "ended",
-            "course_id": "algo-101",
-        }
-    )
+    model_config = example(DECISION_EXAMPLE)
 
     at: str | None
     client_user_id: str
@@ -168,6 +171,8 @@ class AccessDecision(BaseModel):
 
 
 class AccessLogPage(BaseModel):
+    model_config = example({"items": [DECISION_EXAMPLE], "next_token": None})
+
     items: list[AccessDecision]
     next_token: str | None
 
