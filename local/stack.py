@@ -246,6 +246,14 @@ Content management (a stand-in Kollus at {kollus}; platform callbacks go to {cal
   curl -s -H 'Authorization: Bearer {api_token}' '{stack.url}/v1/contents?status=ready'
   (within a sweep interval the content is ready in a channel, and the LMS receiver prints content.ready)
 
+Play callback (the player asks before it plays; courses and enrolments decide):
+  curl -s -X PUT -H 'Authorization: Bearer {api_token}' -H 'content-type: application/json' \\
+    -d '{{"title": "Algorithms", "media_content_keys": ["lecture-1"]}}' {stack.url}/v1/courses/algo-101
+  curl -s -X PUT -H 'Authorization: Bearer {api_token}' -H 'content-type: application/json' \\
+    -d '{{"enrollments": [{{"client_user_id": "learner-1"}}]}}' {stack.url}/v1/courses/algo-101/enrollments
+  curl -s -X POST '{callback}/play' -d kind=1 -d client_user_id=learner-1 -d media_content_key=lecture-1
+  (the answer is the JWT Kollus expects; GET /v1/access-log?client_user_id=learner-1 lists the decision)
+
 Ctrl-C stops everything.
 """
 
