@@ -213,3 +213,36 @@ def test_bad_batches_are_refused_whole(bridge: Bridge) -> None:
     assert bridge.play(1, "u-1", "lecture-1")[1]["result"] == 1  # the last entry counts
     assert enrol(bridge, "algo-101", {"client_user_id": "u-2", "starts_at": iso(10), "ends_at": iso(5)})[0] == 200
     assert bridge.play(1, "u-2", "lecture-1")[1]["result"] == 0  # an empty window entitles to nothing
+
+
+@pytest.mark.parametrize("environment", [{"MAX_CONCURRENT_DEVICES": "1", "DEVICE_IDLE_SECONDS": "60"}])
+def test_a_second_device_waits_while_the_first_plays(bridge: Bridge) -> None:
+    from tests.payloads import Snapshot, callback_event  # noqa: PLC0415
+
+    course(bridge, "algo-101", "lecture-1")
+    enrol(bridge, "algo-101", {"client_user_id": "u-1"})
+    assert bridge.play(1, "u-1", "lecture-1", player_id="phone")[1]["result"] == 1
+    assert bridge.play(1, "u-1", "lecture-1", player_id="phone")[1]["result"] == 1  # the same device goes on
+    _, data, _ = bridge.play(1, "u-1", "lecture-1", player_id="laptop")
+    assert data["result"] == 0 and data["message"].startswith("동시에 재생할 수 있는 기기 수를 넘었습니다")
+    # Progress from the phone keeps it playing: a write to its last-seen time.
+    store = bridge.functions["PlayFunction"].store
+    _, rev = store.get_devices("u-1")
+    assert store.put_devices("u-1", {"phone": 1}, rev)  # as if last seen long ago
+    snapshot = Snapshot(client_user_id="u-1", media_content_key="lecture-1", player_id="phone")
+    assert invoke(bridge.functions["CallbackFunction"], callback_event(snapshot.form_body()))["statusCode"] == 200
+    assert store.get_devices("u-1")[0]["phone"] > time.time() * 1000 - 60_000  # seen again just now
+    _, log = bridge.call("GET", "/v1/access-log", "/v1/access-log", "client_user_id=u-1")
+    assert next(item["reason"] for item in log["items"]) == "too_many_devices"
+
+
+@pytest.mark.parametrize("environment", [{"MAX_CONCURRENT_DEVICES": "1"}])
+def test_a_course_overrides_the_device_limit(bridge: Bridge) -> None:
+    status, body = bridge.call(
+        "PUT", "/v1/courses/family", "/v1/courses/{course_id}",
+        body={"title": "Family plan", "media_content_keys": ["lecture-1"], "max_devices": 3}, course_id="family",
+    )  # fmt: skip
+    assert status == 200 and body["max_devices"] == 3
+    enrol(bridge, "family", {"client_user_id": "u-1"})
+    answers = [bridge.play(1, "u-1", "lecture-1", player_id=f"device-{n}")[1]["result"] for n in range(4)]
+    assert answers == [1, 1, 1, 0]

@@ -3,6 +3,8 @@ and the two small reads a play callback makes."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from kollus_bridge.access.entitlement import Enrolment, Reason
 from kollus_bridge.access.play import entitled
@@ -50,3 +52,31 @@ def test_a_learners_enrolments_live_beside_their_progress_without_mixing(store: 
     records, _ = store.records_of_learner("u#1", 10, None)
     assert list(records) == []  # the progress listing never sees enrolments
     assert store.courses_holding("m#1") == {"c/1"}
+
+
+def test_devices_starting_at_once_never_pass_the_limit(store: DynamoStore) -> None:
+    """Twelve devices of one learner ask to start in the same instant, from 12 threads, with room for
+    two: exactly two are admitted, whatever the interleaving."""
+    from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415
+
+    from kollus_bridge.access.play import decide_play  # noqa: PLC0415
+    from kollus_bridge.kollus.play import PlayRequest  # noqa: PLC0415
+    from kollus_bridge.settings import settings_from  # noqa: PLC0415
+
+    settings = settings_from(
+        {"TABLE_NAME": store.table_name, "KOLLUS_CALLBACK_TOKEN": "t", "API_TOKEN": "a", "MAX_CONCURRENT_DEVICES": "2"}
+    )
+    store.put_course(Course("algo-101", "Algorithms", ("lecture-1",), 1))
+    store.put_enrolments([Enrolment("algo-101", "u-1")])
+
+    def ask(device: int, now: int) -> Any:
+        return decide_play(PlayRequest(1, "u-1", "lecture-1", player_id=f"p-{device}"), settings, store, now)
+
+    for round_ in range(3):
+        now = START + round_ * 10_000_000  # each round after the last one's devices went idle
+        with ThreadPoolExecutor(12) as pool:
+            answers = list(pool.map(ask, range(12), [now] * 12))
+        assert sum(answer.allowed for answer in answers) == 2, round_
+        assert {answer.reason for answer in answers if not answer.allowed} == {"too_many_devices"}
+    devices, _ = store.get_devices("u-1")
+    assert len([seen for seen in devices.values() if seen == START + 20_000_000]) == 2

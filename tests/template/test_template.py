@@ -175,7 +175,9 @@ def test_policies_are_least_privilege() -> None:
         "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:PutItem",
         "dynamodb:DeleteItem", "dynamodb:BatchWriteItem",
     }  # fmt: skip
-    assert actions_on("PlayFunction", table) == {"dynamodb:Query", "dynamodb:BatchWriteItem", "dynamodb:PutItem"}
+    assert actions_on("PlayFunction", table) == {
+        "dynamodb:GetItem", "dynamodb:Query", "dynamodb:BatchWriteItem", "dynamodb:PutItem",
+    }  # fmt: skip
     play_secrets = [
         {"Ref": name} for name in ("CallbackTokenSecret", "KollusSecurityKeySecret", "KollusCustomKeySecret")
     ]

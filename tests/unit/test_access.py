@@ -54,7 +54,7 @@ def test_a_play_callback_as_the_player_sends_it() -> None:
         media_content_key="nY3CaQtl", uservalues=quote(values),  # percent-encoded twice, as samples show
     )  # fmt: skip
     assert request.kind == 1 and request.uservalues == {"uservalue0": "course-7"}  # type: ignore[attr-defined]
-    assert request.device == "6C8C"  # type: ignore[attr-defined]
+    assert request.device == "548D"  # type: ignore[attr-defined]  # the player id, as LMS callbacks carry it
     for odd in ("null", "[1]", "000", "{"):  # unreadable uservalues never block playback
         assert parse(kind="3", client_user_id="u", media_content_key="m", uservalues=odd).uservalues == {}  # type: ignore[attr-defined]
 
@@ -89,3 +89,15 @@ def test_the_answer_is_an_hs256_jwt_of_integers_with_the_custom_key_header() -> 
         jwt.decode(body, "another-key", algorithms=["HS256"])
     with pytest.raises(TypeError):
         answer({"result": True}, "k", "c")  # a boolean is not an integer to Kollus
+
+
+def test_a_device_limit_admits_playing_devices_and_new_ones_up_to_it() -> None:
+    from kollus_bridge.access.devices import admit, playing  # noqa: PLC0415
+
+    idle = 120_000
+    devices = {"phone": 1_000, "laptop": 50_000, "old-tablet": -200_000}
+    assert playing(devices, 100_000, idle) == {"phone": 1_000, "laptop": 50_000}  # the tablet went idle
+    assert admit(devices, "tv", 100_000, idle, 2) is None  # two already playing
+    assert admit(devices, "phone", 100_000, idle, 2) == {"phone": 100_000, "laptop": 50_000}  # a playing one goes on
+    assert admit(devices, "tv", 125_000, idle, 2) == {"laptop": 50_000, "tv": 125_000}  # the phone went idle
+    assert admit({}, "tv", 0, idle, 1) == {"tv": 0}

@@ -288,6 +288,10 @@ class Settings:
     play_fail_open: bool = setting(_flag, False)
     #: The language of refusal messages learners see: `ko` or `en`.
     play_message_language: str = setting(_text(pattern=r"^(ko|en)$"), "ko")
+    #: Devices a learner may play on at once (0: no limit); a course's `max_devices` overrides it.
+    max_concurrent_devices: int = setting(_integer(0, 100), 0)
+    #: A device stops counting as playing after this long without a play approval or progress callback.
+    device_idle_seconds: int = setting(_integer(10, 86_400), 120)
     #: How long access decisions are kept (TTL), in days.
     access_log_days: int = setting(_integer(1, 3650), 90)
 

@@ -15,6 +15,7 @@ from kollus_bridge.kollus.play import PlayRequest, kind1_data, kind3_data
 from kollus_bridge.observability import logger
 from kollus_bridge.settings import Settings
 
+from .devices import admit
 from .entitlement import Entitlement, Reason, entitlement
 from .ports import AccessStore, Decision, EntitlementStore
 
@@ -24,6 +25,9 @@ MESSAGES = {
         Reason.NOT_ENROLLED: "이 강의를 포함한 과정에 수강 등록되어 있지 않습니다.",
         Reason.NOT_YET: "수강 기간이 아직 시작되지 않았습니다.",
         Reason.ENDED: "수강 기간이 종료되었습니다.",
+        "too_many_devices": (
+            "동시에 재생할 수 있는 기기 수를 넘었습니다. 다른 기기에서 재생을 멈춘 뒤 다시 시도해 주세요."
+        ),
         "unavailable": "일시적인 오류로 재생할 수 없습니다. 잠시 후 다시 시도해 주세요.",
     },
     "en": {
@@ -31,6 +35,7 @@ MESSAGES = {
         Reason.NOT_ENROLLED: "You are not enrolled in a course that includes this lecture.",
         Reason.NOT_YET: "Your enrolment has not started yet.",
         Reason.ENDED: "Your enrolment has ended.",
+        "too_many_devices": "You are already playing on as many devices as allowed. Stop one and try again.",
         "unavailable": "Playback is unavailable for a moment. Please try again shortly.",
     },
 }
@@ -56,14 +61,18 @@ def decide_play(request: PlayRequest, settings: Settings, store: AccessStore, no
     """The answer to one play callback (kind 1 or 3), logged."""
     try:
         found = entitled(request.client_user_id, request.media_content_key, store, now)
+        allowed, reason = found.allowed, found.reason.value
+        course = found.course_id
+        if request.kind == 1 and allowed and course and not _device_admitted(request, course, settings, store, now):
+            allowed, reason = False, "too_many_devices"
     except StorageUnavailable:
         logger.warning("play callback answered without storage", extra={"fail_open": settings.play_fail_open})
         return _unavailable(request, settings, now)
     if request.kind == 1:
         expiry = now // 1000 + settings.play_expiry_seconds
-        if found.allowed and found.until is not None:
+        if allowed and found.until is not None:
             expiry = min(expiry, found.until // 1000)
-        data = kind1_data(found.allowed, expiry, None if found.allowed else message(settings, found.reason))
+        data = kind1_data(allowed, expiry, None if allowed else message(settings, reason))
     else:
         refusal = None if found.allowed else message(settings, found.reason)
         data = kind3_data(found.allowed, found.reason is Reason.ENDED, refusal)
@@ -73,15 +82,41 @@ def decide_play(request: PlayRequest, settings: Settings, store: AccessStore, no
         request.media_content_key,
         request.device,
         f"play_{request.kind}",
-        found.allowed,
-        found.reason.value,
+        allowed,
+        reason,
         found.course_id,
     )
     try:
         store.log_access(decision, settings.access_log_days)
     except StorageUnavailable:
         logger.warning("an access decision could not be logged")
-    return PlayAnswer(data, found.allowed, found.reason.value)
+    return PlayAnswer(data, allowed, reason)
+
+
+#: Tries of one device admission against concurrent plays of the same learner.
+ADMIT_TRIES = 6
+
+
+def _device_admitted(request: PlayRequest, course_id: str, settings: Settings, store: AccessStore, now: int) -> bool:
+    """Whether the device may start under the learner's device limit (the course's, else the
+    deployment's). Admission is a write conditioned on the devices read, so two devices that start in
+    the same instant cannot both take the last place."""
+    limit = settings.max_concurrent_devices
+    if limit:
+        course = store.get_course(course_id)
+        limit = course.max_devices if course and course.max_devices else limit
+    device = request.device
+    if not limit or device is None:
+        return True
+    idle_ms = settings.device_idle_seconds * 1000
+    for _ in range(ADMIT_TRIES):
+        devices, rev = store.get_devices(request.client_user_id)
+        admitted = admit(devices, device, now, idle_ms, limit)
+        if admitted is None:
+            return False
+        if store.put_devices(request.client_user_id, admitted, rev):
+            return True
+    raise StorageUnavailable("the learner's devices keep changing; try again")
 
 
 def _unavailable(request: PlayRequest, settings: Settings, now: int) -> PlayAnswer:

@@ -15,6 +15,8 @@ class Course:
     title: str
     media_content_keys: tuple[str, ...]
     updated_at: int
+    #: Devices a learner of this course may play on at once (None: the deployment's limit).
+    max_devices: int | None = None
 
 
 @dataclass(frozen=True)
@@ -37,7 +39,15 @@ class EntitlementStore(Protocol):
     def courses_holding(self, media_content_key: str) -> set[str]: ...
 
 
-class AccessStore(EntitlementStore, Protocol):
+class DeviceStore(Protocol):
+    def get_course(self, course_id: str) -> Course | None: ...
+
+    def get_devices(self, client_user_id: str) -> tuple[dict[str, int], int]: ...
+
+    def put_devices(self, client_user_id: str, devices: dict[str, int], rev: int) -> bool: ...
+
+
+class AccessStore(EntitlementStore, DeviceStore, Protocol):
     def log_access(self, decision: Decision, ttl_days: int) -> None: ...
 
     def access_log(

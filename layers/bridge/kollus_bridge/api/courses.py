@@ -43,6 +43,12 @@ class CourseInput(BaseModel):
     media_content_keys: list[Annotated[str, Field(min_length=1, max_length=256, pattern=_TEXT)]] = Field(
         max_length=1000, description="The contents the course holds (its enrolled learners may play them)."
     )
+    max_devices: int | None = Field(
+        default=None,
+        ge=1,
+        le=100,
+        description="Devices a learner may play on at once (overrides MAX_CONCURRENT_DEVICES).",
+    )
 
     @field_validator("media_content_keys")
     @classmethod
@@ -54,6 +60,7 @@ COURSE_EXAMPLE = {
     "course_id": "algo-101",
     "title": "Algorithms 101",
     "media_content_keys": ["nY3CaQtl", "k8PzQ2aa"],
+    "max_devices": 2,
     "updated_at": "2026-11-22T09:00:00.000Z",
 }
 ENROLLMENT_EXAMPLE = {
@@ -81,6 +88,7 @@ class CourseOut(BaseModel):
     course_id: str
     title: str
     media_content_keys: list[str]
+    max_devices: int | None
     updated_at: str | None
 
 
@@ -182,6 +190,7 @@ def course_json(course: Course) -> CourseOut:
         course_id=course.course_id,
         title=course.title,
         media_content_keys=list(course.media_content_keys),
+        max_devices=course.max_devices,
         updated_at=iso_time(course.updated_at),
     )
 

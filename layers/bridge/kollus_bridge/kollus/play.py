@@ -37,8 +37,8 @@ class PlayRequest:
 
     @property
     def device(self) -> str | None:
-        """The device as the play callback names it: its hardware id, else its player id."""
-        return self.hardware_id or self.player_id
+        """The device: its player id (which the LMS callbacks carry too), else its hardware id."""
+        return self.player_id or self.hardware_id
 
 
 def _uservalues(value: Any) -> dict[str, str]:

@@ -67,6 +67,9 @@ def ingest_callback(
         raise
     if applied.outcome is Outcome.ACCEPTED:
         store.save_snapshot(update, raw)
+        if settings.max_concurrent_devices and callback.player_id:
+            # The device limit is on: a device sending progress is still playing (one more write).
+            store.touch_device(update.client_user_id, callback.player_id, now)
     record = Record(update.client_user_id, update.media_content_key, applied.state, applied.rev)
     # Checked on duplicates too: a resend repairs a completion lost to a crash after write 1.
     state = current_state(record, content_rules, settings, store, now)

@@ -4,9 +4,9 @@
 - `records` (progress records, with `record_items` for their item layout), `snapshots` (each
   session's newest raw callback, deflated by `bodies`), `rejected` (refused payloads), `rules`
   (per-content rules), `catalog` (contents and their cards, laid out by `catalog_items`), `slots`
-  (the VOD API's rate slot), `courses` (courses and enrolments, both ways), `access_log` (play
-  decisions), `ledger` (the sync ledger on each record and catalog entry) and `lease` (the leases of
-  runs that must not overlap);
+  (the VOD API's rate slot), `courses` (courses and enrolments, both ways), `devices` (a learner's
+  playing devices), `access_log` (play decisions), `ledger` (the sync ledger on each record and
+  catalog entry) and `lease` (the leases of runs that must not overlap);
 - `pages`: opaque page tokens over DynamoDB's start keys.
 
 `DynamoStore` is all of them on one table, which is what the functions use.
@@ -17,6 +17,7 @@ from __future__ import annotations
 from .access_log import AccessLog
 from .catalog import Catalog
 from .courses import Courses
+from .devices import Devices
 from .lease import Lease
 from .ledger import Ledger
 from .records import Records
@@ -27,7 +28,7 @@ from .snapshots import Snapshots
 from .table import dynamodb_client
 
 
-class DynamoStore(Records, Snapshots, Rejected, Rules, Ledger, Lease, Catalog, Slots, Courses, AccessLog):
+class DynamoStore(Records, Snapshots, Rejected, Rules, Ledger, Lease, Catalog, Slots, Courses, AccessLog, Devices):
     """Every aggregate's store over one table and one client."""
 
 

@@ -70,7 +70,8 @@ def enrolment_from_item(item: Mapping[str, Any]) -> Enrolment:
 
 def course_from_item(item: Mapping[str, Any]) -> Course:
     contents = tuple(value["S"] for value in item.get("media_content_keys", {}).get("L", []))
-    return Course(unquote(item["sk"]["S"]), item["title"]["S"], contents, int(item["updated_at"]["N"]))
+    limit = int(item["max_devices"]["N"]) if "max_devices" in item else None
+    return Course(unquote(item["sk"]["S"]), item["title"]["S"], contents, int(item["updated_at"]["N"]), limit)
 
 
 class Courses(Table):
@@ -89,6 +90,8 @@ class Courses(Table):
             "media_content_keys": {"L": [{"S": key} for key in course.media_content_keys]},
             "updated_at": {"N": str(course.updated_at)},
         }
+        if course.max_devices is not None:
+            item["max_devices"] = {"N": str(course.max_devices)}
         writes: list[dict[str, Any]] = [{"Put": {"TableName": self.table_name, "Item": item}}]
         writes += [
             {"Put": {"TableName": self.table_name, "Item": _holding_key(key, course.course_id)}}
