@@ -81,6 +81,16 @@ def play_operation() -> APIGatewayHttpResolver:
     def receive_play_callback(token: str) -> Response[str]:  # described only: functions/play/app.py serves it
         raise NotImplementedError
 
+    @app.post(
+        "/callbacks/kollus/<token>/drm",
+        summary="Kollus's DRM callback: downloads (kind 1), finished downloads (kind 2), offline plays (kind 3)",
+        description="Configured in the Kollus console. One HS256 JWT answers every item of `items` (payload "
+        '`{"data": [...]}`), with `X-Kollus-UserKey`.',
+        responses={200: {"description": "The JWT"}, **error_responses(400, 401, 413, 415, 503)},
+    )
+    def receive_drm_callback(token: str) -> Response[str]:  # described only: functions/play/app.py serves it
+        raise NotImplementedError
+
     return app
 
 
@@ -95,6 +105,7 @@ FORM_BODIES = {
     "/callbacks/kollus/{token}": "CallbackForm",
     "/callbacks/kollus/{token}/platform": "PlatformCallbackForm",
     "/callbacks/kollus/{token}/play": "PlayCallbackForm",
+    "/callbacks/kollus/{token}/drm": "DrmCallbackForm",
 }
 
 
@@ -151,12 +162,13 @@ def _describe_callback_body(document: dict[str, Any]) -> None:
 
 
 def _describe_jwt_answer(document: dict[str, Any]) -> None:
-    """The play callback answers with a compact JWT as text, and the custom key in a header."""
-    answer = document["paths"]["/callbacks/kollus/{token}/play"]["post"]["responses"]["200"]
+    """The play and DRM callbacks answer with a compact JWT as text, and the custom key in a header."""
     jwt = r"^[\w-]+\.[\w-]+\.[\w-]+$"
     sample = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJkYXRhIjp7InJlc3VsdCI6MX19.c2lnbmF0dXJl"
-    answer["content"] = {"text/plain": {"schema": {"type": "string", "pattern": jwt, "examples": [sample]}}}
-    answer["headers"] = {"X-Kollus-UserKey": {"description": "The Kollus custom key", "schema": {"type": "string"}}}
+    for path in ("/callbacks/kollus/{token}/play", "/callbacks/kollus/{token}/drm"):
+        answer = document["paths"][path]["post"]["responses"]["200"]
+        answer["content"] = {"text/plain": {"schema": {"type": "string", "pattern": jwt, "examples": [sample]}}}
+        answer["headers"] = {"X-Kollus-UserKey": {"description": "The Kollus custom key", "schema": {"type": "string"}}}
 
 
 def _drop_unreferenced_schemas(document: dict[str, Any]) -> None:

@@ -246,3 +246,65 @@ def test_a_course_overrides_the_device_limit(bridge: Bridge) -> None:
     enrol(bridge, "family", {"client_user_id": "u-1"})
     answers = [bridge.play(1, "u-1", "lecture-1", player_id=f"device-{n}")[1]["result"] for n in range(4)]
     assert answers == [1, 1, 1, 0]
+
+
+def drm(bridge: Bridge, items: list[dict[str, Any]] | str) -> tuple[int, Any]:
+    body = urlencode({"items": items if isinstance(items, str) else json.dumps(items)}).encode()
+    event = http_event(
+        "POST", f"/callbacks/kollus/{CALLBACK_TOKEN}/drm", "POST /callbacks/kollus/{token}/drm", body=body,
+        path_parameters={"token": CALLBACK_TOKEN},
+    )  # fmt: skip
+    response = invoke(bridge.functions["PlayFunction"], event)
+    if response["statusCode"] != 200:
+        return response["statusCode"], body_of(response)
+    return 200, jwt.decode(response["body"], SECURITY_KEY, algorithms=["HS256"])["data"]
+
+
+def test_the_drm_callback_answers_every_item(bridge: Bridge) -> None:
+    course(bridge, "algo-101", "lecture-1")
+    enrol(
+        bridge, "algo-101", {"client_user_id": "u-1", "ends_at": iso(7 * 86400)},
+        {"client_user_id": "gone", "starts_at": iso(-7200), "ends_at": iso(-3600)},
+    )  # fmt: skip
+    status, answers = drm(
+        bridge,
+        [
+            {"kind": 1, "client_user_id": "u-1", "media_content_key": "lecture-1", "player_id": "p"},
+            {"kind": "2", "client_user_id": "u-1", "media_content_key": "lecture-1"},
+            {
+                "kind": 3,
+                "client_user_id": "u-1",
+                "media_content_key": "lecture-1",
+                "session_key": "s-1",
+                "start_at": 17,
+            },
+            {
+                "kind": 3,
+                "client_user_id": "gone",
+                "media_content_key": "lecture-1",
+                "session_key": "s-2",
+                "start_at": 9,
+            },
+            {"kind": 1, "client_user_id": "stranger", "media_content_key": "lecture-1"},
+        ],
+    )
+    assert status == 200 and len(answers) == 5
+    download, finished, offline, expired, refused = answers
+    assert download["result"] == 1 and time.time() < download["expiration_date"] <= time.time() + 7 * 86400
+    assert finished == {"kind": 2, "media_content_key": "lecture-1", "result": 1}
+    assert offline == {"kind": 3, "media_content_key": "lecture-1", "result": 1, "content_expired": 0,
+                       "session_key": "s-1", "start_at": 17}  # fmt: skip
+    assert expired["content_expired"] == 1 and expired["result"] == 0 and expired["session_key"] == "s-2"
+    assert refused["result"] == 0 and "expiration_date" not in refused and refused["message"]
+    assert all(type(value) is int for answer in answers for value in answer.values() if not isinstance(value, str))
+    status, log = bridge.call("GET", "/v1/access-log", "/v1/access-log", "client_user_id=u-1")
+    assert sorted(item["kind"] for item in log["items"]) == ["drm_1", "drm_2", "drm_3"]
+
+
+def test_unusable_drm_callbacks_are_refused_and_kept(bridge: Bridge) -> None:
+    for items, field in (("not json", "items"), ("[]", "items"), ('[{"kind": 4}]', "items[0].kind"),
+                         ('[{"kind": 1, "client_user_id": "u"}]', "items[0].media_content_key")):  # fmt: skip
+        status, body = drm(bridge, items)
+        assert status == 400 and body["error"]["field"] == field, items
+    kept = [item for item in bridge.client.scan(TableName=bridge.table)["Items"] if item["pk"]["S"].startswith("R#")]
+    assert len(kept) == 4 and {item["source"]["S"] for item in kept} == {"drm_callback"}

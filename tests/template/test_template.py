@@ -113,6 +113,7 @@ def test_routes() -> None:
         ("DELETE /v1/contents/{media_content_key}", "ApiFunction"),
         ("POST /callbacks/kollus/{token}/platform", "PlatformFunction"),
         ("POST /callbacks/kollus/{token}/play", "PlayFunction"),
+        ("POST /callbacks/kollus/{token}/drm", "PlayFunction"),
         ("PUT /v1/courses/{course_id}", "ApiFunction"),
         ("GET /v1/courses/{course_id}", "ApiFunction"),
         ("DELETE /v1/courses/{course_id}", "ApiFunction"),

@@ -288,6 +288,8 @@ class Settings:
     play_fail_open: bool = setting(_flag, False)
     #: The language of refusal messages learners see: `ko` or `en`.
     play_message_language: str = setting(_text(pattern=r"^(ko|en)$"), "ko")
+    #: Longest a downloaded file may be played offline, in seconds (the enrolment's end comes first).
+    drm_expiry_seconds: int = setting(_integer(3600, 31_536_000), 2_592_000)
     #: Devices a learner may play on at once (0: no limit); a course's `max_devices` overrides it.
     max_concurrent_devices: int = setting(_integer(0, 100), 0)
     #: A device stops counting as playing after this long without a play approval or progress callback.

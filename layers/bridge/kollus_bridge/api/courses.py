@@ -172,7 +172,7 @@ class AccessDecision(BaseModel):
     client_user_id: str
     media_content_key: str
     device: str | None
-    kind: Literal["play_1", "play_3", "playback_url"]
+    kind: Literal["play_1", "play_3", "drm_1", "drm_2", "drm_3", "playback_url"]
     allowed: bool
     reason: str = Field(description="enrolled, not_in_a_course, not_enrolled, not_yet, ended, storage_unavailable")
     course_id: str | None

@@ -169,6 +169,22 @@ class PlayCallbackForm(BaseModel):
     )
 
 
+class DrmCallbackForm(BaseModel):
+    """Kollus's DRM callback (form-encoded): `items`, a JSON array of objects, each with `kind` (1
+    download, 2 download finished, 3 offline play or refresh), `client_user_id`, `media_content_key`,
+    and `player_id`, `hardware_id`, `session_key`, `start_at` when Kollus has them."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"items": '[{"kind": 1, "client_user_id": "user-1042", "media_content_key": "nY3CaQtl"}]'},
+            ]
+        }
+    )
+
+    items: str = Field(min_length=1, pattern=r"^\s*\[", description="A JSON array of items, as a string.")
+
+
 class PlatformResult(BaseModel):
     model_config = example(
         {"result": "applied", "upload_file_key": "uf-7b1c0e", "event": "transcoded", "status": "ready"}

@@ -97,10 +97,18 @@ def kind3_data(allowed: bool, content_expired: bool, message: str | None = None)
     return data
 
 
-def answer(data: dict[str, Any], security_key: str, custom_key: str) -> tuple[str, dict[str, str]]:
-    """The response body (the JWT) and its headers."""
-    for name, value in data.items():
-        if isinstance(value, (bool, float)):
-            raise TypeError(f"{name} must be a JSON integer for Kollus, not {type(value).__name__}")
+def _integers_only(data: Any) -> None:
+    entries = data if isinstance(data, list) else [data]
+    for entry in entries:
+        for name, value in entry.items():
+            if isinstance(value, (bool, float)):
+                raise TypeError(f"{name} must be a JSON integer for Kollus, not {type(value).__name__}")
+
+
+def answer(
+    data: dict[str, Any] | list[dict[str, Any]], security_key: str, custom_key: str
+) -> tuple[str, dict[str, str]]:
+    """The response body (the JWT of `{"data": data}`) and its headers (play: one object; DRM: a list)."""
+    _integers_only(data)
     headers = {USER_KEY_HEADER: custom_key, "content-type": "text/plain; charset=utf-8"}
     return jwt_hs256({"data": data}, security_key), headers
