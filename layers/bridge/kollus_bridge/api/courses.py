@@ -12,6 +12,7 @@ from kollus_bridge.access.ports import Course, Decision
 from kollus_bridge.times import iso_time
 
 from .models import example
+from .service import WholeNumber
 
 _TEXT = r"^[^\x00-\x1f]*[^\x00-\x1f\s][^\x00-\x1f]*$"
 
@@ -43,11 +44,8 @@ class CourseInput(BaseModel):
     media_content_keys: list[Annotated[str, Field(min_length=1, max_length=256, pattern=_TEXT)]] = Field(
         max_length=1000, description="The contents the course holds (its enrolled learners may play them)."
     )
-    max_devices: int | None = Field(
-        default=None,
-        ge=1,
-        le=100,
-        description="Devices a learner may play on at once (overrides MAX_CONCURRENT_DEVICES).",
+    max_devices: WholeNumber = Field(
+        default=0, ge=0, le=100, description="Devices a learner may play on at once; 0: the deployment's limit."
     )
 
     @field_validator("media_content_keys")

@@ -44,7 +44,8 @@ def course_routes(store: DynamoStore) -> Router:
         responses=responses(CourseOut, 400, 401, 503),
     )
     def put_course(course_id: CourseId, course: Annotated[CourseInput, Body()]) -> Response[str]:
-        stored = Course(course_id, course.title, tuple(course.media_content_keys), now_ms(), course.max_devices)
+        limit = course.max_devices or None
+        stored = Course(course_id, course.title, tuple(course.media_content_keys), now_ms(), limit)
         store.put_course(stored)
         return model_response(200, course_json(stored))
 
