@@ -11,14 +11,11 @@ from types import ModuleType
 from typing import Any
 from urllib.parse import urlencode
 
-import boto3
 import jwt
 import pytest
-from moto import mock_aws
 
-from local.dynamodb_local import create_tables
 from local.stack import LOCAL_DEFAULTS
-from tests.helpers import body_of, invoke
+from tests.helpers import body_of, functions_on_moto, invoke
 from tests.payloads import API_TOKEN, CALLBACK_TOKEN, http_event
 
 SECURITY_KEY, CUSTOM_KEY = LOCAL_DEFAULTS["KOLLUS_SECURITY_KEY"], LOCAL_DEFAULTS["KOLLUS_CUSTOM_KEY"]
@@ -69,12 +66,8 @@ def bridge(
     load_functions: Callable[[], dict[str, ModuleType]],
     environment: dict[str, str],
 ) -> Iterator[Bridge]:
-    with mock_aws():
-        function_environment({})
-        client = boto3.client("dynamodb", region_name="us-east-1")
-        table = create_tables(client)["ProgressTable"]
-        function_environment({"TABLE_NAME": table, **environment})
-        yield Bridge(load_functions(), client, table)
+    with functions_on_moto(function_environment, load_functions, environment) as (functions, client, table):
+        yield Bridge(functions, client, table)
 
 
 def course(bridge: Bridge, course_id: str, *contents: str) -> None:

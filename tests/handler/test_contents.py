@@ -3,9 +3,7 @@ API: uploads, listings, renames, deletes, errors in the one shape, and refused c
 
 from __future__ import annotations
 
-import io
 import json
-import logging
 import threading
 from collections.abc import Callable, Iterator
 from types import ModuleType
@@ -15,13 +13,12 @@ from urllib.parse import urlencode
 import boto3
 import pytest
 import urllib3
-from kollus_bridge.observability import logger
 from moto import mock_aws
 
 from local.dynamodb_local import create_tables
 from local.http_api import LambdaContext
 from local.kollus_vod import LOCAL_TOKEN, KollusVod
-from tests.helpers import body_of, invoke, load_event
+from tests.helpers import body_of, captured_logs, functions_on_moto, invoke, load_event
 from tests.payloads import API_TOKEN, CALLBACK_TOKEN, Snapshot, callback_event, http_event
 
 ROUTES = {
@@ -74,12 +71,9 @@ def bridge(
     kollus = KollusVod(transcode_seconds=60, min_interval=0)
     threading.Thread(target=kollus.serve_forever, daemon=True).start()
     try:
-        with mock_aws():
-            function_environment({})
-            client = boto3.client("dynamodb", region_name="us-east-1")
-            table = create_tables(client)["ProgressTable"]
-            function_environment({"TABLE_NAME": table, "KOLLUS_API_URL": kollus.api_url, **environment})
-            yield Bridge(load_functions(), client, table, kollus)
+        variables = {"KOLLUS_API_URL": kollus.api_url, **environment}
+        with functions_on_moto(function_environment, load_functions, variables) as (functions, client, table):
+            yield Bridge(functions, client, table, kollus)
     finally:
         kollus.shutdown()
         kollus.server_close()
@@ -229,12 +223,7 @@ def test_the_sample_platform_events_that_serve_sam_local(bridge: Bridge) -> None
 
 
 def test_the_kollus_token_never_reaches_the_logs(bridge: Bridge) -> None:
-    buffer = io.StringIO()
-    handlers = [handler for handler in logger.handlers if isinstance(handler, logging.StreamHandler)]
-    previous = [handler.setStream(buffer) for handler in handlers]
-    level = logger.log_level
-    logger.setLevel("DEBUG")
-    try:
+    with captured_logs() as buffer:
         key = uploaded(bridge)["upload_file_key"]
         bridge.call("PATCH", f"/v1/contents/{key}", body={"title": "renamed"})
         bridge.platform({"upload_file_key": key, "transcoding_result": "success"})
@@ -242,10 +231,6 @@ def test_the_kollus_token_never_reaches_the_logs(bridge: Bridge) -> None:
         bridge.kollus.token = "rotated-elsewhere"  # every request refused from here on
         bridge.call("POST", "/v1/uploads", body={"title": "refused"})
         bridge.functions["ReconcileFunction"].lambda_handler({}, LambdaContext("ReconcileFunction", 300))
-    finally:
-        logger.setLevel(level)
-        for handler, stream in zip(handlers, previous, strict=True):
-            handler.setStream(stream)
     written = buffer.getvalue()
     assert "reconciliation finished" in written and "kollus_refused" in written  # captured at all
     assert LOCAL_TOKEN not in written

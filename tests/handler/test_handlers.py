@@ -3,9 +3,7 @@ concurrent updates, so concurrency is tested on DynamoDB Local instead)."""
 
 from __future__ import annotations
 
-import io
 import json
-import logging
 import threading
 from collections.abc import Callable, Iterator
 from types import ModuleType
@@ -16,7 +14,6 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 from kollus_bridge.api import models as api_models
-from kollus_bridge.observability import logger
 from kollus_bridge.settings import get_settings
 from kollus_bridge.store.pages import encode_token
 from moto import mock_aws
@@ -25,7 +22,7 @@ from local.dynamodb_local import create_tables
 from local.http_api import LambdaContext
 from local.lms_receiver import LmsReceiver
 from local.stack import LOCAL_DEFAULTS
-from tests.helpers import body_of, invoke, load_event
+from tests.helpers import body_of, captured_logs, invoke, load_event
 from tests.payloads import API_TOKEN, Snapshot, callback_event, http_event, progress_event
 
 
@@ -240,20 +237,11 @@ class TestProgressApi:
 
 
 def test_tokens_never_reach_the_logs(deployment: Deployment) -> None:
-    buffer = io.StringIO()
-    handlers = [handler for handler in logger.handlers if isinstance(handler, logging.StreamHandler)]
-    previous = [handler.setStream(buffer) for handler in handlers]
-    level = logger.log_level
-    logger.setLevel("DEBUG")
-    try:
+    with captured_logs() as buffer:
         deployment.post(load_event("callback/json-data-form.json"))
         deployment.post(load_event("callback/invalid-payload.json"))
         deployment.get(load_event("api/get-progress.json"))
         deployment.post(load_event("callback/bad-token.json"))
-    finally:
-        logger.setLevel(level)
-        for handler, stream in zip(handlers, previous, strict=True):
-            handler.setStream(stream)
     written = buffer.getvalue()
     assert "request refused" in written  # the logs were captured at all
     assert '"correlation_id":"request-1"' in written
