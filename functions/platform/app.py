@@ -8,6 +8,7 @@ error shape and kept in the rejected store; 503 when storage failed, so that Kol
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from aws_lambda_powertools.logging import correlation_paths
@@ -16,7 +17,6 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from kollus_bridge import edge
 from kollus_bridge.auth import require_callback_token
 from kollus_bridge.content.manage import receive_platform_callback
-from kollus_bridge.errors import BridgeError, NotFound
 from kollus_bridge.observability import logger, metrics
 from kollus_bridge.settings import get_settings
 from kollus_bridge.store import dynamo_store
@@ -26,7 +26,7 @@ settings = get_settings()
 store = dynamo_store(settings.table_name, settings.rejected_ttl_days)
 
 
-def receive(event: dict[str, Any]) -> dict[str, Any]:
+def receive(event: Mapping[str, Any]) -> dict[str, Any]:
     require_callback_token(edge.path_parameter(event, "token"), settings)
     result = receive_platform_callback(edge.raw_callback(event), settings, store, now_ms())
     outcome = "applied" if result.changed else "duplicate"
@@ -46,10 +46,4 @@ def receive(event: dict[str, Any]) -> dict[str, Any]:
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    try:
-        if edge.method(event) != "POST":
-            raise NotFound("no such route")
-        return edge.json_response(200, receive(event), {})
-    except BridgeError as error:
-        status, body = edge.refusal(error)
-        return edge.json_response(status, body, {})
+    return edge.post_only(event, lambda request: edge.json_response(200, receive(request), {}))

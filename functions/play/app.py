@@ -6,6 +6,7 @@ gets the one error shape and is kept in the rejected store."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from aws_lambda_powertools.logging import correlation_paths
@@ -15,7 +16,7 @@ from kollus_bridge import edge
 from kollus_bridge.access.drm import decide_drm
 from kollus_bridge.access.play import decide_play
 from kollus_bridge.auth import kollus_keys, require_callback_token
-from kollus_bridge.errors import BridgeError, NotFound
+from kollus_bridge.errors import BridgeError
 from kollus_bridge.kollus import drm, play
 from kollus_bridge.observability import logger, metrics
 from kollus_bridge.settings import get_settings
@@ -26,7 +27,7 @@ settings = get_settings()
 store = dynamo_store(settings.table_name, settings.rejected_ttl_days)
 
 
-def receive(event: dict[str, Any]) -> dict[str, Any]:
+def receive(event: Mapping[str, Any]) -> dict[str, Any]:
     require_callback_token(edge.path_parameter(event, "token"), settings)
     raw, now = edge.raw_callback(event), now_ms()
     source = "drm_callback" if str(event.get("routeKey", "")).endswith("/drm") else "play_callback"
@@ -56,10 +57,4 @@ def receive(event: dict[str, Any]) -> dict[str, Any]:
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    try:
-        if edge.method(event) != "POST":
-            raise NotFound("no such route")
-        return receive(event)
-    except BridgeError as error:
-        status, body = edge.refusal(error)
-        return edge.json_response(status, body, {})
+    return edge.post_only(event, receive)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -120,3 +120,14 @@ def raw_callback(event: Mapping[str, Any]) -> RawCallback:
         data = body.encode("utf-8", "surrogatepass")
     query = event.get("rawQueryString") or ""
     return RawCallback(body=data, content_type=header(event, "content-type"), query=query)
+
+
+def post_only(event: Mapping[str, Any], receive: Callable[[Mapping[str, Any]], dict[str, Any]]) -> dict[str, Any]:
+    """A route that answers POST only: `receive`'s response, or any refusal in the one error shape."""
+    try:
+        if method(event) != "POST":
+            raise NotFound("no such route")
+        return receive(event)
+    except BridgeError as error:
+        status, body = refusal(error)
+        return json_response(status, body, {})
