@@ -309,3 +309,13 @@ def test_a_sweep_leaves_contents_of_unswept_channels_alone(kollus: KollusVod, st
         and stored.entry.status is Status.READY
         and dict(stored.entry.channels) == {"elsewhere": "mck-x"}
     )
+
+
+def test_a_run_stops_asking_once_kollus_does_not_answer(store: DynamoStore) -> None:
+    settings = settings_for(store)
+    for number in range(3):  # three entries asking for their details
+        platform(store, settings, {"upload_file_key": f"uf-{number}", "transcoding_result": "success"})
+    unreachable = VodClient("http://127.0.0.1:9/0", lambda: LOCAL_TOKEN, max_attempts=1, sleep=lambda _: None)
+    report = Reconciler(store, unreachable, lambda: int(time.time() * 1000), lambda: 60_000).run(sweep=True)
+    assert (report.errors, report.kollus_unavailable, report.stopped_early, report.swept) == (1, True, True, False)
+    assert len(list(store.contents_with_work())) == 3  # nothing lost: the next run asks again

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from functools import partial
 
+from kollus_bridge.errors import KollusUnavailable
 from kollus_bridge.kollus.vod import VodClient, VodContent, VodError, VodNotFound, VodUnavailable
 from kollus_bridge.observability import logger
 
@@ -31,6 +32,8 @@ from .manage import change, existing
 from .ports import CatalogItem, ReconcileStore
 
 LEASE = "reconcile"
+#: What a request to Kollus can fail with: Kollus's answer, or no slot within the wait allowed.
+KOLLUS_ERRORS = (VodError, KollusUnavailable)
 
 
 @dataclass
@@ -46,11 +49,14 @@ class ReconcileReport:
     errors: int = 0
     swept: bool = False
     stopped_early: bool = False
+    #: Kollus did not answer usably (or its rate limit stayed taken): the run stopped asking.
+    kollus_unavailable: bool = False
     lease_held_elsewhere: bool = False
     error_messages: list[str] = field(default_factory=list)
 
     def failed(self, error: Exception) -> None:
         self.errors += 1
+        self.kollus_unavailable |= isinstance(error, VodUnavailable | KollusUnavailable)
         if len(self.error_messages) < 5:
             self.error_messages.append(str(error)[:300])
 
@@ -69,7 +75,8 @@ class Reconciler:
     report: ReconcileReport = field(default_factory=ReconcileReport)
 
     def _short(self) -> bool:
-        if self.remaining_ms() < self.margin_ms:
+        """Time to stop: the run's time is nearly up, or Kollus is not answering (the next run goes on)."""
+        if self.remaining_ms() < self.margin_ms or self.report.kollus_unavailable:
             self.report.stopped_early = True
         return self.report.stopped_early
 
@@ -110,10 +117,8 @@ class Reconciler:
             except VodNotFound:
                 self._write(entry.upload_file_key, existing(lambda e: catalog.details_checked(e, self.clock())))
                 continue
-            except VodError as error:
+            except KOLLUS_ERRORS as error:
                 self.report.failed(error)
-                if isinstance(error, VodUnavailable):
-                    return  # Kollus is struggling: the next run goes on
                 continue
             self._write(entry.upload_file_key, self._merging(found))
             self.report.refreshed += 1
@@ -124,7 +129,7 @@ class Reconciler:
                 return
             try:
                 self.vod.attach(entry.upload_file_key, entry.requested_channel)
-            except VodError as error:
+            except KOLLUS_ERRORS as error:
                 self.report.failed(error)
                 continue
             self.report.attached += 1
@@ -132,9 +137,11 @@ class Reconciler:
             self._write(entry.upload_file_key, existing(_asking))
 
     def sweep(self, entries: list[Entry]) -> None:
+        if self._short():
+            return
         try:
             channels = self.channel_keys or tuple(key for key, _ in self.vod.channels())
-        except VodError as error:
+        except KOLLUS_ERRORS as error:
             self.report.failed(error)
             return
         seen: dict[str, set[str]] = {}
@@ -156,7 +163,7 @@ class Reconciler:
         while not self._short():
             try:
                 listing = self.vod.channel_contents(channel, page, self.page_size)
-            except VodError as error:
+            except KOLLUS_ERRORS as error:
                 self.report.failed(error)
                 return False
             self.report.pages += 1
@@ -198,7 +205,7 @@ class Reconciler:
                 self.report.deleted += 1
                 logger.info("content deleted in Kollus", extra={"upload_file_key": key})
             return
-        except VodError as error:
+        except KOLLUS_ERRORS as error:
             self.report.failed(error)
             return
         self._write(key, self._merging(found))
