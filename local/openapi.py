@@ -9,9 +9,11 @@ from __future__ import annotations
 import json
 import os
 import sys
+from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
 from .template import ROOT, load_handler_module, load_template, routes
 
@@ -24,89 +26,78 @@ DESCRIPTION = (
 )
 
 
-def callback_operation() -> APIGatewayHttpResolver:
-    """The callback function's one operation. The function answers without a resolver (its cold start
-    is on the hot path), so its route is described here, with the models its answers are tested against."""
-    from kollus_bridge.api import models as api_models  # noqa: PLC0415
-    from kollus_bridge.api.http import responses  # noqa: PLC0415
+@dataclass(frozen=True)
+class Described:
+    """An operation of a function that answers without a resolver (its cold start is on the hot path,
+    or Kollus waits on it): its route, words, answers and form body, for the document."""
 
-    app = APIGatewayHttpResolver(enable_validation=True)
-
-    @app.post(
-        "/callbacks/kollus/<token>",
-        summary="A Kollus LMS callback (form-encoded as the player sends it, or JSON)",
-        description="Configured in the Kollus console. The body is the customer's template of Kollus variables, "
-        "e.g. json_data={JSON_DATA}; the query string is merged in (the body wins).",
-        responses=responses(api_models.CallbackResult, 400, 401, 403, 413, 415, 422, 503),
-    )
-    def receive_callback(token: str) -> Response[str]:  # described only: functions/callback/app.py serves it
-        raise NotImplementedError
-
-    return app
-
-
-def platform_operation() -> APIGatewayHttpResolver:
-    """The platform callback function's one operation (it too answers without a resolver)."""
-    from kollus_bridge.api import models as api_models  # noqa: PLC0415
-    from kollus_bridge.api.http import responses  # noqa: PLC0415
-
-    app = APIGatewayHttpResolver(enable_validation=True)
-
-    @app.post(
-        "/callbacks/kollus/<token>/platform",
-        summary="A Kollus platform callback: upload, transcoding result, channel add or remove, content update",
-        description="Configured in the Kollus console. 200 for a callback applied or already applied (Kollus "
-        "retries anything else); a refused one is kept in the rejected store.",
-        responses=responses(api_models.PlatformResult, 400, 401, 413, 415, 503),
-    )
-    def receive_platform_callback(token: str) -> Response[str]:  # described only: functions/platform/app.py
-        raise NotImplementedError
-
-    return app
-
-
-def play_operation() -> APIGatewayHttpResolver:
-    """The play callback function's one operation; its answer is a JWT, described in `_describe_jwt_answer`."""
-    from kollus_bridge.api.http import error_responses  # noqa: PLC0415
-
-    app = APIGatewayHttpResolver(enable_validation=True)
-
-    @app.post(
-        "/callbacks/kollus/<token>/play",
-        summary="Kollus's play callback: may this learner play this content now (kind 1), and finally (kind 3)?",
-        description="Configured in the Kollus console. The answer is the HS256 JWT Kollus expects (payload "
-        '`{"data": {"result": 0|1, ...}}`), with `X-Kollus-UserKey`; a refusal carries a message for the learner.',
-        responses={200: {"description": "The JWT"}, **error_responses(400, 401, 413, 415, 503)},
-    )
-    def receive_play_callback(token: str) -> Response[str]:  # described only: functions/play/app.py serves it
-        raise NotImplementedError
-
-    @app.post(
-        "/callbacks/kollus/<token>/drm",
-        summary="Kollus's DRM callback: downloads (kind 1), finished downloads (kind 2), offline plays (kind 3)",
-        description="Configured in the Kollus console. One HS256 JWT answers every item of `items` (payload "
-        '`{"data": [...]}`), with `X-Kollus-UserKey`.',
-        responses={200: {"description": "The JWT"}, **error_responses(400, 401, 413, 415, 503)},
-    )
-    def receive_drm_callback(token: str) -> Response[str]:  # described only: functions/play/app.py serves it
-        raise NotImplementedError
-
-    return app
+    name: str  # the operation's function name (its operationId)
+    path: str
+    summary: str
+    description: str
+    form: str  # the form body's model in `api.models`
+    errors: tuple[int, ...]
+    answer: str | None = None  # the answer's model in `api.models`; None: a JWT (`_describe_jwt_answer`)
 
 
 #: Functions whose operations are described here rather than by a resolver of their own.
 DESCRIBED_HERE = {
-    "CallbackFunction": callback_operation,
-    "PlatformFunction": platform_operation,
-    "PlayFunction": play_operation,
-}
-#: Their form bodies: path -> model name in `api.models`.
-FORM_BODIES = {
-    "/callbacks/kollus/{token}": "CallbackForm",
-    "/callbacks/kollus/{token}/platform": "PlatformCallbackForm",
-    "/callbacks/kollus/{token}/play": "PlayCallbackForm",
-    "/callbacks/kollus/{token}/drm": "DrmCallbackForm",
-}
+    "CallbackFunction": (
+        Described(
+            "receive_callback", "/callbacks/kollus/<token>",
+            "A Kollus LMS callback (form-encoded as the player sends it, or JSON)",
+            "Configured in the Kollus console. The body is the customer's template of Kollus variables, "
+            "e.g. json_data={JSON_DATA}; the query string is merged in (the body wins).",
+            "CallbackForm", (400, 401, 403, 413, 415, 422, 503), "CallbackResult",
+        ),
+    ),
+    "PlatformFunction": (
+        Described(
+            "receive_platform_callback", "/callbacks/kollus/<token>/platform",
+            "A Kollus platform callback: upload, transcoding result, channel add or remove, content update",
+            "Configured in the Kollus console. 200 for a callback applied or already applied (Kollus "
+            "retries anything else); a refused one is kept in the rejected store.",
+            "PlatformCallbackForm", (400, 401, 413, 415, 503), "PlatformResult",
+        ),
+    ),
+    "PlayFunction": (
+        Described(
+            "receive_play_callback", "/callbacks/kollus/<token>/play",
+            "Kollus's play callback: may this learner play this content now (kind 1), and finally (kind 3)?",
+            "Configured in the Kollus console. The answer is the HS256 JWT Kollus expects (payload "
+            '`{"data": {"result": 0|1, ...}}`), with `X-Kollus-UserKey`; a refusal carries a message for the learner.',
+            "PlayCallbackForm", (400, 401, 413, 415, 503),
+        ),
+        Described(
+            "receive_drm_callback", "/callbacks/kollus/<token>/drm",
+            "Kollus's DRM callback: downloads (kind 1), finished downloads (kind 2), offline plays (kind 3)",
+            "Configured in the Kollus console. One HS256 JWT answers every item of `items` (payload "
+            '`{"data": [...]}`), with `X-Kollus-UserKey`.',
+            "DrmCallbackForm", (400, 401, 413, 415, 503),
+        ),
+    ),
+}  # fmt: skip
+
+
+def described_resolver(operations: tuple[Described, ...]) -> APIGatewayHttpResolver:
+    """A resolver that only describes `operations` (their functions serve them)."""
+    from kollus_bridge.api import models  # noqa: PLC0415
+    from kollus_bridge.api.http import error_responses, responses  # noqa: PLC0415
+
+    app = APIGatewayHttpResolver(enable_validation=True)
+    for operation in operations:
+
+        def serve(token: str) -> Response[str]:  # described only
+            raise NotImplementedError
+
+        serve.__name__ = operation.name
+        answers: dict[int, OpenAPIResponse]
+        if operation.answer is None:
+            answers = {200: {"description": "The JWT"}, **error_responses(*operation.errors)}
+        else:
+            answers = responses(getattr(models, operation.answer), *operation.errors)
+        app.post(operation.path, summary=operation.summary, description=operation.description, responses=answers)(serve)
+    return app
 
 
 def generate() -> dict[str, Any]:
@@ -120,8 +111,8 @@ def generate() -> dict[str, Any]:
         if route.function in seen:
             continue
         seen.add(route.function)
-        describe = DESCRIBED_HERE.get(route.function)
-        app = describe() if describe else load_handler_module(route).app
+        described = DESCRIBED_HERE.get(route.function)
+        app = described_resolver(described) if described else load_handler_module(route).app
         schema = json.loads(app.get_openapi_json_schema(title=TITLE, version="1", description=DESCRIPTION))
         if not document:
             document = schema
@@ -152,20 +143,23 @@ def _describe_callback_body(document: dict[str, Any]) -> None:
     """The callbacks' form bodies (their functions read the raw body themselves, so no resolver declares them)."""
     from kollus_bridge.api import models  # noqa: PLC0415
 
-    for path, name in FORM_BODIES.items():
-        reference = {"$ref": f"#/components/schemas/{name}"}
-        document["paths"][path]["post"]["requestBody"] = {
-            "required": True,
-            "content": {"application/x-www-form-urlencoded": {"schema": reference}},
-        }
-        document["components"]["schemas"][name] = getattr(models, name).model_json_schema()
+    for operations in DESCRIBED_HERE.values():
+        for operation in operations:
+            reference = {"$ref": f"#/components/schemas/{operation.form}"}
+            path = operation.path.replace("<token>", "{token}")
+            document["paths"][path]["post"]["requestBody"] = {
+                "required": True,
+                "content": {"application/x-www-form-urlencoded": {"schema": reference}},
+            }
+            document["components"]["schemas"][operation.form] = getattr(models, operation.form).model_json_schema()
 
 
 def _describe_jwt_answer(document: dict[str, Any]) -> None:
     """The play and DRM callbacks answer with a compact JWT as text, and the custom key in a header."""
     jwt = r"^[\w-]+\.[\w-]+\.[\w-]+$"
     sample = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJkYXRhIjp7InJlc3VsdCI6MX19.c2lnbmF0dXJl"
-    for path in ("/callbacks/kollus/{token}/play", "/callbacks/kollus/{token}/drm"):
+    jwt_paths = [o.path for ops in DESCRIBED_HERE.values() for o in ops if o.answer is None]
+    for path in (path.replace("<token>", "{token}") for path in jwt_paths):
         answer = document["paths"][path]["post"]["responses"]["200"]
         answer["content"] = {"text/plain": {"schema": {"type": "string", "pattern": jwt, "examples": [sample]}}}
         answer["headers"] = {"X-Kollus-UserKey": {"description": "The Kollus custom key", "schema": {"type": "string"}}}
