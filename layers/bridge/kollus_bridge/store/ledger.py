@@ -56,10 +56,6 @@ class Ledger(Table):
         ]
         return keys, last
 
-    def get_many(self, subjects: Sequence[tuple[str | None, str]]) -> dict[Subject, Deliverable]:
-        """Records and catalog entries by subject, read consistently; absent ones are left out."""
-        return self.read_due(subjects, ())[0]
-
     def read_due(
         self, subjects: Sequence[tuple[str | None, str]], cards: Sequence[str]
     ) -> tuple[dict[Subject, Deliverable], dict[str, ContentCard]]:
