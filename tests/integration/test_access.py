@@ -41,7 +41,8 @@ def test_a_course_follows_its_content_list(store: DynamoStore) -> None:
     assert entitled("u-1", "lecture-3", store, START).allowed
     store.delete_enrolment("algo-101", "u-1")
     assert store.enrolments_of("u-1") == []
-    assert store.delete_course("algo-101") and not store.delete_course("algo-101")
+    deleted = store.delete_course("algo-101")
+    assert deleted is not None and deleted.course_id == "algo-101" and store.delete_course("algo-101") is None
     assert store.courses_holding("lecture-2") == set()
 
 

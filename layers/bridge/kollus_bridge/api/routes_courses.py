@@ -38,6 +38,16 @@ Token = Annotated[str | None, Query(max_length=4096)]
 def course_routes(store: DynamoStore) -> Router:
     router = Router()  # type: ignore[no-untyped-call]
 
+    def enrollment_page(
+        course_id: str | None, client_user_id: str | None, limit: int, next_token: str | None
+    ) -> Response[str]:
+        """One page of a course's enrolments, or of a learner's, each with whether it is in force now."""
+        found, token = store.enrolments_page(
+            course_id=course_id, client_user_id=client_user_id, limit=limit, next_token=next_token
+        )
+        now = now_ms()
+        return model_response(200, EnrollmentPage(items=[enrollment_json(e, now) for e in found], next_token=token))
+
     @router.put(
         "/v1/courses/<course_id>",
         summary="Create or replace a course and the contents it holds (idempotent)",
@@ -62,8 +72,8 @@ def course_routes(store: DynamoStore) -> Router:
         responses=responses(CourseOut, 400, 401, 404, 503),
     )
     def delete_course(course_id: CourseId) -> Response[str]:
-        course = store.get_course(course_id)
-        if course is None or not store.delete_course(course_id):
+        course = store.delete_course(course_id)
+        if course is None:
             raise NotFound(f"no course {course_id!r}", field="course_id")
         return model_response(200, course_json(course))
 
@@ -98,11 +108,7 @@ def course_routes(store: DynamoStore) -> Router:
         responses=responses(EnrollmentPage, 400, 401, 503),
     )
     def course_enrollments(course_id: CourseId, limit: Limit = 100, next_token: Token = None) -> Response[str]:
-        found, token = store.enrolments_page(
-            course_id=course_id, client_user_id=None, limit=limit, next_token=next_token
-        )
-        now = now_ms()
-        return model_response(200, EnrollmentPage(items=[enrollment_json(e, now) for e in found], next_token=token))
+        return enrollment_page(course_id, None, limit, next_token)
 
     @router.get(
         "/v1/learners/<client_user_id>/enrollments",
@@ -110,11 +116,7 @@ def course_routes(store: DynamoStore) -> Router:
         responses=responses(EnrollmentPage, 400, 401, 503),
     )
     def learner_enrollments(client_user_id: LearnerId, limit: Limit = 100, next_token: Token = None) -> Response[str]:
-        found, token = store.enrolments_page(
-            course_id=None, client_user_id=client_user_id, limit=limit, next_token=next_token
-        )
-        now = now_ms()
-        return model_response(200, EnrollmentPage(items=[enrollment_json(e, now) for e in found], next_token=token))
+        return enrollment_page(None, client_user_id, limit, next_token)
 
     @router.get(
         "/v1/access-log",

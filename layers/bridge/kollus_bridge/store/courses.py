@@ -103,18 +103,19 @@ class Courses(Table):
         ]
         self._transact(writes)
 
-    def delete_course(self, course_id: str) -> bool:
-        """Delete a course and its holding items (its enrolments stay, and entitle to nothing)."""
+    def delete_course(self, course_id: str) -> Course | None:
+        """Delete a course and its holding items (its enrolments stay, and entitle to nothing); the
+        course deleted, or None when there was none."""
         previous = self.get_course(course_id)
         if previous is None:
-            return False
+            return None
         writes: list[dict[str, Any]] = [{"Delete": {"TableName": self.table_name, "Key": course_key(course_id)}}]
         writes += [
             {"Delete": {"TableName": self.table_name, "Key": _holding_key(key, course_id)}}
             for key in previous.media_content_keys
         ]
         self._transact(writes)
-        return True
+        return previous
 
     def _transact(self, writes: list[dict[str, Any]]) -> None:
         for at in range(0, len(writes), TRANSACTION_LIMIT):
