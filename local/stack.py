@@ -253,6 +253,8 @@ Play callback (the player asks before it plays; courses and enrolments decide):
     -d '{{"enrollments": [{{"client_user_id": "learner-1"}}]}}' {stack.url}/v1/courses/algo-101/enrollments
   curl -s -X POST '{callback}/play' -d kind=1 -d client_user_id=learner-1 -d media_content_key=lecture-1
   (the answer is the JWT Kollus expects; GET /v1/access-log?client_user_id=learner-1 lists the decision)
+  .venv/bin/python -m local.player --url {stack.url} learner-1 lecture-1 --speed 2
+  (a simulated player: gets a playback URL, asks the play callback, then plays and reports progress)
 
 Ctrl-C stops everything.
 """

@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 import urllib3
 
+from local.player import Bridge, run_player
+from local.simulator import Content
 from tests.e2e.conftest import RunningStack, request
 from tests.payloads import API_TOKEN, CALLBACK_TOKEN, Snapshot
 
@@ -84,8 +86,9 @@ def test_a_bound_playback_end_to_end(stack: RunningStack) -> None:
     # The player echoes the URL's uservalues in every callback (the template carries them).
     callback_url = f"{stack.url}/callbacks/kollus/{CALLBACK_TOKEN}?{urllib.parse.urlencode(uservalues)}"
     snapshot = Snapshot(
-        client_user_id="bound-learner", media_content_key="bound-content", block_count=4, duration=240, serial=1
-    )
+        client_user_id="bound-learner", media_content_key="bound-content", block_count=4, duration=240, serial=1,
+        start_at=int(time.time()),
+    )  # fmt: skip
     snapshot.block_times = {0: 60.0, 1: 60.0}
     status, body = request(callback_url, snapshot.form_body(), {"Content-Type": "application/x-www-form-urlencoded"})
     assert (status, body["watched_blocks"]) == (200, 2)
@@ -95,6 +98,35 @@ def test_a_bound_playback_end_to_end(stack: RunningStack) -> None:
     status, record = request(f"{stack.url}/v1/progress?{query}", headers={"Authorization": f"Bearer {API_TOKEN}"})
     assert status == 200
     assert (record["missing_ranges"], record["blocks_needed"], record["progress"]) == ([[120.0, 240.0]], 2, 50.0)
+
+
+def test_the_player_asks_before_it_plays(stack: RunningStack) -> None:
+    """The simulated player asks the play callback (kind 1, then 3) and plays only when approved."""
+    auth = {"Authorization": f"Bearer {API_TOKEN}", "Content-Type": "application/json"}
+    course = json.dumps({"title": "Player course", "media_content_keys": ["player-lecture"]}).encode()
+    assert put(f"{stack.url}/v1/courses/player-course", course, auth) == 200
+    enrolment = json.dumps({"enrollments": [{"client_user_id": "player-learner"}]}).encode()
+    assert put(f"{stack.url}/v1/courses/player-course/enrollments", enrolment, auth) == 200
+    bridge, lecture = Bridge(stack.url), Content("player-lecture", 240.0, 4)
+
+    run = run_player(bridge, "player-learner", lecture, device="phone", speed=2.0)
+    assert [data["result"] for data in run.approvals] == [1, 1] and run.refused is None
+    assert run.progress and run.progress[-1]["completed"] is True
+    assert {answer["result"] for answer in run.progress} == {"accepted"}
+
+    refused = run_player(bridge, "stranger", lecture)
+    assert refused.approvals[0]["result"] == 0 and refused.refused and not refused.progress
+    status, _ = request(
+        f"{stack.url}/v1/progress?client_user_id=stranger&media_content_key=player-lecture",
+        headers={"Authorization": f"Bearer {API_TOKEN}"},
+    )
+    assert status == 404
+
+
+def put(url: str, body: bytes, headers: dict[str, str]) -> int:
+    call = urllib.request.Request(url, data=body, headers=headers, method="PUT")
+    with urllib.request.urlopen(call, timeout=30) as response:
+        return int(response.status)
 
 
 def test_upload_to_ready_to_deleted_through_the_stand_in(stack: RunningStack) -> None:

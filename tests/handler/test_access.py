@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from types import ModuleType
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import jwt
 import pytest
@@ -301,3 +301,67 @@ def test_unusable_drm_callbacks_are_refused_and_kept(bridge: Bridge) -> None:
         assert status == 400 and body["error"]["field"] == field, items
     kept = [item for item in bridge.client.scan(TableName=bridge.table)["Items"] if item["pk"]["S"].startswith("R#")]
     assert len(kept) == 4 and {item["source"]["S"] for item in kept} == {"drm_callback"}
+
+
+def progress(bridge: Bridge, start_at: int, player_id: str = "phone", nonce: str | None = None) -> tuple[int, Any]:
+    """A progress callback of u-1's session of lecture-1 started at `start_at` on `player_id`."""
+    from tests.payloads import Snapshot, callback_event  # noqa: PLC0415
+
+    uservalues = {"uservalue99": nonce} if nonce else {}
+    snapshot = Snapshot(
+        client_user_id="u-1", media_content_key="lecture-1", start_at=start_at, player_id=player_id,
+        block_times={0: 60.0}, uservalues=uservalues,
+    )  # fmt: skip
+    response = invoke(bridge.functions["CallbackFunction"], callback_event(snapshot.form_body()))
+    return response["statusCode"], body_of(response)
+
+
+def rejected_reasons(bridge: Bridge) -> list[str]:
+    items = bridge.client.scan(TableName=bridge.table)["Items"]
+    return [item["reason_code"]["S"] for item in items if "reason_code" in item]
+
+
+def test_an_old_playback_url_cannot_open_new_sessions(bridge: Bridge) -> None:
+    request = {"client_user_id": "u-1", "media_content_key": "lecture-1", "expires_in": 600}
+    status, issued = bridge.call("POST", "/v1/playback-urls", "/v1/playback-urls", body=request)
+    nonce = parse_qs(urlsplit(issued["url"]).query)["uservalue99"][0]
+    now = int(time.time())
+    assert progress(bridge, now, nonce=nonce)[0] == 200
+    assert progress(bridge, now + 600 + 900 - 5, nonce=nonce)[0] == 200  # within the validity and the clock slack
+    for start in (now + 600 + 900 + 60, now - 900 - 60, (now + 86_400) * 1000):  # later, earlier, later in ms
+        status, body = progress(bridge, start, nonce=nonce)
+        assert (status, body["error"]["code"], body["error"]["field"]) == (403, "forbidden", "start_at")
+    assert rejected_reasons(bridge) == ["forbidden"] * 3
+    # A late resend of a session the URL did open is still taken (its start_at is what counts).
+    assert progress(bridge, now, nonce=nonce)[1]["result"] == "duplicate"
+
+
+def test_offline_sessions_count_within_an_approved_download(bridge: Bridge) -> None:
+    course(bridge, "algo-101", "lecture-1")
+    enrol(bridge, "algo-101", {"client_user_id": "u-1", "ends_at": iso(10 * 86400)})
+    request = {"client_user_id": "u-1", "media_content_key": "lecture-1", "expires_in": 600}
+    _, issued = bridge.call("POST", "/v1/playback-urls", "/v1/playback-urls", body=request)
+    nonce = parse_qs(urlsplit(issued["url"]).query)["uservalue99"][0]
+    offline = int(time.time()) + 3 * 86400  # played on a plane three days later
+    assert progress(bridge, offline, nonce=nonce)[0] == 403  # no download approved yet
+    item = {"kind": 1, "client_user_id": "u-1", "media_content_key": "lecture-1", "player_id": "phone"}
+    assert drm(bridge, [item])[1][0]["result"] == 1
+    assert progress(bridge, offline, nonce=nonce)[1]["result"] == "accepted"
+    assert progress(bridge, offline, player_id="laptop", nonce=nonce)[0] == 403  # another device: not this download
+    status, body = progress(bridge, int(time.time()) + 12 * 86400, nonce=nonce)  # after the enrolment ended
+    assert (status, body["error"]["field"]) == (403, "start_at")
+
+
+@pytest.mark.parametrize("environment", [{"REQUIRE_APPROVED_PLAY": "true", "PLAY_EXPIRY_SECONDS": "3600"}])
+def test_required_approval_takes_progress_only_from_approved_devices(bridge: Bridge) -> None:
+    course(bridge, "algo-101", "lecture-1")
+    enrol(bridge, "algo-101", {"client_user_id": "u-1"})
+    now = int(time.time())
+    status, body = progress(bridge, now)
+    assert (status, body["error"]["field"]) == (403, "player_id")  # the player never asked
+    assert bridge.play(1, "u-1", "lecture-1", player_id="phone")[1]["result"] == 1
+    assert progress(bridge, now)[1]["result"] == "accepted"
+    assert progress(bridge, now, player_id="laptop")[0] == 403
+    assert progress(bridge, now + 3600 + 900 + 60)[0] == 403  # a session after the approval ran out
+    assert bridge.play(1, "stranger", "lecture-1", player_id="phone")[1]["result"] == 0
+    assert rejected_reasons(bridge) == ["forbidden"] * 3

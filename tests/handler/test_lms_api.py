@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import time
 from collections.abc import Callable, Iterator
 from types import ModuleType
 from typing import Any
@@ -195,7 +196,8 @@ def test_playback_url_is_signed_and_bound(api: Api) -> None:
     assert set(claims) == {"cuid", "expt", "mc"} and claims["mc"] == [{"mckey": "content-1", "seek": False}]
     nonce = query["uservalue99"]
     # The player echoes the uservalues in every callback: the nonce binds them to this learner and content.
-    assert api.post(watched("learner-1", "content-1", range(0, 3), start_at=2), query=f"uservalue99={nonce}")[0] == 200
+    session = watched("learner-1", "content-1", range(0, 3), start_at=int(time.time()))
+    assert api.post(session, query=f"uservalue99={nonce}")[0] == 200
     status, body = api.post(watched("learner-2", "content-1", range(0, 3)), query=f"uservalue99={nonce}")
     assert (status, body["error"]["code"]) == (403, "forbidden")
     for bad in ({"client_user_id": "u", "media_content_key": "m", "uservalues": {"uservalue99": "x"}},
@@ -214,7 +216,8 @@ def test_required_binding_refuses_unsigned_callbacks_and_keeps_them(api: Api) ->
         "POST", "/v1/playback-urls", body={"client_user_id": "learner-1", "media_content_key": "content-1"}
     )
     nonce = parse_qs(urlsplit(issued["url"]).query)["uservalue99"][0]
-    assert api.post(watched("learner-1", "content-1", range(0, 2)), query=f"uservalue99={nonce}")[0] == 200
+    session = watched("learner-1", "content-1", range(0, 2), start_at=int(time.time()))
+    assert api.post(session, query=f"uservalue99={nonce}")[0] == 200
 
 
 def test_implausibly_fast_sessions_are_flagged_not_refused(api: Api) -> None:

@@ -9,6 +9,7 @@ import pytest
 from kollus_bridge.access.entitlement import Enrolment, Reason
 from kollus_bridge.access.play import entitled
 from kollus_bridge.access.ports import Course
+from kollus_bridge.progress.ports import Approval
 from kollus_bridge.store import DynamoStore
 
 pytestmark = pytest.mark.dynamodb_local
@@ -81,3 +82,23 @@ def test_devices_starting_at_once_never_pass_the_limit(store: DynamoStore) -> No
         assert {answer.reason for answer in answers if not answer.allowed} == {"too_many_devices"}
     devices, _ = store.get_devices("u-1")
     assert len([seen for seen in devices.values() if seen == START + 20_000_000]) == 2
+
+
+def test_approvals_keep_their_first_time_and_longest_expiry_per_way(store: DynamoStore) -> None:
+    assert store.approval("u/1", "m#1", "phone") is None
+    store.approve("u/1", "m#1", "phone", via="streaming", at=100, until=200)
+    store.approve("u/1", "m#1", "phone", via="streaming", at=150, until=180)  # shorter: changes nothing
+    store.approve("u/1", "m#1", "phone", via="streaming", at=190, until=300)
+    store.approve("u/1", "m#1", "phone", via="download", at=120, until=5000)
+    store.approve("u/1", "m#1", "phone#2", via="streaming", at=1, until=2)  # a device whose id extends another's
+    store.approve("u/1", "m#10", "phone", via="streaming", at=1, until=2)
+    assert store.approval("u/1", "m#1", "phone") == Approval(streaming=(100, 300), download=(120, 5000))
+    assert store.approval("u/1", "m#1", "phone#2") == Approval(streaming=(1, 2))
+    assert store.approval("u/2", "m#1", "phone") is None
+    items = store.client.scan(TableName=store.table_name)["Items"]
+    assert sorted(int(item["expires_at"]["N"]) for item in items) == sorted(
+        [2 + 90 * 86_400, 2 + 90 * 86_400, 300 + 90 * 86_400, 5000 + 90 * 86_400]
+    )
+    assert store.records_of_learner("u/1", 10, None)[0] == []  # approvals are not progress records
+    with pytest.raises(ValueError, match="unknown way"):
+        store.approve("u/1", "m#1", "phone", via="teleport", at=1, until=2)

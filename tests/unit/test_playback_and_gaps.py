@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 from decimal import Decimal
 from urllib.parse import parse_qs, urlsplit
 
 import jwt
 import pytest
 from kollus_bridge.kollus.callback import BlockReport, Callback
-from kollus_bridge.kollus.playback import PlaybackRequest, claims, jwt_hs256, playback_url, sign_nonce, verify_nonce
+from kollus_bridge.kollus.playback import (
+    NonceWindow,
+    PlaybackRequest,
+    claims,
+    jwt_hs256,
+    playback_url,
+    read_nonce,
+    sign_nonce,
+)
 from kollus_bridge.progress.rule import ProgressView, blocks_needed, implausible, missing_ranges
 
 KEY = "kollus-security-key-of-32-bytes!!"
@@ -47,17 +58,30 @@ def test_playback_url_shape() -> None:
     assert "t" not in parse_qs(urlsplit(playback_url("h", "a.b.c", "k", {}, None)).query)
 
 
-def test_nonce_binds_learner_and_content() -> None:
-    nonce = sign_nonce("ours", "learner-1", "content-1", issued_at=1000)
-    assert verify_nonce(["ours"], "learner-1", "content-1", nonce, now=5000)
-    assert verify_nonce(["new", "ours"], "learner-1", "content-1", nonce, now=5000)  # during key rotation
-    assert not verify_nonce(["ours"], "learner-2", "content-1", nonce, now=5000)
-    assert not verify_nonce(["ours"], "learner-1", "content-2", nonce, now=5000)
-    assert not verify_nonce(["other"], "learner-1", "content-1", nonce, now=5000)
-    assert not verify_nonce(["ours"], "learner-1", "content-1", nonce, now=0)  # issued in the future
-    forged = nonce.replace(".1000.", ".1001.")
-    for bad in (forged, "", "v1", "v2.1000.x", "v1.x.y", "v1.1000.%%%", nonce[:-2]):
-        assert not verify_nonce(["ours"], "learner-1", "content-1", bad, now=5000)
+def test_nonce_binds_learner_content_and_validity() -> None:
+    nonce = sign_nonce("ours", "learner-1", "content-1", issued_at=1000, expires_at=4600)
+    assert nonce.startswith("v2.1000.4600.")
+    assert read_nonce(["ours"], "learner-1", "content-1", nonce, now=5000) == NonceWindow(1000, 4600)
+    assert read_nonce(["new", "ours"], "learner-1", "content-1", nonce, now=5000)  # during key rotation
+    assert read_nonce(["ours"], "learner-2", "content-1", nonce, now=5000) is None
+    assert read_nonce(["ours"], "learner-1", "content-2", nonce, now=5000) is None
+    assert read_nonce(["other"], "learner-1", "content-1", nonce, now=5000) is None
+    assert read_nonce(["ours"], "learner-1", "content-1", nonce, now=0) is None  # issued in the future
+    longer = nonce.replace(".4600.", ".99999.")  # a longer validity than signed
+    earlier = nonce.replace("v2.1000.", "v2.999.")
+    for bad in (longer, earlier, "", "v2", "v2.1000.x", "v2.x.y.z", "v2.1000.900.x", "v2.1000.4600.%%%", nonce[:-2]):
+        assert read_nonce(["ours"], "learner-1", "content-1", bad, now=5000) is None
+
+
+def test_a_v1_nonce_is_valid_for_the_longest_url() -> None:
+    """Nonces issued before they carried their expiry: `v1.<issued_at>.<mac>`, the MAC over
+    [learner, content, issued_at], 18 bytes of HMAC-SHA256, base64url without padding."""
+    message = b'["learner-1","content-1",1000]'
+    mac = base64.urlsafe_b64encode(hmac.new(b"ours", message, hashlib.sha256).digest()[:18]).decode().rstrip("=")
+    window = read_nonce(["ours"], "learner-1", "content-1", f"v1.1000.{mac}", now=5000)
+    assert window == NonceWindow(1000, 1000 + 86_400)
+    assert read_nonce(["ours"], "learner-2", "content-1", f"v1.1000.{mac}", now=5000) is None
+    assert read_nonce(["ours"], "learner-1", "content-1", f"v1.1001.{mac}", now=5000) is None
 
 
 def view(watched: set[int], block_count: int = 10, duration: float | None = 600.0) -> ProgressView:

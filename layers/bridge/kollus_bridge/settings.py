@@ -234,6 +234,8 @@ class Settings:
     playback_nonce_key_arn: str | None = setting(_text(), None)
     playback_nonce_slot: str = setting(_text(pattern=r"^uservalue\d{1,2}$"), DEFAULT_NONCE_SLOT)
     require_signed_playback: bool = setting(_flag, False)
+    #: Clock skew allowed between a session's `start_at` and its playback URL's validity, in seconds.
+    session_start_slack_seconds: int = setting(_integer(0, 86_400), 900)
     max_playback_rate: float = setting(_number(1, 16), 2.0)
     #: How long a function reuses a content's rules before reading them again.
     rules_cache_seconds: float = setting(_number(0, 3600), 60.0)
@@ -294,6 +296,8 @@ class Settings:
     max_concurrent_devices: int = setting(_integer(0, 100), 0)
     #: A device stops counting as playing after this long without a play approval or progress callback.
     device_idle_seconds: int = setting(_integer(10, 86_400), 120)
+    #: Accept progress only from a device the play callback (or, offline, the DRM callback) approved.
+    require_approved_play: bool = setting(_flag, False)
     #: How long access decisions are kept (TTL), in days.
     access_log_days: int = setting(_integer(1, 3650), 90)
 

@@ -1,6 +1,7 @@
 """The DRM callback's decisions, item by item: a download (kind 1) only for an entitled learner and
 never to outlive the enrolment; a finished download (kind 2) recorded; an offline play or refresh
-(kind 3) marked expired once the learner is no longer entitled."""
+(kind 3) marked expired once the learner is no longer entitled. An approved download or offline play
+is remembered for the device, so that its offline sessions' progress is accepted."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from kollus_bridge.kollus.drm import DrmItem, item_data
 from kollus_bridge.observability import logger
 from kollus_bridge.settings import Settings
 
-from .play import entitled, message
+from .play import approve, entitled, message
 from .ports import AccessStore, Decision
 
 
@@ -32,6 +33,9 @@ def decide_drm(items: list[DrmItem], settings: Settings, store: AccessStore, now
         if found.until is not None:
             expiry = min(expiry, found.until // 1000)
         allowed = found.allowed or item.kind == 2  # a finished download is recorded, whatever it is
+        if found.allowed and item.kind in (1, 3) and item.device:
+            # Progress from this download's offline sessions is accepted within this approval.
+            approve(item.client_user_id, item.media_content_key, item.device, "download", now, expiry, store)
         text = None if allowed else message(settings, found.reason)
         answers.append(item_data(item, allowed, expiry, not found.allowed, text))
         decision = Decision(

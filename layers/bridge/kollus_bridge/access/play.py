@@ -1,7 +1,8 @@
 """The play callback's decisions: entitled or not, how long, and in words a learner understands.
 
 Kollus blocks playback until it has our answer, so this path reads two small things (the learner's
-enrolments and the courses holding the content, one query each) and writes one log entry. When
+enrolments and the courses holding the content, one query each) and writes one log entry (and, with
+`REQUIRE_APPROVED_PLAY`, the device's approval; with a device limit, the learner's devices). When
 storage is unreachable it answers per `PLAY_FAIL_OPEN`, never with an error the player cannot read.
 """
 
@@ -68,10 +69,12 @@ def decide_play(request: PlayRequest, settings: Settings, store: AccessStore, no
     except StorageUnavailable:
         logger.warning("play callback answered without storage", extra={"fail_open": settings.play_fail_open})
         return _unavailable(request, settings, now)
+    expiry = now // 1000 + settings.play_expiry_seconds
+    if allowed and found.until is not None:
+        expiry = min(expiry, found.until // 1000)
+    if allowed and settings.require_approved_play and request.device:
+        approve(request.client_user_id, request.media_content_key, request.device, "streaming", now, expiry, store)
     if request.kind == 1:
-        expiry = now // 1000 + settings.play_expiry_seconds
-        if allowed and found.until is not None:
-            expiry = min(expiry, found.until // 1000)
         data = kind1_data(allowed, expiry, None if allowed else message(settings, reason))
     else:
         refusal = None if found.allowed else message(settings, found.reason)
@@ -91,6 +94,16 @@ def decide_play(request: PlayRequest, settings: Settings, store: AccessStore, no
     except StorageUnavailable:
         logger.warning("an access decision could not be logged")
     return PlayAnswer(data, allowed, reason)
+
+
+def approve(  # noqa: PLR0917 (learner, content, device, way, from, until and the store)
+    client_user_id: str, media_content_key: str, device: str, via: str, now: int, until: int, store: AccessStore
+) -> None:
+    """Remember that the device may send progress for this content (REQUIRE_APPROVED_PLAY, offline sessions)."""
+    try:
+        store.approve(client_user_id, media_content_key, device, via=via, at=now // 1000, until=until)
+    except StorageUnavailable:
+        logger.warning("a play approval could not be recorded", extra={"via": via})
 
 
 #: Tries of one device admission against concurrent plays of the same learner.

@@ -46,6 +46,10 @@ class DeviceStore(Protocol):
 
     def put_devices(self, client_user_id: str, devices: dict[str, int], rev: int) -> bool: ...
 
+    def approve(
+        self, client_user_id: str, media_content_key: str, device: str, *, via: str, at: int, until: int
+    ) -> None: ...
+
 
 class AccessStore(EntitlementStore, DeviceStore, Protocol):
     def log_access(self, decision: Decision, ttl_days: int) -> None: ...

@@ -237,7 +237,7 @@ def issue_playback_url(
         ),
         keys.security_key,
     )
-    nonce = sign_nonce(keys.nonce_key, request.client_user_id, request.media_content_key, now // 1000)
+    nonce = sign_nonce(keys.nonce_key, request.client_user_id, request.media_content_key, now // 1000, expires_at)
     uservalues = {**request.uservalues, settings.playback_nonce_slot: nonce}
     url = playback_url(settings.kollus_player_host, token, keys.custom_key, uservalues, start_position)
     return {"url": url, "expires_at": iso_time(expires_at * 1000), "start_position": start_position}

@@ -4,8 +4,10 @@ The URL is `https://<player host>/s?jwt=<JWT>&custom_key=<key>` plus `uservalue*
 `t=<seconds>` to resume. The JWT is HS256 with the Kollus security key and carries only Kollus's
 claims (`cuid`, `expt`, `mc`): Kollus warns against registered claims such as `exp` or `iat`.
 
-The nonce (`v1.<issued_at>.<mac>`) travels in a uservalue slot; the player echoes it in every
-callback, and an HMAC over learner, content and issue time proves the URL came from us.
+The nonce (`v2.<issued_at>.<expires_at>.<mac>`) travels in a uservalue slot; the player echoes it in
+every callback, and an HMAC over learner, content, issue time and expiry proves the URL came from us
+and says when it could start a session. A `v1.<issued_at>.<mac>` nonce (issued before the expiry was
+carried) is read as valid for the longest a URL can be: `MAX_URL_SECONDS`.
 """
 
 from __future__ import annotations
@@ -19,9 +21,11 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-NONCE_VERSION = "v1"
+NONCE_VERSION = "v2"
 #: A nonce stamped further ahead than this (clock skew) is not accepted.
 NONCE_FUTURE_TOLERANCE_SECONDS = 300
+#: The longest a playback URL is valid (`expires_in` at most a day): a v1 nonce's assumed validity.
+MAX_URL_SECONDS = 86_400
 
 
 def _b64url(data: bytes) -> str:
@@ -77,28 +81,53 @@ def playback_url(
     return f"https://{host}/s?{urlencode(parameters)}"
 
 
-def _mac(key: str, client_user_id: str, media_content_key: str, issued_at: int) -> str:
-    message = json.dumps([client_user_id, media_content_key, issued_at], separators=(",", ":")).encode()
+@dataclass(frozen=True)
+class NonceWindow:
+    """When the URL carrying a nonce could start a session (unix seconds)."""
+
+    issued_at: int
+    expires_at: int
+
+
+def _mac(key: str, fields: list[str | int]) -> str:
+    message = json.dumps(fields, separators=(",", ":")).encode()
     return _b64url(hmac.new(key.encode("utf-8"), message, hashlib.sha256).digest()[:18])
 
 
-def sign_nonce(key: str, client_user_id: str, media_content_key: str, issued_at: int) -> str:
-    """`v1.<issued_at>.<mac>`: binds a playback to one learner and content."""
-    return f"{NONCE_VERSION}.{issued_at}.{_mac(key, client_user_id, media_content_key, issued_at)}"
+def sign_nonce(key: str, client_user_id: str, media_content_key: str, issued_at: int, expires_at: int) -> str:
+    """`v2.<issued_at>.<expires_at>.<mac>`: binds a playback to one learner, content and validity."""
+    mac = _mac(key, [client_user_id, media_content_key, issued_at, expires_at])
+    return f"{NONCE_VERSION}.{issued_at}.{expires_at}.{mac}"
 
 
-def verify_nonce(keys: list[str], client_user_id: str, media_content_key: str, nonce: str, now: int) -> bool:
-    """True when `nonce` was issued by us (any current key) for this learner and content."""
-    version, _, rest = nonce.partition(".")
-    issued_text, _, given = rest.partition(".")
-    if version != NONCE_VERSION or not issued_text.isdigit() or len(issued_text) > 12:
-        return False
-    issued_at = int(issued_text)
+def _stamp(text: str) -> int | None:
+    return int(text) if text.isdigit() and len(text) <= 12 else None
+
+
+def read_nonce(
+    keys: list[str], client_user_id: str, media_content_key: str, nonce: str, now: int
+) -> NonceWindow | None:
+    """The validity of `nonce` when we issued it (any current key) for this learner and content, else None."""
+    parts = nonce.split(".")
+    if parts[0] == NONCE_VERSION and len(parts) == 4:
+        issued_at, expires_at, given = _stamp(parts[1]), _stamp(parts[2]), parts[3]
+        if issued_at is None or expires_at is None or expires_at < issued_at:
+            return None
+        fields: list[str | int] = [client_user_id, media_content_key, issued_at, expires_at]
+    elif parts[0] == "v1" and len(parts) == 3:
+        issued_at, given = _stamp(parts[1]), parts[2]
+        if issued_at is None:
+            return None
+        expires_at = issued_at + MAX_URL_SECONDS
+        fields = [client_user_id, media_content_key, issued_at]
+    else:
+        return None
     if issued_at > now + NONCE_FUTURE_TOLERANCE_SECONDS:
-        return False
+        return None
     try:
         base64.urlsafe_b64decode(given + "=" * (-len(given) % 4))
     except (binascii.Error, ValueError):
-        return False
-    expected = [_mac(key, client_user_id, media_content_key, issued_at) for key in keys]
-    return any(hmac.compare_digest(candidate, given) for candidate in expected)
+        return None
+    if not any(hmac.compare_digest(_mac(key, fields), given) for key in keys):
+        return None
+    return NonceWindow(issued_at, expires_at)

@@ -7,13 +7,13 @@ is on the hot path); `api.service` reports stored records under the same rules.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
-from kollus_bridge.errors import BridgeError, Forbidden, StorageUnavailable
-from kollus_bridge.kollus.callback import Callback, RawCallback, parse_callback
-from kollus_bridge.kollus.playback import verify_nonce
+from kollus_bridge.errors import BridgeError, StorageUnavailable
+from kollus_bridge.kollus.callback import RawCallback, parse_callback
 from kollus_bridge.settings import Settings
 
+from .binding import check_binding
 from .ports import ProgressStore, Record, RulesStore
 from .rule import (
     Outcome,
@@ -51,11 +51,12 @@ def ingest_callback(
     Storage cost: one conditional write to the record (a duplicate or stale callback ends there, its
     condition failing), one to the session's raw snapshot when the callback was newer, and once in a
     record's life one more to stamp its completion. No reads: the record comes back from the write
-    (the content's rules are read at most once per `RULES_CACHE_SECONDS` per function instance).
+    (the content's rules are read at most once per `RULES_CACHE_SECONDS` per function instance; the
+    device's play approvals only for an offline session or with `REQUIRE_APPROVED_PLAY`).
     A payload that cannot be used is kept in the rejected store and the error re-raised.
     """
     try:
-        callback = check_binding(parse_callback(raw, settings), settings, nonce_keys, now)
+        callback = check_binding(parse_callback(raw, settings), settings, nonce_keys, store, now)
         content_rules = rules.get(callback.media_content_key) if rules else default_rules(settings)
         ratio = content_rules.min_block_watch_ratio
         update = session_update(callback, now, ratio, settings.max_playback_rate)
@@ -122,17 +123,3 @@ def current_state(
         store.mark_completed(record.client_user_id, record.media_content_key, now)
         state = complete(state, now, rules.completion_threshold)
     return state
-
-
-def check_binding(callback: Callback, settings: Settings, nonce_keys: Callable[[], list[str]], now: int) -> Callback:
-    """Verify the session nonce a callback carries (refuse a bad one; with REQUIRE_SIGNED_PLAYBACK,
-    refuse its absence) and take it out of the values kept for the LMS."""
-    nonce = callback.uservalues.get(settings.playback_nonce_slot)
-    if nonce is None:
-        if settings.require_signed_playback:
-            raise Forbidden("this callback carries no signed session nonce", field=settings.playback_nonce_slot)
-        return callback
-    if not verify_nonce(nonce_keys(), callback.client_user_id, callback.media_content_key, nonce, now // 1000):
-        raise Forbidden("the session nonce does not match this learner and content", field=settings.playback_nonce_slot)
-    kept = {name: value for name, value in callback.uservalues.items() if name != settings.playback_nonce_slot}
-    return replace(callback, uservalues=kept)

@@ -31,7 +31,20 @@ class ApplyResult:
     rev: int = 0
 
 
-class ProgressStore(Protocol):
+@dataclass(frozen=True)
+class Approval:
+    """When (unix seconds, from first to last granted expiry) the play callback approved a device to
+    stream a content for a learner, and when the DRM callback approved it to play a download."""
+
+    streaming: tuple[int, int] | None = None
+    download: tuple[int, int] | None = None
+
+
+class ApprovalStore(Protocol):
+    def approval(self, client_user_id: str, media_content_key: str, device: str) -> Approval | None: ...
+
+
+class ProgressStore(ApprovalStore, Protocol):
     """Records, their sessions' raw snapshots, and refused payloads."""
 
     def apply(self, update: SessionUpdate, mark_due: bool = False, watch_ratio: float = 0.5) -> ApplyResult: ...

@@ -5,8 +5,9 @@
   session's newest raw callback, deflated by `bodies`), `rejected` (refused payloads), `rules`
   (per-content rules), `catalog` (contents and their cards, laid out by `catalog_items`), `slots`
   (the VOD API's rate slot), `courses` (courses and enrolments, both ways), `devices` (a learner's
-  playing devices), `access_log` (play decisions), `ledger` (the sync ledger on each record and
-  catalog entry) and `lease` (the leases of runs that must not overlap);
+  playing devices), `approvals` (devices the play and DRM callbacks approved), `access_log` (play
+  decisions), `ledger` (the sync ledger on each record and catalog entry) and `lease` (the leases of
+  runs that must not overlap);
 - `pages`: opaque page tokens over DynamoDB's start keys.
 
 `DynamoStore` is all of them on one table, which is what the functions use.
@@ -15,6 +16,7 @@
 from __future__ import annotations
 
 from .access_log import AccessLog
+from .approvals import Approvals
 from .catalog import Catalog
 from .courses import Courses
 from .devices import Devices
@@ -28,7 +30,9 @@ from .snapshots import Snapshots
 from .table import dynamodb_client
 
 
-class DynamoStore(Records, Snapshots, Rejected, Rules, Ledger, Lease, Catalog, Slots, Courses, AccessLog, Devices):
+class DynamoStore(
+    Records, Snapshots, Rejected, Rules, Ledger, Lease, Catalog, Slots, Courses, AccessLog, Devices, Approvals
+):
     """Every aggregate's store over one table and one client."""
 
 

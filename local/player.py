@@ -1,0 +1,132 @@
+"""A simulated Kollus player against a running stack: it does what the real player does with our URLs.
+
+1. The LMS asks the bridge for a playback URL (`POST /v1/playback-urls`); the URL carries the
+   uservalues, the session nonce among them.
+2. The player asks the play callback before it plays (kind 1), then for the final approval (kind 3),
+   and reads the HS256 JWT answer (checked with the Kollus security key, as Kollus does). A refusal
+   ends here, with the message a learner would see.
+3. It plays a script (by default the whole content once) and posts the LMS callbacks
+   (`local/simulator.py` builds them) to the callback URL, with the uservalues in its query string, as
+   a console template that names them sends them.
+
+    .venv/bin/python -m local.player learner-1 lecture-1 [--device phone] [--speed 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import jwt
+import urllib3
+
+from .simulator import Content, Play, Report, Session, play_session
+from .stack import LOCAL_DEFAULTS
+
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+@dataclass
+class PlayerRun:
+    """What happened: the play callback's answers, and the bridge's answer to each progress callback."""
+
+    approvals: list[dict[str, Any]] = field(default_factory=list)
+    refused: str | None = None
+    progress: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Bridge:
+    url: str
+    api_token: str = LOCAL_DEFAULTS["API_TOKEN"]
+    callback_token: str = LOCAL_DEFAULTS["KOLLUS_CALLBACK_TOKEN"]
+    security_key: str = LOCAL_DEFAULTS["KOLLUS_SECURITY_KEY"]
+    http: urllib3.PoolManager = field(default_factory=lambda: urllib3.PoolManager(timeout=30.0, retries=False))
+
+    def callback_url(self, route: str = "") -> str:
+        return f"{self.url}/callbacks/kollus/{self.callback_token}{route}"
+
+    def playback_uservalues(self, learner: str, content: str) -> dict[str, str]:
+        """The uservalues of a new playback URL (the LMS's step)."""
+        body = json.dumps({"client_user_id": learner, "media_content_key": content}).encode()
+        headers = {"Authorization": f"Bearer {self.api_token}", "Content-Type": "application/json"}
+        answer = self.http.request("POST", f"{self.url}/v1/playback-urls", body=body, headers=headers)
+        if answer.status != 200:
+            raise RuntimeError(f"no playback URL: {answer.status} {answer.data.decode(errors='replace')}")
+        query = parse_qs(urlsplit(answer.json()["url"]).query)
+        return {name: values[0] for name, values in query.items() if name.startswith("uservalue")}
+
+    def ask(self, kind: int, session: Session) -> dict[str, Any]:
+        """The play callback's answer (its JWT's `data`), checked as the player checks it."""
+        fields = {
+            "kind": str(kind),
+            "client_user_id": session.client_user_id,
+            "media_content_key": session.content.media_content_key,
+            "player_id": session.player_id,
+            "device_name": "PC",
+            "uservalues": json.dumps(session.uservalues),
+        }
+        answer = self.http.request("POST", self.callback_url("/play"), body=urlencode(fields).encode(), headers=FORM)
+        if answer.status != 200:
+            raise RuntimeError(f"the play callback answered {answer.status}: {answer.data.decode(errors='replace')}")
+        data: dict[str, Any] = jwt.decode(answer.data, self.security_key, algorithms=["HS256"])["data"]
+        return data
+
+    def report(self, report: Report) -> dict[str, Any]:
+        url = self.callback_url() + "?" + urlencode(report.session.uservalues)
+        answer = self.http.request("POST", url, body=report.form_body(), headers=FORM)
+        result: dict[str, Any] = answer.json()
+        return result
+
+
+def run_player(bridge: Bridge, learner: str, content: Content, device: str = "khp", speed: float = 1.0) -> PlayerRun:
+    """Ask before playing; play the whole content once at `speed` when approved, reporting as the player does."""
+    run = PlayerRun()
+    session = Session(
+        learner, content, int(time.time()), device, bridge.playback_uservalues(learner, content.media_content_key)
+    )
+    for kind in (1, 3):
+        data = bridge.ask(kind, session)
+        run.approvals.append(data)
+        if data["result"] != 1:
+            run.refused = str(data.get("message", ""))
+            return run
+    for report in play_session(session, [Play(0, content.duration, speed)]):
+        run.progress.append(bridge.report(report))
+    return run
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m local.player", description=__doc__.split("\n")[0])
+    parser.add_argument("learner")
+    parser.add_argument("content")
+    parser.add_argument("--device", default="khp", help="the player id (default khp)")
+    parser.add_argument("--speed", type=float, default=1.0)
+    parser.add_argument("--duration", type=float, default=240.0, help="content seconds (default 240)")
+    parser.add_argument("--blocks", type=int, default=4, help="block count (default 4)")
+    parser.add_argument("--url", default=f"http://127.0.0.1:{os.environ.get('PORT', '3000')}")
+    arguments = parser.parse_args(argv)
+    content = Content(arguments.content, arguments.duration, arguments.blocks)
+    try:
+        run = run_player(Bridge(arguments.url), arguments.learner, content, arguments.device, arguments.speed)
+    except (RuntimeError, urllib3.exceptions.HTTPError) as error:
+        print(f"player: {error}", file=sys.stderr)
+        return 1
+    for kind, data in zip((1, 3), run.approvals, strict=False):
+        print(f"play callback kind {kind}: {json.dumps(data, ensure_ascii=False)}")
+    if run.refused is not None:
+        print(f"refused: {run.refused}")
+        return 2
+    for answer in run.progress:
+        print(f"progress callback: {json.dumps(answer, ensure_ascii=False)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
