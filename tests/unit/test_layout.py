@@ -22,6 +22,7 @@ RANKS = {
     "content": 2,
     "access": 2,
     "delivery": 3,
+    "analytics": 3,
     "store": 4,
     "edge": 4,
     "auth": 4,

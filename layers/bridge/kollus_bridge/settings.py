@@ -301,6 +301,10 @@ class Settings:
     #: How long access decisions are kept (TTL), in days.
     access_log_days: int = setting(_integer(1, 3650), 90)
 
+    # --- learning analytics ---
+    #: A learner who has not completed a content and sent no accepted callback for this long is `stalled`.
+    stalled_after_days: int = setting(_integer(1, 3650), 7)
+
     @property
     def kollus_api_configured(self) -> bool:
         return self.kollus_api_token is not None or self.kollus_api_token_arn is not None
