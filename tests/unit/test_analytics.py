@@ -211,12 +211,13 @@ def test_simulated_cohorts_match_a_brute_force_reckoning() -> None:
             )  # fmt: skip
             reckoned.append(reckon(script))
         per_block = [[sum(played[60 * b : 60 * b + 60]) for b in range(10)] for played, _, _ in reckoned]
-        watched = frozenset(b for blocks in per_block for b in range(10) if blocks[b] >= RATIO * 60)
-        learners.append(LearnerActivity(name, {10: watched}, tuple(activities)))
+        merged = frozenset(b for blocks in per_block for b in range(10) if blocks[b] >= RATIO * 60)
+        learners.append(LearnerActivity(name, {10: merged}, tuple(activities)))
         brute[name] = reckoned
 
     figures = content_insights(learners)
-    coverage, reach, exits, passes, rewatchers, skips, skims = ([0] * 10 for _ in range(7))
+    coverage, reach, exits, rewatchers, skips, skims = ([0] * 10 for _ in range(6))
+    passes = [0.0] * 10
     unique, content_seconds, funnel = [], [], dict.fromkeys((25, 50, 75, 90), 0)
     for learner in learners:
         reckoned = brute[learner.client_user_id]
