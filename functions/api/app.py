@@ -9,7 +9,6 @@ from typing import Annotated, Any
 from aws_lambda_powertools import Tracer
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
-from aws_lambda_powertools.event_handler.openapi.params import Path as PathParam
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -26,6 +25,7 @@ from kollus_bridge.api.contents import (
     upload_json,
 )
 from kollus_bridge.api.http import (
+    ContentKey,
     bearer_auth,
     declared_query_only,
     ledger_json,
@@ -37,6 +37,7 @@ from kollus_bridge.api.http import (
     responses,
     wants_csv,
 )
+from kollus_bridge.api.routes_analytics import analytics_routes
 from kollus_bridge.api.routes_courses import course_routes
 from kollus_bridge.api.service import (
     PlaybackInput,
@@ -73,8 +74,7 @@ vod = vod_client(settings, store)
 app = make_resolver(settings)
 app.use(middlewares=[bearer_auth(settings, public_paths={"/v1/openapi.json"}), declared_query_only])
 app.include_router(course_routes(store))
-
-ContentKey = Annotated[str, PathParam(min_length=1, max_length=256, examples=["nY3CaQtl"])]
+app.include_router(analytics_routes(store, settings, lambda key: rules_cache.get(key).min_block_watch_ratio))
 
 
 class RecordIdentity(BaseModel):

@@ -123,6 +123,25 @@ def test_the_player_asks_before_it_plays(stack: RunningStack) -> None:
     assert status == 404
 
 
+def test_insights_come_from_the_stream_computation(stack: RunningStack) -> None:
+    """The first ask answers 202; the table's stream runs the computation; the next asks read it."""
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    for learner, blocks in (("insight-1", range(4)), ("insight-2", range(2))):
+        snapshot = Snapshot(client_user_id=learner, media_content_key="insight-content", block_count=4, duration=240)
+        snapshot.block_times = dict.fromkeys(blocks, 60.0)
+        assert request(f"{stack.url}/callbacks/kollus/{CALLBACK_TOKEN}", snapshot.form_body(), form)[0] == 200
+    url = f"{stack.url}/v1/analytics/contents/insight-content"
+    auth = {"Authorization": f"Bearer {API_TOKEN}"}
+    status, body = request(url, headers=auth)
+    assert (status, body["status"]) == (202, "computing")
+    deadline = time.monotonic() + 20
+    while status == 202 and time.monotonic() < deadline:
+        time.sleep(0.3)
+        status, body = request(url, headers=auth)
+    assert status == 200, body
+    assert (body["learners_counted"], body["coverage"], body["funnel"]["completed"]) == (2, [2, 2, 1, 1], 1)
+
+
 def put(url: str, body: bytes, headers: dict[str, str]) -> int:
     call = urllib.request.Request(url, data=body, headers=headers, method="PUT")
     with urllib.request.urlopen(call, timeout=30) as response:

@@ -15,6 +15,7 @@ from kollus_bridge.observability import METRICS_NAMESPACE
 from kollus_bridge.progress.rule import Outcome
 from kollus_bridge.settings import SETTING_NAMES
 
+from local.streams import matches
 from local.template import ROOT, load_template, resources, routes
 
 TEMPLATE = load_template()
@@ -123,6 +124,10 @@ def test_routes() -> None:
         ("GET /v1/courses/{course_id}/enrollments", "ApiFunction"),
         ("GET /v1/learners/{client_user_id}/enrollments", "ApiFunction"),
         ("GET /v1/access-log", "ApiFunction"),
+        ("GET /v1/analytics/contents/{media_content_key}", "ApiFunction"),
+        ("GET /v1/analytics/contents/{media_content_key}/learners", "ApiFunction"),
+        ("GET /v1/analytics/learners/{client_user_id}", "ApiFunction"),
+        ("GET /v1/analytics/learners/{client_user_id}/contents/{media_content_key}", "ApiFunction"),
     }
 
 
@@ -199,6 +204,12 @@ def test_policies_are_least_privilege() -> None:
     assert actions_on("SyncFunction", {"Fn::Sub": "${ProgressTable.Arn}/index/due-index"}) == {"dynamodb:Query"}
     assert actions_on("SyncFunction", {"Ref": "LmsWebhookSecretStore"}) == {"secretsmanager:GetSecretValue"}
     assert actions_on("DeliverFunction", table) == {"dynamodb:BatchGetItem", "dynamodb:UpdateItem"}
+    assert actions_on("AnalyticsFunction", table) == {
+        "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:DeleteItem",
+    }  # fmt: skip
+    assert actions_on("AnalyticsFunction", {"Fn::Sub": "${ProgressTable.Arn}/index/content-index"}) == {
+        "dynamodb:Query"
+    }
     assert actions_on("DeliverFunction", {"Ref": "LmsWebhookSecretStore"}) == {"secretsmanager:GetSecretValue"}
     assert actions_on("PlatformFunction", table) == {
         "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:DeleteItem",
@@ -213,7 +224,7 @@ def test_policies_are_least_privilege() -> None:
     }
     for name in ("ApiFunction", "ReconcileFunction"):  # only the functions that call Kollus read its token
         assert actions_on(name, {"Ref": "KollusApiTokenSecret"}) == {"secretsmanager:GetSecretValue"}, name
-    for name in ("CallbackFunction", "SyncFunction", "DeliverFunction", "PlatformFunction"):
+    for name in ("CallbackFunction", "SyncFunction", "DeliverFunction", "PlatformFunction", "AnalyticsFunction"):
         assert not actions_on(name, {"Ref": "KollusApiTokenSecret"}), name
     for name in resources(TEMPLATE, "AWS::Serverless::Function"):
         for statement in statements(name):
@@ -262,6 +273,19 @@ def test_the_fast_path_reads_the_tables_stream_filtered_to_records_that_became_d
     assert source["StartingPosition"] == "LATEST"
     patterns = [json.loads(item["Pattern"]) for item in source["FilterCriteria"]["Filters"]]
     assert all(set(pattern) == {"dynamodb"} for pattern in patterns)  # DynamoDB mappings filter on it alone
+
+
+def test_analytics_reads_the_stream_filtered_to_marks_asking_for_insights() -> None:
+    (event,) = function("AnalyticsFunction")["Events"].values()
+    source = event["Properties"]
+    assert event["Type"] == "DynamoDB" and source["Stream"] == {"Fn::GetAtt": ["ProgressTable", "StreamArn"]}
+    (pattern,) = [json.loads(item["Pattern"]) for item in source["FilterCriteria"]["Filters"]]
+    mark = {"insights_wanted": {"N": "1"}, "wanted_content": {"S": "m"}, "wanted_scope": {"S": ""}}
+    record = {"completed_at": {"N": "1"}, "media_content_key": {"S": "m"}}
+    assert matches(pattern, {"eventName": "INSERT", "dynamodb": {"NewImage": mark}})
+    assert matches(pattern, {"eventName": "MODIFY", "dynamodb": {"NewImage": mark, "OldImage": mark}})
+    assert not matches(pattern, {"eventName": "REMOVE", "dynamodb": {"OldImage": mark}})  # the mark's deletion
+    assert not matches(pattern, {"eventName": "MODIFY", "dynamodb": {"NewImage": record}})
 
 
 def emitted_metrics() -> set[str]:

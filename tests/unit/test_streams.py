@@ -10,7 +10,7 @@ import pytest
 from local.streams import matches
 from local.template import load_template, stream_functions
 
-(DELIVER,) = stream_functions(load_template())
+(DELIVER,) = [job for job in stream_functions(load_template()) if job.function == "DeliverFunction"]
 KEYS = {"pk": {"S": "L#learner-1"}, "sk": {"S": "P#content-1"}}
 
 

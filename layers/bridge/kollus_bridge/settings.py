@@ -304,6 +304,8 @@ class Settings:
     # --- learning analytics ---
     #: A learner who has not completed a content and sent no accepted callback for this long is `stalled`.
     stalled_after_days: int = setting(_integer(1, 3650), 7)
+    #: A content's cached insights older than this are served marked `stale` while new ones are computed.
+    analytics_max_age_seconds: int = setting(_integer(10, 86_400), 300)
 
     @property
     def kollus_api_configured(self) -> bool:

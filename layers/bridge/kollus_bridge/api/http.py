@@ -7,12 +7,14 @@ import csv
 import io
 import json
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, CORSConfig, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.params import Path as PathParam
+from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from pydantic import BaseModel
 
@@ -38,6 +40,12 @@ _ERROR_DESCRIPTIONS = {
     502: "The Kollus VOD API refused the request (kollus_refused; the message says why)",
     503: "Storage or the Kollus VOD API unavailable: nothing was changed; retry",
 }
+
+
+#: Path and query parameters the routes share.
+ContentKey = Annotated[str, PathParam(min_length=1, max_length=256, examples=["nY3CaQtl"])]
+LearnerId = Annotated[str, PathParam(min_length=1, max_length=256, examples=["user-1042"])]
+PageToken = Annotated[str | None, Query(max_length=4096)]
 
 
 def error_responses(*statuses: int) -> dict[int, OpenAPIResponse]:

@@ -27,12 +27,11 @@ from .courses import (
     decision_json,
     enrollment_json,
 )
-from .http import model_response, responses
+from .http import LearnerId, model_response, responses
+from .http import PageToken as Token
 
 CourseId = Annotated[str, PathParam(min_length=1, max_length=256, examples=["algo-101"])]
-LearnerId = Annotated[str, PathParam(min_length=1, max_length=256, examples=["user-1042"])]
 Limit = Annotated[int, Query(ge=1, le=500, examples=[100])]
-Token = Annotated[str | None, Query(max_length=4096)]
 
 
 def course_routes(store: DynamoStore) -> Router:

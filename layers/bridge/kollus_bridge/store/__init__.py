@@ -6,8 +6,9 @@
   (per-content rules), `catalog` (contents and their cards, laid out by `catalog_items`), `slots`
   (the VOD API's rate slot), `courses` (courses and enrolments, both ways), `devices` (a learner's
   playing devices), `approvals` (devices the play and DRM callbacks approved), `access_log` (play
-  decisions), `ledger` (the sync ledger on each record and catalog entry) and `lease` (the leases of
-  runs that must not overlap);
+  decisions), `insights` (computed learning analytics and the marks asking for them), `ledger` (the
+  sync ledger on each record and catalog entry) and `lease` (the leases of runs that must not
+  overlap);
 - `pages`: opaque page tokens over DynamoDB's start keys.
 
 `DynamoStore` is all of them on one table, which is what the functions use.
@@ -20,6 +21,7 @@ from .approvals import Approvals
 from .catalog import Catalog
 from .courses import Courses
 from .devices import Devices
+from .insights import Insights
 from .lease import Lease
 from .ledger import Ledger
 from .records import Records
@@ -31,7 +33,7 @@ from .table import dynamodb_client
 
 
 class DynamoStore(
-    Records, Snapshots, Rejected, Rules, Ledger, Lease, Catalog, Slots, Courses, AccessLog, Devices, Approvals
+    Records, Snapshots, Rejected, Rules, Ledger, Lease, Catalog, Slots, Courses, AccessLog, Devices, Approvals, Insights
 ):
     """Every aggregate's store over one table and one client."""
 

@@ -1,7 +1,7 @@
 """The table's change stream (DynamoDB Streams, as Lambda hands it over): which records an event names.
 
-Only progress records and catalog entries are taken; the template's filter already lets through only
-those that became due.
+`changed_records` takes only progress records and catalog entries (the template's filter already lets
+through only those that became due); `wanted_insights`, only the marks asking for insights.
 """
 
 from __future__ import annotations
@@ -22,3 +22,17 @@ def changed_records(event: Mapping[str, Any]) -> list[Subject]:
         if "S" in keys.get("pk", {}) and "S" in keys.get("sk", {}) and (subject := subject_from_key(keys)):
             found.append(subject)
     return found
+
+
+def wanted_insights(event: Mapping[str, Any]) -> dict[tuple[str, str], int]:
+    """(content, scope) -> when asked, for each insights mark a stream event carries (the newest ask)."""
+    wanted: dict[tuple[str, str], int] = {}
+    for record in event.get("Records") or []:
+        image = (record.get("dynamodb") or {}).get("NewImage") or {}
+        try:
+            key = (image["wanted_content"]["S"], image["wanted_scope"]["S"])
+            asked = int(image["insights_wanted"]["N"])
+        except (KeyError, TypeError, ValueError):
+            continue
+        wanted[key] = max(asked, wanted.get(key, asked))
+    return wanted

@@ -1,0 +1,48 @@
+"""What learning analytics needs from storage, as protocols (`kollus_bridge.store` implements them)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from kollus_bridge.access.entitlement import Enrolment
+from kollus_bridge.content.ports import ContentCard
+from kollus_bridge.kollus.callback import RawCallback
+from kollus_bridge.progress.ports import Record
+
+
+@dataclass(frozen=True)
+class Cached:
+    """Computed insights for one content and scope, as of a time (epoch ms)."""
+
+    body: Mapping[str, Any]
+    as_of: int
+
+
+class AnalyticsStore(Protocol):
+    def records_of_content(
+        self, media_content_key: str, limit: int, next_token: str | None
+    ) -> tuple[Sequence[Record], str | None]: ...
+
+    def records_of_learner(
+        self, client_user_id: str, limit: int, next_token: str | None
+    ) -> tuple[Sequence[Record], str | None]: ...
+
+    def get_stored(self, client_user_id: str, media_content_key: str) -> Record | None: ...
+
+    def session_snapshots(self, client_user_id: str, media_content_key: str) -> list[RawCallback]: ...
+
+    def enrolments_page(
+        self, *, course_id: str | None, client_user_id: str | None, limit: int, next_token: str | None
+    ) -> tuple[list[Enrolment], str | None]: ...
+
+    def content_cards(self, media_content_keys: Sequence[str]) -> dict[str, ContentCard]: ...
+
+    def get_insights(self, media_content_key: str, scope: str) -> Cached | None: ...
+
+    def put_insights(self, media_content_key: str, scope: str, body: Mapping[str, Any], as_of: int) -> None: ...
+
+    def want_insights(self, media_content_key: str, scope: str, now: int, again_after_ms: int) -> bool: ...
+
+    def drop_wanted(self, media_content_key: str, scope: str, requested_at: int) -> None: ...

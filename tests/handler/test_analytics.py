@@ -1,0 +1,169 @@
+"""Learning analytics on moto: a request marks insights wanted (202), the stream hands the mark to
+AnalyticsFunction, and the next request reads the cached figures; learner tables and views."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import time
+from collections.abc import Callable, Iterator
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from tests.helpers import body_of, functions_on_moto, invoke
+from tests.payloads import API_TOKEN, Snapshot, callback_event, http_event
+
+
+class Bridge:
+    def __init__(self, functions: dict[str, ModuleType], client: Any, table: str) -> None:
+        self.functions, self.client, self.table = functions, client, table
+
+    def get(self, path: str, route: str, query: str = "", accept: str | None = None, **params: str) -> Any:
+        headers = {"authorization": f"Bearer {API_TOKEN}"} | ({"accept": accept} if accept else {})
+        event = http_event("GET", path, f"GET {route}", content_type=None, query=query, headers=headers)
+        if params:
+            event["pathParameters"] = params
+        return invoke(self.functions["ApiFunction"], event)
+
+    def send(self, method: str, path: str, route: str, body: Any, **params: str) -> int:
+        event = http_event(
+            method, path, f"{method} {route}", body=json.dumps(body).encode(), content_type="application/json",
+            headers={"authorization": f"Bearer {API_TOKEN}"}, base64_body=False,
+        )  # fmt: skip
+        event["pathParameters"] = params
+        return int(invoke(self.functions["ApiFunction"], event)["statusCode"])
+
+    def watch(self, learner: str, blocks: dict[int, float], start_at: int = 1, **extra: Any) -> None:
+        snapshot = Snapshot(
+            client_user_id=learner, media_content_key="lecture-1", start_at=start_at, block_count=4, duration=240,
+            block_times=blocks, **extra,
+        )  # fmt: skip
+        assert invoke(self.functions["CallbackFunction"], callback_event(snapshot.form_body()))["statusCode"] == 200
+
+    def insights(self, query: str = "", accept: str | None = None) -> Any:
+        return self.get(
+            "/v1/analytics/contents/lecture-1", "/v1/analytics/contents/{media_content_key}", query, accept,
+            media_content_key="lecture-1",
+        )  # fmt: skip
+
+    def marks(self) -> list[dict[str, Any]]:
+        return [item for item in self.client.scan(TableName=self.table)["Items"] if "insights_wanted" in item]
+
+    def run_stream(self) -> Any:
+        """What the stream's filtered event source mapping hands AnalyticsFunction: each mark's new image."""
+        records = [{"eventName": "INSERT", "dynamodb": {"Keys": {"pk": m["pk"], "sk": m["sk"]}, "NewImage": m}}
+                   for m in self.marks()]  # fmt: skip
+        return self.functions["AnalyticsFunction"].lambda_handler({"Records": records}, LambdaContextStub())
+
+
+class LambdaContextStub:
+    function_name = "AnalyticsFunction"
+    memory_limit_in_mb = 1024
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:AnalyticsFunction"
+    aws_request_id = "test"
+
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        return 300_000
+
+
+@pytest.fixture
+def bridge(
+    function_environment: Callable[[dict[str, str]], None], load_functions: Callable[[], dict[str, ModuleType]]
+) -> Iterator[Bridge]:
+    with functions_on_moto(function_environment, load_functions, {}) as (functions, client, table):
+        yield Bridge(functions, client, table)
+
+
+def test_insights_are_computed_off_the_request_and_cached(bridge: Bridge) -> None:
+    bridge.watch("ann", {0: 60, 1: 60, 2: 60, 3: 60}, play_time=240, run_time=250, last_play_at=240)
+    bridge.watch("bob", {0: 60, 1: 20}, play_time=80, run_time=90, last_play_at=70)
+    first = bridge.insights()
+    assert (first["statusCode"], first["headers"]["Retry-After"]) == (202, "5")
+    assert body_of(first)["status"] == "computing"
+    assert len(bridge.marks()) == 1
+    assert bridge.insights()["statusCode"] == 202 and len(bridge.marks()) == 1  # one mark for a burst of asks
+    assert bridge.run_stream() == {"computed": 1}
+    assert bridge.marks() == []  # done: the mark is gone
+    answer = bridge.insights()
+    figures = body_of(answer)
+    assert answer["statusCode"] == 200 and figures["stale"] is False and figures["as_of"].endswith("Z")
+    assert (figures["learners_counted"], figures["coverage"], figures["reach"]) == (2, [2, 1, 1, 1], [2, 1, 1, 1])
+    assert figures["exits"] == [0, 1, 0, 1] and figures["skims"] == [0, 1, 0, 0]
+    assert figures["funnel"]["completed"] == 1 and figures["funnel"]["reached_25"] == 2
+    assert figures["scope"] == {"course": None, "uservalue": None, "grid": None}
+    table = list(csv.DictReader(io.StringIO(bridge.insights(accept="text/csv")["body"])))
+    assert [row["coverage"] for row in table] == ["2", "1", "1", "1"] and table[1]["start"] == "60.0"
+    assert bridge.marks() == []  # fresh figures ask for nothing
+
+
+def test_a_stale_result_is_served_while_a_new_one_is_computed(bridge: Bridge) -> None:
+    bridge.watch("ann", {0: 60})
+    bridge.insights()
+    bridge.run_stream()
+    store = bridge.functions["ApiFunction"].store
+    cached = store.get_insights("lecture-1", "")
+    store.put_insights("lecture-1", "x", cached.body, cached.as_of)  # another scope, untouched below
+    bridge.client.update_item(
+        TableName=bridge.table, Key={"pk": {"S": "AN#lecture-1"}, "sk": {"S": "R#"}},
+        UpdateExpression="SET as_of = :old", ExpressionAttributeValues={":old": {"N": "1"}},
+    )  # fmt: skip
+    bridge.watch("bob", {0: 60})
+    stale = body_of(bridge.insights())
+    assert stale["stale"] is True and stale["learners_counted"] == 1 and len(bridge.marks()) == 1
+    bridge.run_stream()
+    assert body_of(bridge.insights())["learners_counted"] == 2
+
+
+def test_scopes_course_and_uservalue(bridge: Bridge) -> None:
+    assert bridge.send("PUT", "/v1/courses/algo", "/v1/courses/{course_id}",
+                       {"title": "Algo", "media_content_keys": ["lecture-1"]}, course_id="algo") == 200  # fmt: skip
+    enrolments = {"enrollments": [{"client_user_id": name} for name in ("ann", "cy", "dee")]}
+    path = "/v1/courses/algo/enrollments"
+    assert bridge.send("PUT", path, "/v1/courses/{course_id}/enrollments", enrolments, course_id="algo") == 200
+    bridge.watch("ann", {0: 60}, uservalues={"uservalue0": "c-7"})
+    bridge.watch("bob", {0: 60, 1: 60}, uservalues={"uservalue0": "c-8"})
+    for query in ("course=algo", "uservalue=uservalue0:c-8"):
+        assert bridge.insights(query)["statusCode"] == 202
+    assert bridge.run_stream() == {"computed": 2}
+    by_course = body_of(bridge.insights("course=algo"))
+    assert (by_course["learners_counted"], by_course["enrolled"], by_course["not_started"]) == (1, 3, 2)
+    by_value = body_of(bridge.insights("uservalue=uservalue0:c-8"))
+    assert (by_value["learners_counted"], by_value["coverage"]) == (1, [1, 1, 0, 0])
+    refused = bridge.insights("uservalue=course-7")
+    assert (refused["statusCode"], body_of(refused)["error"]["field"]) == (400, "uservalue")
+
+    learners = "/v1/analytics/contents/lecture-1/learners"
+    route = "/v1/analytics/contents/{media_content_key}/learners"
+    rows = body_of(bridge.get(learners, route, "course=algo", media_content_key="lecture-1"))["items"]
+    assert [(row["client_user_id"], row["status"]) for row in rows] == [
+        ("ann", "started"), ("cy", "not_started"), ("dee", "not_started"),
+    ]  # fmt: skip
+    waiting = body_of(bridge.get(learners, route, "course=algo&status=not_started", media_content_key="lecture-1"))
+    assert [row["client_user_id"] for row in waiting["items"]] == ["cy", "dee"]
+    everyone = bridge.get(learners, route, "", "text/csv", media_content_key="lecture-1")["body"]
+    table = list(csv.DictReader(io.StringIO(everyone)))
+    assert [(row["client_user_id"], row["progress"]) for row in table] == [("ann", "25.0"), ("bob", "50.0")]
+
+
+def test_a_learners_contents_and_view(bridge: Bridge) -> None:
+    now = int(time.time())
+    bridge.watch("ann", {0: 60, 1: 140}, start_at=now, play_time=200, run_time=300, last_play_at=120)
+    bridge.watch("ann", {3: 60}, start_at=now + 1, play_time=60, run_time=60, last_play_at=240)
+    overview = body_of(bridge.get("/v1/analytics/learners/ann", "/v1/analytics/learners/{client_user_id}",
+                                  client_user_id="ann"))  # fmt: skip
+    assert [(row["media_content_key"], row["status"], row["sessions"]) for row in overview["items"]] == [
+        ("lecture-1", "started", 2)
+    ]
+    path = "/v1/analytics/learners/ann/contents/lecture-1"
+    route = "/v1/analytics/learners/{client_user_id}/contents/{media_content_key}"
+    view = body_of(bridge.get(path, route, client_user_id="ann", media_content_key="lecture-1"))
+    assert view["strip"] == ["once", "twice", "not_viewed", "once"]
+    assert view["missing_ranges"] == [[120.0, 180.0]] and view["minutes_left"] == 1.0
+    assert [session["start_at"] for session in view["sessions_timeline"]] == [now, now + 1]
+    assert (view["active_days"], view["progress"]) == (1, 75.0)
+    missing = bridge.get(path.replace("ann", "eve"), route, client_user_id="eve", media_content_key="lecture-1")
+    assert missing["statusCode"] == 404
