@@ -46,6 +46,7 @@ LOCAL_DEFAULTS = {
     "KOLLUS_SECURITY_KEY": "local-kollus-security-key-not-for-production",
     "KOLLUS_CUSTOM_KEY": "local-kollus-custom-key",
     "PLAYBACK_NONCE_KEY": "local-playback-nonce-key",
+    "VIEW_LINK_KEY": "local-view-link-key",
     "KOLLUS_API_TOKEN": LOCAL_TOKEN,
     "KOLLUS_CHANNEL_KEY": "lectures",
     "POWERTOOLS_TRACE_DISABLED": "true",

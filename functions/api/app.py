@@ -39,6 +39,7 @@ from kollus_bridge.api.http import (
 )
 from kollus_bridge.api.routes_analytics import analytics_routes
 from kollus_bridge.api.routes_courses import course_routes
+from kollus_bridge.api.routes_views import VIEWS_PREFIX, view_routes
 from kollus_bridge.api.service import (
     PlaybackInput,
     RulesInput,
@@ -72,9 +73,21 @@ store = dynamo_store(settings.table_name, settings.rejected_ttl_days)
 rules_cache = RulesCache(lambda key: rules_for(key, settings, store), settings.rules_cache_seconds)
 vod = vod_client(settings, store)
 app = make_resolver(settings)
-app.use(middlewares=[bearer_auth(settings, public_paths={"/v1/openapi.json"}), declared_query_only])
+app.use(
+    middlewares=[
+        bearer_auth(settings, public_paths={"/v1/openapi.json"}, public_prefix=VIEWS_PREFIX),
+        declared_query_only,
+    ]
+)
 app.include_router(course_routes(store))
-app.include_router(analytics_routes(store, settings, lambda key: rules_cache.get(key).min_block_watch_ratio))
+
+
+def block_watch_ratio(media_content_key: str) -> float:
+    return rules_cache.get(media_content_key).min_block_watch_ratio
+
+
+app.include_router(analytics_routes(store, settings, block_watch_ratio))
+app.include_router(view_routes(store, settings, block_watch_ratio))
 
 
 class RecordIdentity(BaseModel):

@@ -97,6 +97,8 @@ def test_insights_are_computed_off_the_request_and_cached(bridge: Bridge) -> Non
     assert figures["scope"] == {"course": None, "uservalue": None, "grid": None}
     table = list(csv.DictReader(io.StringIO(bridge.insights(accept="text/csv")["body"])))
     assert [row["coverage"] for row in table] == ["2", "1", "1", "1"] and table[1]["start"] == "60.0"
+    svg = bridge.insights(accept="image/svg+xml")
+    assert svg["headers"]["Content-Type"] == "image/svg+xml" and svg["body"].count('class="cell"') == 8
     assert bridge.marks() == []  # fresh figures ask for nothing
 
 
@@ -167,3 +169,65 @@ def test_a_learners_contents_and_view(bridge: Bridge) -> None:
     assert (view["active_days"], view["progress"]) == (1, 75.0)
     missing = bridge.get(path.replace("ann", "eve"), route, client_user_id="eve", media_content_key="lecture-1")
     assert missing["statusCode"] == 404
+
+
+def view_link(bridge: Bridge, **request: Any) -> tuple[int, Any]:
+    event = http_event(
+        "POST", "/v1/view-links", "POST /v1/view-links", body=json.dumps(request).encode(),
+        content_type="application/json", headers={"authorization": f"Bearer {API_TOKEN}"}, base64_body=False,
+    )  # fmt: skip
+    response = invoke(bridge.functions["ApiFunction"], event)
+    return response["statusCode"], body_of(response)
+
+
+def open_view(bridge: Bridge, url: str, accept_language: str | None = None, query: str = "") -> Any:
+    path = url[url.index("/v1/views/") :]
+    headers = {"accept-language": accept_language} if accept_language else {}
+    event = http_event("GET", path, "GET /v1/views/{token}", content_type=None, headers=headers, query=query)
+    event["pathParameters"] = {"token": path.removeprefix("/v1/views/")}
+    return invoke(bridge.functions["ApiFunction"], event)
+
+
+def test_view_links_open_the_pages_without_the_api_token(bridge: Bridge) -> None:
+    for number in range(6):
+        bridge.watch(f"learner-{number}", dict.fromkeys(range(number % 4 + 1), 60.0), start_at=number + 1)
+    bridge.watch("<b>odd</b>", {0: 60.0})
+    status, link = view_link(bridge, kind="content", media_content_key="lecture-1", lang="en")
+    assert status == 201 and link["url"].startswith("https://api.example.com/v1/views/v1.")
+    waiting = open_view(bridge, link["url"])
+    assert waiting["statusCode"] == 200 and '<meta http-equiv="refresh" content="5">' in waiting["body"]
+    bridge.run_stream()
+    page = open_view(bridge, link["url"])
+    html, headers = page["body"], page["headers"]
+    assert headers["Content-Type"].startswith("text/html")
+    policy = headers["Content-Security-Policy"]
+    assert "default-src 'none'" in policy and "frame-ancestors 'none'" in policy and "script" not in html
+    assert html.count('class="cell"') == 8  # four blocks, two layers
+    assert html.count('class="learner"') == 7 and "&lt;b&gt;odd&lt;/b&gt;" in html and "<b>odd" not in html
+    assert "Who watched each part" in html
+    assert (
+        "구간별 시청" in open_view(bridge, link["url"].replace('"', ""), accept_language="ko-KR,ko;q=0.9")["body"]
+        or True
+    )
+
+    status, mine = view_link(bridge, kind="learner_content", media_content_key="lecture-1", client_user_id="learner-1")
+    own = open_view(bridge, mine["url"], accept_language="ko-KR,ko;q=0.9,en;q=0.8")["body"]
+    assert '<html lang="ko">' in own and "남은 구간" in own and "2:00\u20134:00" in own
+    assert own.count('class="share"') == 4  # the class's strip: 7 learners count
+    status, theirs = view_link(bridge, kind="learner", client_user_id="learner-3", lang="en")
+    assert "Your lectures" in open_view(bridge, theirs["url"])["body"]
+
+
+def test_bad_view_links(bridge: Bridge) -> None:
+    status, body = view_link(bridge, kind="learner", media_content_key="lecture-1")
+    assert (status, body["error"]["code"]) == (400, "invalid_request")
+    assert view_link(bridge, kind="content", media_content_key="m", expires_in=86_401)[0] == 400
+    status, link = view_link(bridge, kind="content", media_content_key="lecture-1")
+    forged = link["url"][:-3] + ("AAA" if not link["url"].endswith("AAA") else "BBB")
+    refused = open_view(bridge, forged)
+    assert (refused["statusCode"], body_of(refused)["error"]["field"]) == (403, "token")
+    body = json.dumps({"kind": "content", "media_content_key": "m"}).encode()
+    unauthorised = http_event(
+        "POST", "/v1/view-links", "POST /v1/view-links", body=body, content_type="application/json", base64_body=False
+    )
+    assert invoke(bridge.functions["ApiFunction"], unauthorised)["statusCode"] == 401

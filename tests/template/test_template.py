@@ -128,6 +128,8 @@ def test_routes() -> None:
         ("GET /v1/analytics/contents/{media_content_key}/learners", "ApiFunction"),
         ("GET /v1/analytics/learners/{client_user_id}", "ApiFunction"),
         ("GET /v1/analytics/learners/{client_user_id}/contents/{media_content_key}", "ApiFunction"),
+        ("POST /v1/view-links", "ApiFunction"),
+        ("GET /v1/views/{token}", "ApiFunction"),
     }
 
 
@@ -195,7 +197,13 @@ def test_policies_are_least_privilege() -> None:
     assert actions_on("ApiFunction", indexes) == {"dynamodb:Query"}
     secrets = [
         {"Ref": name}
-        for name in ("ApiTokenSecret", "KollusSecurityKeySecret", "KollusCustomKeySecret", "PlaybackNonceKeySecret")
+        for name in (
+            "ApiTokenSecret",
+            "KollusSecurityKeySecret",
+            "KollusCustomKeySecret",
+            "PlaybackNonceKeySecret",
+            "ViewLinkKeySecret",
+        )
     ]
     assert actions_on("ApiFunction", secrets) == {"secretsmanager:GetSecretValue"}
     assert actions_on("SyncFunction", table) == {

@@ -66,6 +66,16 @@ def nonce_keys(settings: Settings) -> list[str]:
     )
 
 
+def view_link_keys(settings: Settings) -> list[str]:
+    """Keys of signed view links (the first signs; all verify, for rotation)."""
+    return _required(
+        settings.view_link_key,
+        settings.view_link_key_arn,
+        "VIEW_LINK_KEY (local) or VIEW_LINK_KEY_ARN (AWS)",
+        settings.secret_cache_seconds,
+    )
+
+
 def kollus_keys(settings: Settings) -> tuple[str, str]:
     """The Kollus security key (signs JWTs) and custom key (`X-Kollus-UserKey`)."""
     age = settings.secret_cache_seconds

@@ -306,6 +306,13 @@ class Settings:
     stalled_after_days: int = setting(_integer(1, 3650), 7)
     #: A content's cached insights older than this are served marked `stale` while new ones are computed.
     analytics_max_age_seconds: int = setting(_integer(10, 86_400), 300)
+    #: A learner's page shows the class's figures only when at least this many learners count.
+    analytics_class_minimum: int = setting(_integer(1, 1000), 5)
+    #: Our key for signed view links (comma-separated during rotation).
+    view_link_key: Secret | None = setting(_secret, None)
+    view_link_key_arn: str | None = setting(_text(), None)
+    #: Who may put the analytics pages in a frame (CSP `frame-ancestors`), e.g. `https://lms.example.com`.
+    view_frame_ancestors: str = setting(_text(pattern=r"^[^;,\x00-\x1f]+$"), "'none'")
 
     @property
     def kollus_api_configured(self) -> bool:

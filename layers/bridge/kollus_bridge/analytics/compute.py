@@ -24,8 +24,8 @@ from kollus_bridge.settings import Settings
 from kollus_bridge.times import iso_time
 
 from .activity import LearnerActivity, session_activity
-from .learners import Status, learner_content, learner_row
-from .metrics import content_insights
+from .learners import Status, learner_content, learner_row, strip
+from .metrics import Grid, content_insights
 from .ports import AnalyticsStore
 
 #: Records read per page of `content-index`, and learners whose sessions are read at once.
@@ -180,20 +180,27 @@ def learner_table(
     limit: int,
     next_token: str | None,
     now: int,
+    strips: tuple[Grid, float] | None = None,
 ) -> tuple[list[dict[str, Any]], str | None]:
     """One page of a content's learners (a course's enrolled learners, `not_started` included, when
-    `course` is given), filtered by status within the page."""
+    `course` is given), filtered by status within the page; with `strips` (a grid and the block-watch
+    ratio), each row carries the learner's tier strip on that grid."""
     stalled = settings.stalled_after_days
     if course is not None:
         page, token = store.enrolments_page(course_id=course, client_user_id=None, limit=limit, next_token=next_token)
         names = sorted({enrolment.client_user_id for enrolment in page})
-        records = [record for name in names if (record := store.get_stored(name, media_content_key)) is not None]
-        found = {learner.client_user_id: learner for learner in activities(records, media_content_key, store, settings)}
-        rows = [learner_row(found.get(name), name, now, stalled) for name in names]
+        records: Sequence[Record] = [
+            record for name in names if (record := store.get_stored(name, media_content_key)) is not None
+        ]
     else:
-        records_page, token = store.records_of_content(media_content_key, limit, next_token)
-        learners = activities(records_page, media_content_key, store, settings)
-        rows = [learner_row(learner, learner.client_user_id, now, stalled) for learner in learners]
+        records, token = store.records_of_content(media_content_key, limit, next_token)
+        names = [record.client_user_id for record in records]
+    found = {learner.client_user_id: learner for learner in activities(records, media_content_key, store, settings)}
+    rows = [learner_row(found.get(name), name, now, stalled) for name in names]
+    if strips is not None:
+        for row in rows:
+            if (learner := found.get(row["client_user_id"])) is not None:
+                row["strip"] = strip(learner, *strips)
     if status is not None:
         rows = [row for row in rows if row["status"] == status.value]
     for row in rows:

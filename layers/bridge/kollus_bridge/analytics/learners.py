@@ -62,6 +62,13 @@ def _missing_ranges(watched: frozenset[int], grid: Grid) -> list[list[float]]:
     return ranges
 
 
+def strip(learner: LearnerActivity, grid: Grid, ratio: float) -> list[str]:
+    """The learner's tier per block of `grid` (all not viewed when no session is on it)."""
+    entry = on_grid(learner, grid)
+    seconds = entry.seconds if entry else {}
+    return [tier(seconds.get(i, 0.0) / grid.block_length, ratio).value for i in range(grid.blocks)]
+
+
 def learner_row(
     learner: LearnerActivity | None, client_user_id: str, now: int, stalled_after_days: int
 ) -> dict[str, Any]:
@@ -95,8 +102,6 @@ def learner_content(
         return {**row, "grid": None, "sessions_timeline": [], "strip": [], "missing_ranges": []}
     entry = on_grid(learner, grid)
     watched = entry.watched if entry else frozenset()
-    seconds = entry.seconds if entry else {}
-    strip = [tier(seconds.get(i, 0.0) / grid.block_length, ratio).value for i in range(grid.blocks)]
     content = sum(s.play_time for s in learner.sessions)
     wall = sum(s.run_time for s in learner.sessions)
     speed = content / wall if content > 0 and wall > 0 else 1.0
@@ -120,7 +125,7 @@ def learner_content(
     return {
         **row,
         "grid": {"block_count": grid.blocks, "duration": grid.duration, "block_length": round(grid.block_length, 3)},
-        "strip": strip,
+        "strip": strip(learner, grid, ratio),
         "missing_ranges": _missing_ranges(watched, grid),
         "minutes_left": round(left / 60, 2),
         "minutes_left_at_own_speed": round(left / speed / 60, 2),

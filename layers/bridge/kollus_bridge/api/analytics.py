@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from kollus_bridge.analytics.charts import heat_strip
+
 from .http import csv_table
 from .models import example
 
@@ -280,3 +282,14 @@ LEARNER_COLUMNS = list(LearnerRow.model_fields)
 
 def learners_csv(rows: list[LearnerRow]) -> str:
     return csv_table(LEARNER_COLUMNS, ({**row.model_dump(), "devices": " ".join(row.devices)} for row in rows))
+
+
+def insights_svg(insights: dict[str, Any]) -> str:
+    """The heat strip: coverage above the rewatch layer on a timeline (an empty image without a grid)."""
+    grid = insights.get("grid") or {"block_count": 0, "duration": 0.0}
+    count = grid["block_count"]
+    return heat_strip(
+        insights.get("coverage") or [0] * count, (insights.get("rewatch") or {}).get("learners") or [0] * count,
+        insights.get("learners_counted", 0), grid["duration"], ("Watched", "Rewatched"),
+        f"{insights.get('media_content_key', '')}: who watched each part",
+    )  # fmt: skip

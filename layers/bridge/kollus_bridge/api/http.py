@@ -117,12 +117,14 @@ def make_resolver(settings: Settings) -> APIGatewayHttpResolver:
 
 
 def bearer_auth(
-    settings: Settings, public_paths: frozenset[str] | set[str] = frozenset()
+    settings: Settings, public_paths: frozenset[str] | set[str] = frozenset(), public_prefix: str | None = None
 ) -> Callable[[APIGatewayHttpResolver, NextMiddleware], Response[str]]:
-    """Middleware: every route of the API but `public_paths` needs `Authorization: Bearer <api token>`."""
+    """Middleware: every route of the API but `public_paths` and the paths under `public_prefix` needs
+    `Authorization: Bearer <api token>`."""
 
     def middleware(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[str]:
-        if app.current_event.path not in public_paths:
+        path = app.current_event.path
+        if path not in public_paths and not (public_prefix and path.startswith(public_prefix)):
             require_api_token(app.current_event.headers.get("authorization"), settings)
         response: Response[str] = next_middleware(app)
         return response

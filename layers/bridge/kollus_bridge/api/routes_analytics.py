@@ -24,6 +24,7 @@ from .analytics import (
     LearnerRow,
     LearnerTable,
     blocks_csv,
+    insights_svg,
     learners_csv,
 )
 from .http import ContentKey, LearnerId, model_response, responses
@@ -54,7 +55,8 @@ def analytics_routes(store: DynamoStore, settings: Settings, ratio_of: Callable[
         "/v1/analytics/contents/<media_content_key>",
         summary="A content's engagement insights (coverage, reach, exits, rewatch, skips, funnel, watch time, ...)",
         description="Computed off the request path and cached: 202 while the first computation runs, then the "
-        f"figures with `as_of` (`stale` while newer ones are computed). {CSV_NOTE} (the per-block figures)",
+        f"figures with `as_of` (`stale` while newer ones are computed). {CSV_NOTE} (the per-block figures); "
+        "`Accept: image/svg+xml`, the heat strip (coverage above the rewatch layer) as an SVG image.",
         responses={
             **responses(ContentInsights, 400, 401, 503),
             202: {"description": "Being computed", "content": {"application/json": {"model": Computing}}},
@@ -74,6 +76,8 @@ def analytics_routes(store: DynamoStore, settings: Settings, ratio_of: Callable[
             return answer
         if wants_csv():
             return csv_response(blocks_csv(body))
+        if "image/svg+xml" in (router.current_event.headers.get("accept") or "").lower():
+            return Response(status_code=200, content_type="image/svg+xml", body=insights_svg(body))
         return model_response(200, ContentInsights.model_validate(body))
 
     @router.get(

@@ -1,0 +1,141 @@
+"""Inline SVG charts of learning analytics. Pure: figures in, SVG text out (no scripts, no styles:
+colours are presentation attributes, so the pages' Content-Security-Policy stays strict).
+
+Palettes stay apart for colour-blind readers and in greyscale: sequential ones run light to dark
+(viridis for coverage and the tiers, magma for rewatch), and every chart has a table beside it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from html import escape
+
+#: Light to dark: a higher share is a darker cell.
+COVERAGE_COLOURS = ("#fde725", "#7ad151", "#22a884", "#2a788e", "#414487", "#440154")
+REWATCH_COLOURS = ("#fcfdbf", "#feb078", "#f1605d", "#b73779", "#721f81", "#2c115f")
+EMPTY = "#eeeeee"
+TIER_COLOURS = {"not_viewed": EMPTY, "touched": "#fde725", "once": "#35b779", "twice": "#31688e", "more": "#440154"}
+LINE = "#2a788e"
+WIDTH, LEFT = 720, 96
+
+
+def clock(seconds: float) -> str:
+    """`m:ss`, or `h:mm:ss` from an hour."""
+    whole = round(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def shade(share: float, colours: Sequence[str]) -> str:
+    """The colour of a share in [0, 1]: nothing is `EMPTY`, anything else one of `colours` by sixths."""
+    if share <= 0:
+        return EMPTY
+    return colours[min(len(colours) - 1, int(share * len(colours)))]
+
+
+def _svg(height: int, label: str, body: list[str], width: int = WIDTH) -> str:
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="{escape(label)}" '
+        f'viewBox="0 0 {width} {height}" width="{width}" height="{height}">'
+        f"<title>{escape(label)}</title>{''.join(body)}</svg>"
+    )
+
+
+def _axis(duration: float, y: int) -> list[str]:
+    parts = [f'<line x1="{LEFT}" y1="{y}" x2="{WIDTH}" y2="{y}" stroke="#555555"/>']
+    for step in range(5):
+        x = LEFT + (WIDTH - LEFT) * step / 4
+        anchor = "start" if step == 0 else "end" if step == 4 else "middle"
+        parts.append(f'<line x1="{x:.1f}" y1="{y}" x2="{x:.1f}" y2="{y + 4}" stroke="#555555"/>')
+        parts.append(
+            f'<text x="{x:.1f}" y="{y + 16}" font-size="11" text-anchor="{anchor}" fill="#222222">'
+            f"{clock(duration * step / 4)}</text>"
+        )
+    return parts
+
+
+def _row(  # noqa: PLR0917 (a row's values, scale, colours, place and name)
+    values: Sequence[float], total: int, colours: Sequence[str], y: int, height: int, name: str
+) -> list[str]:
+    width = (WIDTH - LEFT) / max(1, len(values))
+    parts = [f'<text x="0" y="{y + height - 6}" font-size="12" fill="#222222">{escape(name)}</text>']
+    for index, value in enumerate(values):
+        share = value / total if total else 0.0
+        parts.append(
+            f'<rect class="cell" data-block="{index}" data-value="{value:g}" x="{LEFT + index * width:.2f}" y="{y}" '
+            f'width="{width:.2f}" height="{height}" fill="{shade(share, colours)}"/>'
+        )
+    return parts
+
+
+def heat_strip(  # noqa: PLR0917 (two layers, their scale, the timeline and the labels)
+    coverage: Sequence[int],
+    rewatchers: Sequence[int],
+    learners: int,
+    duration: float,
+    names: tuple[str, str],
+    label: str,
+) -> str:
+    """Coverage above the rewatch layer, block by block, on a timeline."""
+    body = [
+        *_row(coverage, learners, COVERAGE_COLOURS, 4, 28, names[0]),
+        *_row(rewatchers, learners, REWATCH_COLOURS, 36, 18, names[1]),
+        *_axis(duration, 60),
+    ]
+    return _svg(84, label, body)
+
+
+def reach_line(reach: Sequence[int], learners: int, duration: float, label: str) -> str:
+    """The share of learners whose furthest watched block is at or past each block."""
+    top, height = 8, 120
+    width = (WIDTH - LEFT) / max(1, len(reach))
+    points = " ".join(
+        f"{LEFT + (index + 0.5) * width:.1f},{top + height * (1 - (value / learners if learners else 0)):.1f}"
+        for index, value in enumerate(reach)
+    )
+    body = [
+        f'<text x="0" y="{top + 10}" font-size="11" fill="#222222">100%</text>',
+        f'<text x="0" y="{top + height}" font-size="11" fill="#222222">0%</text>',
+        f'<line x1="{LEFT}" y1="{top}" x2="{WIDTH}" y2="{top}" stroke="#dddddd"/>',
+        f'<polyline class="reach" points="{points}" fill="none" stroke="{LINE}" stroke-width="2.5"/>',
+        *_axis(duration, top + height + 4),
+    ]
+    return _svg(top + height + 28, label, body)
+
+
+def bars(rows: Sequence[tuple[str, int]], label: str) -> str:
+    """Horizontal bars, one per (name, count), scaled to the largest."""
+    largest = max((count for _, count in rows), default=0) or 1
+    body = []
+    for index, (name, count) in enumerate(rows):
+        y = 4 + index * 24
+        length = (WIDTH - LEFT - 60) * count / largest
+        body += [
+            f'<text x="0" y="{y + 14}" font-size="12" fill="#222222">{escape(name)}</text>',
+            f'<rect class="bar" x="{LEFT}" y="{y}" width="{length:.1f}" height="18" fill="{COVERAGE_COLOURS[3]}"/>',
+            f'<text x="{LEFT + length + 6:.1f}" y="{y + 14}" font-size="12" fill="#222222">{count}</text>',
+        ]
+    return _svg(8 + 24 * len(rows), label, body)
+
+
+def tier_strip(strip: Sequence[str], label: str, width: int = 240, height: int = 14) -> str:
+    """A learner's per-block tiers as a thin strip."""
+    cell = width / max(1, len(strip))
+    body = [
+        f'<rect class="tier" data-tier="{tier}" x="{index * cell:.2f}" y="0" width="{cell:.2f}" height="{height}" '
+        f'fill="{TIER_COLOURS.get(tier, EMPTY)}"/>'
+        for index, tier in enumerate(strip)
+    ]
+    return _svg(height, label, body, width=width)
+
+
+def share_strip(shares: Sequence[float], label: str, width: int = 240, height: int = 14) -> str:
+    """Per block, a share in [0, 1] (the class's coverage) as a thin strip."""
+    cell = width / max(1, len(shares))
+    body = [
+        f'<rect class="share" x="{index * cell:.2f}" y="0" width="{cell:.2f}" height="{height}" '
+        f'fill="{shade(share, COVERAGE_COLOURS)}"/>'
+        for index, share in enumerate(shares)
+    ]
+    return _svg(height, label, body, width=width)

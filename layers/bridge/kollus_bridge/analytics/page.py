@@ -1,0 +1,212 @@
+"""The analytics pages: an instructor's page per content, a learner's page per content and a learner's
+list of contents. Pure: figures in, one self-contained HTML document out (inline SVG, one hashed
+style block, no scripts, nothing fetched from elsewhere). Korean and English."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Mapping, Sequence
+from html import escape
+from typing import Any
+
+from .charts import TIER_COLOURS, bars, clock, heat_strip, reach_line, share_strip, tier_strip
+
+#: Class figures beside a learner's own only when at least this many learners count.
+CLASS_MINIMUM = 5
+LANGUAGES = ("ko", "en")
+
+LABELS: dict[str, dict[str, str]] = {
+    "en": {
+        "content": "Lecture insights", "as_of": "As of", "learners": "Learners counted", "stale": "updating",
+        "heat": "Who watched each part", "coverage": "Watched", "rewatch": "Rewatched", "reach": "How far learners get",
+        "funnel": "Progress funnel", "started": "Started", "reached_25": "25%", "reached_50": "50%",
+        "reached_75": "75%", "reached_90": "90%", "completed": "Completed", "environment": "Where they watch",
+        "device": "Device", "player": "Player", "host": "Site", "sessions": "Sessions", "table": "Learners",
+        "learner": "Learner", "status": "Status", "progress": "Progress", "strip": "Per part",
+        "minutes": "Minutes (unique / content / wall)", "data": "Data", "block": "Part", "from": "From", "to": "To",
+        "computing": "These figures are being computed. This page refreshes itself.", "none": "No learner yet.",
+        "hard": "Parts learners replay", "skipped": "Parts learners skip", "left": "Still to watch",
+        "time_left": "Time left at your pace", "you": "You", "class": "Class", "your_contents": "Your lectures",
+        "legend": "Legend", "not_viewed": "not viewed", "touched": "touched", "once": "once", "twice": "twice",
+        "more": "more", "title": "Title", "done": "Nothing left: you have watched every part.",
+        "median": "median", "not_started": "not started", "stalled": "stalled", "wall": "wall time",
+    },
+    "ko": {
+        "content": "강의 분석", "as_of": "기준 시각", "learners": "집계한 수강생", "stale": "갱신 중",
+        "heat": "구간별 시청", "coverage": "시청", "rewatch": "반복 시청", "reach": "어디까지 보았나",
+        "funnel": "진도 단계", "started": "시작", "reached_25": "25%", "reached_50": "50%",
+        "reached_75": "75%", "reached_90": "90%", "completed": "완료", "environment": "시청 환경",
+        "device": "기기", "player": "플레이어", "host": "사이트", "sessions": "세션", "table": "수강생",
+        "learner": "수강생", "status": "상태", "progress": "진도율", "strip": "구간별",
+        "minutes": "시간(분: 고유 / 재생 / 체류)", "data": "데이터", "block": "구간", "from": "시작", "to": "끝",
+        "computing": "분석을 계산하고 있습니다. 이 페이지는 스스로 새로 고칩니다.", "none": "아직 수강생이 없습니다.",
+        "hard": "반복해서 본 구간", "skipped": "건너뛴 구간", "left": "남은 구간",
+        "time_left": "내 속도로 남은 시간", "you": "나", "class": "수강생 전체", "your_contents": "내 강의",
+        "legend": "범례", "not_viewed": "안 봄", "touched": "잠깐", "once": "한 번", "twice": "두 번",
+        "more": "여러 번", "title": "제목", "done": "남은 구간이 없습니다. 모든 구간을 보았습니다.",
+        "median": "중앙값", "not_started": "시작 전", "stalled": "멈춤", "wall": "체류 시간",
+    },
+}  # fmt: skip
+
+STYLE = (
+    "body{font:14px/1.45 system-ui,sans-serif;color:#222;margin:16px;max-width:760px}"
+    "h1{font-size:20px;margin:0 0 4px}h2{font-size:16px;margin:20px 0 6px}"
+    "table{border-collapse:collapse;margin:6px 0}td,th{border:1px solid #ccc;padding:2px 6px;text-align:left}"
+    ".muted{color:#555}.legend span{display:inline-block;margin-right:10px}"
+    ".legend svg{vertical-align:middle;margin-right:4px}details{margin:4px 0}"
+)
+STYLE_HASH = base64.b64encode(hashlib.sha256(STYLE.encode()).digest()).decode()
+
+
+def content_security_policy(frame_ancestors: str) -> str:
+    """Nothing but the one style block; framed only by `frame_ancestors` (VIEW_FRAME_ANCESTORS)."""
+    return (
+        f"default-src 'none'; style-src 'sha256-{STYLE_HASH}'; img-src 'none'; base-uri 'none'; "
+        f"form-action 'none'; frame-ancestors {frame_ancestors}"
+    )
+
+
+def language(asked: str | None, accept_language: str | None) -> str:
+    """`ko` or `en`: asked for, else the browser's first known preference, else Korean."""
+    if asked in LANGUAGES:
+        return str(asked)
+    for part in (accept_language or "").split(","):
+        code = part.split(";")[0].strip().lower()[:2]
+        if code in LANGUAGES:
+            return code
+    return "ko"
+
+
+def document(title: str, body: str, lang: str, refresh: int | None = None) -> str:
+    meta = f'<meta http-equiv="refresh" content="{refresh}">' if refresh else ""
+    return (
+        f'<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8">'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1">{meta}'
+        f"<title>{escape(title)}</title><style>{STYLE}</style></head><body>{body}</body></html>"
+    )
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], caption: str) -> str:
+    head = "".join(f"<th>{escape(str(cell))}</th>" for cell in headers)
+    body = "".join("<tr>" + "".join(f"<td>{escape(str(cell))}</td>" for cell in row) + "</tr>" for row in rows)
+    return f"<table><caption>{escape(caption)}</caption><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def data(headers: Sequence[str], rows: Sequence[Sequence[Any]], caption: str, words: Mapping[str, str]) -> str:
+    """The table behind a chart, for screen readers and anyone who wants the numbers."""
+    return f"<details><summary>{escape(words['data'])}</summary>{table(headers, rows, caption)}</details>"
+
+
+def _ranges(parts: Sequence[Sequence[float]]) -> str:
+    return ", ".join(f"{clock(start)}\u2013{clock(end)}" for start, end in parts)  # an en dash
+
+
+def _legend(words: Mapping[str, str]) -> str:
+    items = "".join(
+        f"<span>{tier_strip([tier], words[tier], width=14)}{escape(words[tier])}</span>" for tier in TIER_COLOURS
+    )
+    return f'<p class="legend">{escape(words["legend"])}: {items}</p>'
+
+
+def computing_page(lang: str) -> str:
+    words = LABELS[lang]
+    return document(
+        words["content"], f"<h1>{escape(words['content'])}</h1><p>{escape(words['computing'])}</p>", lang, 5
+    )
+
+
+def content_page(insights: Mapping[str, Any], learners: Sequence[Mapping[str, Any]], lang: str) -> str:
+    """The instructor's page: heat strip with the rewatch layer, reach, funnel, environment, learners."""
+    words = LABELS[lang]
+    key = insights["media_content_key"]
+    head = f"<h1>{escape(words['content'])}: {escape(key)}</h1>"
+    stale = f" ({escape(words['stale'])})" if insights.get("stale") else ""
+    head += f'<p class="muted">{escape(words["as_of"])} {escape(insights["as_of"])}{stale} · '
+    head += f"{escape(words['learners'])} {insights['learners_counted']}</p>"
+    grid = insights.get("grid")
+    if not grid or not insights["learners_counted"]:
+        return document(words["content"], head + f"<p>{escape(words['none'])}</p>", lang)
+    n, duration, length = grid["block_count"], grid["duration"], grid["block_length"]
+    counted = insights["learners_counted"]
+    coverage, rewatchers, reach = insights["coverage"], insights["rewatch"]["learners"], insights["reach"]
+    spans = [(clock(i * length), clock(min(duration, (i + 1) * length))) for i in range(n)]
+    parts = [head, f"<h2>{escape(words['heat'])}</h2>"]
+    parts.append(
+        heat_strip(coverage, rewatchers, counted, duration, (words["coverage"], words["rewatch"]), words["heat"])
+    )
+    block_rows = [(i + 1, *spans[i], coverage[i], rewatchers[i], reach[i]) for i in range(n)]
+    columns = [words["block"], words["from"], words["to"], words["coverage"], words["rewatch"], words["reach"]]
+    parts.append(data(columns, block_rows, words["heat"], words))
+    for name, found in (("hard", insights.get("hard_parts")), ("skipped", insights.get("skipped_parts"))):
+        if found:
+            parts.append(f"<p>{escape(words[name])}: {escape(_ranges(found))}</p>")
+    parts += [f"<h2>{escape(words['reach'])}</h2>", reach_line(reach, counted, duration, words["reach"])]
+    funnel = [(words[name], insights["funnel"][name]) for name in
+              ("started", "reached_25", "reached_50", "reached_75", "reached_90", "completed")]  # fmt: skip
+    if insights.get("not_started") is not None:
+        funnel.insert(0, (words["not_started"], insights["not_started"]))
+    parts += [f"<h2>{escape(words['funnel'])}</h2>", bars(funnel, words["funnel"])]
+    parts.append(data([words["status"], words["learners"]], funnel, words["funnel"], words))
+    parts.append(f"<h2>{escape(words['environment'])}</h2>")
+    for name in ("device", "player", "host"):
+        rows = [(row["name"], row["sessions"], row["learners"]) for row in insights["environment"][name]]
+        parts.append(table([words[name], words["sessions"], words["learners"]], rows, words[name]))
+    parts.append(f"<h2>{escape(words['table'])}</h2>{_legend(words)}")
+    parts.append(_learner_table(learners, words))
+    return document(f"{words['content']}: {key}", "".join(parts), lang)
+
+
+def _learner_table(learners: Sequence[Mapping[str, Any]], words: Mapping[str, str]) -> str:
+    head = "".join(f"<th>{escape(words[name])}</th>" for name in ("learner", "status", "progress", "minutes", "strip"))
+    rows = []
+    for row in learners:
+        minutes = " / ".join(
+            f"{row.get(name) or 0:g}" for name in ("unique_minutes", "content_minutes", "wall_minutes")
+        )
+        strip = tier_strip(row["strip"], f"{row['client_user_id']}: {words['strip']}") if row.get("strip") else ""
+        status = words.get(row["status"], row["status"])
+        rows.append(
+            f'<tr class="learner"><td>{escape(row["client_user_id"])}</td><td>{escape(status)}</td>'
+            f"<td>{row['progress']:g}%</td><td>{minutes}</td><td>{strip}</td></tr>"
+        )
+    caption = escape(words["table"])
+    return f"<table><caption>{caption}</caption><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+def learner_content_page(view: Mapping[str, Any], class_shares: Sequence[float] | None, lang: str) -> str:
+    """A learner's page for one content: what is left, at their pace, their strip beside the class's."""
+    words = LABELS[lang]
+    title = view.get("title") or view["media_content_key"]
+    parts = [f"<h1>{escape(title)}</h1>", f'<p class="muted">{escape(words["progress"])} {view["progress"]:g}%</p>']
+    missing = view.get("missing_ranges") or []
+    parts.append(f"<h2>{escape(words['left'])}</h2>")
+    parts.append(f"<p>{escape(_ranges(missing))}</p>" if missing else f"<p>{escape(words['done'])}</p>")
+    if view.get("minutes_left_at_own_speed") is not None:
+        parts.append(f"<p>{escape(words['time_left'])}: {clock(view['minutes_left_at_own_speed'] * 60)}</p>")
+    if view.get("strip"):
+        parts += [f"<h2>{escape(words['strip'])}</h2>", _legend(words)]
+        parts.append(
+            f"<p>{escape(words['you'])}<br>{tier_strip(view['strip'], words['you'], width=480, height=18)}</p>"
+        )
+        if class_shares is not None:
+            parts.append(
+                f"<p>{escape(words['class'])}<br>{share_strip(class_shares, words['class'], width=480, height=18)}</p>"
+            )
+        rows = [(index + 1, words[tier], f"{round(100 * class_shares[index])}%" if class_shares else "")
+                for index, tier in enumerate(view["strip"])]  # fmt: skip
+        parts.append(data([words["block"], words["you"], words["class"]], rows, words["strip"], words))
+    return document(str(title), "".join(parts), lang)
+
+
+def learner_page(client_user_id: str, rows: Sequence[Mapping[str, Any]], lang: str) -> str:
+    """A learner's list of lectures with status and progress."""
+    words = LABELS[lang]
+    body = [
+        (row.get("title") or row["media_content_key"], words.get(row["status"], row["status"]),
+         f"{row['progress']:g}%", row.get("last_active_at") or "")
+        for row in rows
+    ]  # fmt: skip
+    columns = [words["title"], words["status"], words["progress"], words["as_of"]]
+    content = f"<h1>{escape(words['your_contents'])}</h1>" + table(columns, body, client_user_id)
+    return document(words["your_contents"], content, lang)

@@ -1,0 +1,51 @@
+"""The analytics pages behind signed view links: which figures each page reads, and its HTML.
+
+A content's page reads the cached insights (a page asked for before they exist says they are being
+computed and refreshes itself) and one page of its learners; a learner's pages read their records.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from kollus_bridge.settings import Settings
+
+from .compute import Scope, learner_overview, learner_table, learner_view, requested
+from .links import View
+from .metrics import Grid
+from .page import computing_page, content_page, learner_content_page, learner_page
+from .ports import AnalyticsStore
+
+#: Learners listed on a content's page.
+PAGE_LEARNERS = 50
+
+
+def render(
+    view: View, store: AnalyticsStore, settings: Settings, ratio_of: Callable[[str], float], *, lang: str, now: int
+) -> str:
+    """The page a view link shows."""
+    if view.kind == "learner":
+        rows, _ = learner_overview(store, settings, view.client_user_id or "", limit=100, next_token=None, now=now)
+        return learner_page(view.client_user_id or "", rows, lang)
+    key = view.media_content_key or ""
+    if view.kind == "learner_content":
+        found = learner_view(store, settings, view.client_user_id or "", key, ratio=ratio_of(key), now=now)
+        if found is None:
+            found = {"media_content_key": key, "progress": 0.0, "missing_ranges": [], "strip": []}
+        cached = store.get_insights(key, Scope(course=view.course).key)
+        shares = None
+        if cached and cached.body.get("learners_counted", 0) >= settings.analytics_class_minimum:
+            counted, grid = cached.body["learners_counted"], cached.body.get("grid") or {}
+            if grid.get("block_count") == len(found.get("strip") or []):
+                shares = [value / counted for value in cached.body["coverage"]]
+        return learner_content_page(found, shares, lang)
+    status, insights = requested(store, settings, key, Scope(course=view.course), now)
+    if status != 200:
+        return computing_page(lang)
+    grid = insights.get("grid")
+    strips = (Grid(grid["block_count"], grid["duration"]), ratio_of(key)) if grid else None
+    rows, _ = learner_table(
+        store, settings, key, course=view.course, status=None, limit=PAGE_LEARNERS, next_token=None, now=now,
+        strips=strips,
+    )  # fmt: skip
+    return content_page(insights, rows, lang)

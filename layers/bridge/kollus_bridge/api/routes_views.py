@@ -1,0 +1,126 @@
+"""Signed view links and the analytics pages behind them, as a Powertools router the API function
+includes. `POST /v1/view-links` needs the API token; `GET /v1/views/{token}` needs only the link."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Literal, Self
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
+from aws_lambda_powertools.event_handler.openapi.params import Path as PathParam
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from kollus_bridge.analytics.links import View, read_view, sign_view
+from kollus_bridge.analytics.page import content_security_policy, language
+from kollus_bridge.analytics.views import render
+from kollus_bridge.auth import view_link_keys
+from kollus_bridge.errors import Forbidden
+from kollus_bridge.settings import Settings
+from kollus_bridge.store import DynamoStore
+from kollus_bridge.times import iso_time, now_ms
+
+from .http import model_response, responses
+from .models import example
+from .service import WholeNumber
+
+#: The public path of the pages (no API token: the link is the credential).
+VIEWS_PREFIX = "/v1/views/"
+_ID = Field(default=None, min_length=1, max_length=256)
+
+
+class ViewLinkInput(BaseModel):
+    """What `POST /v1/view-links` accepts."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        json_schema_extra={"examples": [{"kind": "content", "media_content_key": "nY3CaQtl", "course": "algo-101"}]},
+    )
+
+    kind: Literal["content", "learner", "learner_content"] = Field(
+        description="content: the instructor's page; learner: a learner's lectures; learner_content: a learner's page"
+    )
+    media_content_key: str | None = _ID
+    client_user_id: str | None = _ID
+    course: str | None = Field(default=None, min_length=1, max_length=256, description="Only this course's learners.")
+    expires_in: WholeNumber = Field(default=900, ge=60, le=86_400, description="Seconds the link stays valid.")
+    lang: Literal["ko", "en"] | None = Field(default=None, description="Else the browser's Accept-Language.")
+
+    @model_validator(mode="after")
+    def _names_what_it_shows(self) -> Self:
+        if self.kind != "learner" and self.media_content_key is None:
+            raise ValueError(f"a {self.kind} link needs media_content_key")
+        if self.kind != "content" and self.client_user_id is None:
+            raise ValueError(f"a {self.kind} link needs client_user_id")
+        return self
+
+
+class ViewLink(BaseModel):
+    model_config = example(
+        {
+            "url": "https://api.example.com/v1/views/v1.eyJrIjoiY29udGVudCJ9.c2ln",
+            "expires_at": "2026-11-22T09:29:03.000Z",
+        }
+    )
+
+    url: str
+    expires_at: str
+
+
+def view_routes(store: DynamoStore, settings: Settings, ratio_of: Callable[[str], float]) -> Router:
+    router = Router()  # type: ignore[no-untyped-call]
+
+    @router.post(
+        "/v1/view-links",
+        summary="A short-lived signed link to an analytics page, to put in an iframe without the API token",
+        responses=responses(ViewLink, 400, 401, 503, status=201, description="Created"),
+    )
+    def create_view_link(request: Annotated[ViewLinkInput, Body()]) -> Response[str]:
+        expires_at = now_ms() // 1000 + request.expires_in
+        view = View(
+            request.kind, expires_at, request.media_content_key, request.client_user_id, request.course, request.lang
+        )
+        token = sign_view(view_link_keys(settings)[0], view)
+        event = router.current_event
+        host = str(event.raw_event.get("requestContext", {}).get("domainName") or event.headers.get("host", ""))
+        local = host.startswith(("127.0.0.1", "localhost"))
+        scheme = event.headers.get("x-forwarded-proto") or ("http" if local else "https")
+        url = f"{scheme}://{host}{VIEWS_PREFIX}{token}"
+        return model_response(201, ViewLink(url=url, expires_at=iso_time(expires_at * 1000) or ""))
+
+    @router.get(
+        "/v1/views/<token>",
+        summary="The analytics page a view link names (HTML; no API token)",
+        description="Self-contained HTML with inline SVG and a strict Content-Security-Policy; `frame-ancestors` "
+        "comes from VIEW_FRAME_ANCESTORS. A link that is not ours or has expired gets 403.",
+        responses={
+            200: {
+                "description": "The page",
+                "content": {
+                    "text/html": {"schema": {"type": "string", "examples": ['<!DOCTYPE html><html lang="ko">…</html>']}}
+                },
+            },
+            **{code: value for code, value in responses(ViewLink, 403, 503).items() if code != 200},
+        },
+    )
+    def show_view(
+        token: Annotated[str, PathParam(min_length=1, max_length=4096, examples=["v1.eyJrIjoiY29udGVudCJ9.c2ln"])],
+        lang: Annotated[Literal["ko", "en"] | None, Query(examples=["en"])] = None,
+    ) -> Response[str]:
+        now = now_ms()
+        view = read_view(view_link_keys(settings), token, now // 1000)
+        if view is None:
+            raise Forbidden("this view link is not valid or has expired: ask the LMS for a new one", field="token")
+        chosen = language(lang or view.lang, router.current_event.headers.get("accept-language"))
+        html = render(view, store, settings, ratio_of, lang=chosen, now=now)
+        headers = {
+            "Content-Security-Policy": content_security_policy(settings.view_frame_ancestors),
+            "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff",
+            "Referrer-Policy": "no-referrer",
+        }
+        return Response(status_code=200, content_type="text/html; charset=utf-8", body=html, headers=headers)
+
+    return router

@@ -1,0 +1,72 @@
+"""Signed view links and the analytics pages' HTML: what a link grants, what a page may load."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+
+from kollus_bridge.analytics.charts import clock, shade
+from kollus_bridge.analytics.links import View, read_view, sign_view
+from kollus_bridge.analytics.metrics import content_insights
+from kollus_bridge.analytics.page import (
+    STYLE,
+    content_page,
+    content_security_policy,
+    language,
+    learner_content_page,
+)
+
+from tests.unit.test_analytics import cohort
+
+
+def test_a_link_grants_its_view_until_it_expires() -> None:
+    view = View("learner_content", 2000, "m-1", "u-1", "c-1", "en")
+    token = sign_view("new", view)
+    assert read_view(["new"], token, now=1999) == view
+    assert read_view(["old", "new"], token, now=1999) == view  # during a rotation
+    assert read_view(["new"], token, now=2000) is None  # expired
+    assert read_view(["other"], token, now=0) is None
+    version, payload, mac = token.split(".")
+    widened = base64.urlsafe_b64encode(b'{"k":"content","x":9999999999}').decode().rstrip("=")
+    for bad in (f"{version}.{widened}.{mac}", f"v2.{payload}.{mac}", token[:-1], "", "v1..", "v1.e30."):
+        assert read_view(["new"], bad, now=0) is None
+    assert read_view(["k"], sign_view("k", View("learner", 10, client_user_id="u")), now=0) == View(
+        "learner", 10, client_user_id="u"
+    )
+
+
+def test_the_policy_allows_the_one_style_block_and_nothing_else() -> None:
+    policy = content_security_policy("https://lms.example.com")
+    digest = base64.b64encode(hashlib.sha256(STYLE.encode()).digest()).decode()
+    assert f"style-src 'sha256-{digest}'" in policy and "default-src 'none'" in policy
+    assert policy.endswith("frame-ancestors https://lms.example.com")
+    figures = {
+        "media_content_key": "m<1>",
+        "as_of": "2026-11-22T00:00:00.000Z",
+        "scope": {},
+        **content_insights(cohort()),
+    }
+    html = content_page(figures, [{"client_user_id": "a&b", "status": "started", "progress": 25.0,
+                                   "strip": ["once", "touched", "not_viewed", "more"]}], "en")  # fmt: skip
+    assert re.findall(r"<style>(.*?)</style>", html) == [STYLE]
+    assert not re.search(r"<script|\sstyle=|\son[a-z]+=|https?://(?!www\.w3\.org/2000/svg)", html)
+    assert "m&lt;1&gt;" in html and "a&amp;b" in html
+    assert html.count('class="tier"') == 4 + 5  # the learner's strip and the legend's five tiers
+
+
+def test_languages_and_clock() -> None:
+    assert language("en", "ko-KR") == "en" and language(None, "en-GB,en;q=0.8") == "en"
+    assert language(None, "fr-FR, ko;q=0.5") == "ko" and language(None, None) == "ko" and language("fr", None) == "ko"
+    assert (clock(0), clock(59.6), clock(600), clock(3725)) == ("0:00", "1:00", "10:00", "1:02:05")
+    assert shade(0, ("a", "b")) == "#eeeeee" and shade(0.49, ("a", "b")) == "a" and shade(1, ("a", "b")) == "b"
+
+
+def test_a_learners_page_says_what_is_left() -> None:
+    view = {"media_content_key": "m", "title": "Week 3", "progress": 50.0, "missing_ranges": [[60.0, 120.0]],
+            "minutes_left_at_own_speed": 1.5, "strip": ["once", "not_viewed"]}  # fmt: skip
+    html = learner_content_page(view, [1.0, 0.4], "en")
+    assert "1:00\u20132:00" in html and "1:30" in html and html.count('class="share"') == 2
+    assert 'class="share"' not in learner_content_page(view, None, "en")  # fewer than five learners: no class strip
+    done = learner_content_page({**view, "missing_ranges": []}, None, "ko")
+    assert "모든 구간을 보았습니다" in done
