@@ -19,7 +19,7 @@ PY := $(VENV)/bin/python
 export SAM_CLI_TELEMETRY := 0
 PYTEST_ARGS ?=
 
-.PHONY: help setup run test lint typecheck unit test-py311 build validate clean prerequisites openapi bench soak
+.PHONY: help setup run demo test lint typecheck unit test-py311 build validate clean prerequisites browser openapi bench soak
 
 help:
 	@echo "make run        local stack: DynamoDB Local + HTTP API on 127.0.0.1:$${PORT:-3000}"
@@ -27,9 +27,20 @@ help:
 	@echo "make unit       unit and handler tests only (no Java needed)"
 	@echo "make build      sam build (arm64 layer) into .aws-sam/"
 	@echo "make validate   cfn-lint and sam validate --lint"
+	@echo "make demo       play simulated learners into a running \`make run\` and print analytics links"
 	@echo "make openapi    regenerate functions/api/openapi.json from the code"
 	@echo "make bench      measure cost and speed into docs/benchmarks.md (minutes; not a test)"
 	@echo "make soak       longer concurrency, fuzz and API-property runs"
+
+# The browser tests need Debian's chromium and its driver: installed here when missing (as root with
+# apt-get), else `make test` stops and names them.
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "installing chromium and chromium-driver (Debian)"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+		fi; }
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { echo "ERROR: chromium and chromedriver not found; the browser tests need them (Debian: apt-get install chromium chromium-driver)" >&2; exit 1; }
 
 prerequisites:
 	@command -v java >/dev/null || { echo "ERROR: java not found; DynamoDB Local needs Java 17+ (Debian: apt-get install openjdk-17-jre-headless)" >&2; exit 1; }
@@ -71,6 +82,10 @@ setup: $(VENV)/.installed $(VENV311)/.installed $(TOOLS)/.installed $(CHECKOV)/.
 run: $(VENV)/.installed node_modules/.installed
 	$(PY) -m local
 
+# With `make run` going in another terminal: a class of simulated learners, then view links to its pages.
+demo: $(VENV)/.installed
+	$(PY) -m local.demo
+
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -85,7 +100,7 @@ unit: $(VENV)/.installed
 test-py311: $(VENV311)/.installed node_modules/.installed
 	$(VENV311)/bin/python -m pytest -q tests/unit tests/handler tests/integration $(PYTEST_ARGS)
 
-test: setup lint typecheck
+test: setup browser lint typecheck
 	TOOLS_BIN=$(abspath $(TOOLS))/bin CHECKOV_BIN=$(abspath $(CHECKOV))/bin $(PY) -m pytest $(PYTEST_ARGS)
 	$(MAKE) --no-print-directory test-py311
 

@@ -78,9 +78,14 @@ class Bridge:
         data: dict[str, Any] = jwt.decode(answer.data, self.security_key, algorithms=["HS256"])["data"]
         return data
 
-    def report(self, report: Report) -> dict[str, Any]:
+    def report(self, report: Report, device: str | None = None) -> dict[str, Any]:
+        """Post one LMS callback (as from `device`, e.g. `mobile`, when given)."""
         url = self.callback_url() + "?" + urlencode(report.session.uservalues)
-        answer = self.http.request("POST", url, body=report.form_body(), headers=FORM)
+        document = report.json_data()
+        if device:
+            document["user_info"] = {**document["user_info"], "device": device}  # type: ignore[dict-item]
+        body = urlencode({"json_data": json.dumps(document, separators=(",", ":"))}).encode()
+        answer = self.http.request("POST", url, body=body, headers=FORM)
         result: dict[str, Any] = answer.json()
         return result
 

@@ -13,12 +13,14 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from types import FrameType
 from typing import Any
 
+from kollus_bridge.analytics.links import View, sign_view
 from kollus_bridge.settings import get_settings
 
 from .dynamodb_local import LOCAL_CREDENTIALS, DynamoDBLocal, DynamoDBLocalError, create_tables
@@ -257,8 +259,20 @@ Play callback (the player asks before it plays; courses and enrolments decide):
   .venv/bin/python -m local.player --url {stack.url} learner-1 lecture-1 --speed 2
   (a simulated player: gets a playback URL, asks the play callback, then plays and reports progress)
 
+Learning analytics (`make demo` in another terminal plays a class of simulated learners into it):
+  {_demo_link(stack)}
+  curl -s -H 'Authorization: Bearer {api_token}' '{stack.url}/v1/analytics/contents/demo-lecture?course=demo-course'
+  (POST /v1/view-links makes such links; the first ask answers 202 while the figures are computed)
+
 Ctrl-C stops everything.
 """
+
+
+def _demo_link(stack: Stack) -> str:
+    """A day's view link to the instructor page of `make demo`'s lecture."""
+    key = stack.environment["VIEW_LINK_KEY"].split(",")[0]
+    view = View("content", int(time.time()) + 86_400, media_content_key="demo-lecture", course="demo-course")
+    return f"{stack.url}/v1/views/{sign_view(key, view)}"
 
 
 def main() -> int:

@@ -26,6 +26,9 @@ def test_banner_shows_the_urls_and_a_curl_line(stack: RunningStack) -> None:
     assert f"{stack.url}/callbacks/kollus/{CALLBACK_TOKEN}" in text
     assert f"{stack.url}/v1/progress" in text
     assert "curl -s -X POST" in text
+    link = next(word for word in text.split() if "/v1/views/v1." in word)
+    with urllib.request.urlopen(link + "?lang=en", timeout=30) as page:  # before `make demo`: being computed
+        assert page.status == 200 and "These figures are being computed" in page.read().decode()
 
 
 def test_callbacks_in_progress_out(stack: RunningStack) -> None:

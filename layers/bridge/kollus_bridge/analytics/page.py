@@ -31,6 +31,7 @@ LABELS: dict[str, dict[str, str]] = {
         "legend": "Legend", "not_viewed": "not viewed", "touched": "touched", "once": "once", "twice": "twice",
         "more": "more", "title": "Title", "done": "Nothing left: you have watched every part.",
         "median": "median", "not_started": "not started", "stalled": "stalled", "wall": "wall time",
+        "class_key": "The darker a part, the more of the class has watched it.",
     },
     "ko": {
         "content": "강의 분석", "as_of": "기준 시각", "learners": "집계한 수강생", "stale": "갱신 중",
@@ -46,6 +47,7 @@ LABELS: dict[str, dict[str, str]] = {
         "legend": "범례", "not_viewed": "안 봄", "touched": "잠깐", "once": "한 번", "twice": "두 번",
         "more": "여러 번", "title": "제목", "done": "남은 구간이 없습니다. 모든 구간을 보았습니다.",
         "median": "중앙값", "not_started": "시작 전", "stalled": "멈춤", "wall": "체류 시간",
+        "class_key": "색이 진할수록 더 많은 수강생이 본 구간입니다.",
     },
 }  # fmt: skip
 
@@ -151,7 +153,7 @@ def content_page(insights: Mapping[str, Any], learners: Sequence[Mapping[str, An
     parts.append(f"<h2>{escape(words['environment'])}</h2>")
     for name in ("device", "player", "host"):
         rows = [(row["name"], row["sessions"], row["learners"]) for row in insights["environment"][name]]
-        parts.append(table([words[name], words["sessions"], words["learners"]], rows, words[name]))
+        parts.append(table([words[name], words["sessions"], words["table"]], rows, words[name]))
     parts.append(f"<h2>{escape(words['table'])}</h2>{_legend(words)}")
     parts.append(_learner_table(learners, words))
     return document(f"{words['content']}: {key}", "".join(parts), lang)
@@ -182,7 +184,7 @@ def learner_content_page(view: Mapping[str, Any], class_shares: Sequence[float] 
     missing = view.get("missing_ranges") or []
     parts.append(f"<h2>{escape(words['left'])}</h2>")
     parts.append(f"<p>{escape(_ranges(missing))}</p>" if missing else f"<p>{escape(words['done'])}</p>")
-    if view.get("minutes_left_at_own_speed") is not None:
+    if missing and view.get("minutes_left_at_own_speed") is not None:
         parts.append(f"<p>{escape(words['time_left'])}: {clock(view['minutes_left_at_own_speed'] * 60)}</p>")
     if view.get("strip"):
         parts += [f"<h2>{escape(words['strip'])}</h2>", _legend(words)]
@@ -190,8 +192,9 @@ def learner_content_page(view: Mapping[str, Any], class_shares: Sequence[float] 
             f"<p>{escape(words['you'])}<br>{tier_strip(view['strip'], words['you'], width=480, height=18)}</p>"
         )
         if class_shares is not None:
+            strip = share_strip(class_shares, words["class"], width=480, height=18)
             parts.append(
-                f"<p>{escape(words['class'])}<br>{share_strip(class_shares, words['class'], width=480, height=18)}</p>"
+                f'<p>{escape(words["class"])}<br>{strip}<br><span class="muted">{escape(words["class_key"])}</span></p>'
             )
         rows = [(index + 1, words[tier], f"{round(100 * class_shares[index])}%" if class_shares else "")
                 for index, tier in enumerate(view["strip"])]  # fmt: skip

@@ -1,0 +1,98 @@
+"""The analytics pages in a real headless browser (Debian's chromium and chromedriver): `make demo`'s
+class played into the local stack, the pages opened through their view links, what is drawn checked,
+and screenshots saved for the README (docs/screenshots)."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+
+from local.demo import LECTURE, populate, wait_for_insights
+from local.player import Bridge
+from local.template import ROOT
+from tests.e2e.conftest import RunningStack
+
+pytestmark = pytest.mark.stack
+
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+
+
+def executable(name: str) -> str:
+    found = shutil.which(name)
+    if found is None:  # `make test` installs them; a machine without them must not pass quietly
+        pytest.fail(f"{name} not found: the browser tests need Debian's chromium and chromium-driver")
+    return found
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[webdriver.Chrome]:
+    options = webdriver.ChromeOptions()
+    options.binary_location = executable("chromium")
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=820,1600",
+                     "--force-device-scale-factor=1", "--lang=en-US"):  # fmt: skip
+        options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(options=options, service=Service(executable("chromedriver")))
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def problems(driver: webdriver.Chrome) -> list[str]:
+    """What the page's console reported at warning level or above (a CSP violation is an error)."""
+    entries = driver.get_log("browser")  # type: ignore[no-untyped-call]
+    return [entry["message"] for entry in entries if entry["level"] in {"SEVERE", "WARNING"}]
+
+
+def screenshot(driver: webdriver.Chrome, name: str) -> Path:
+    """The whole page, at its own height."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    metrics = {"width": 820, "height": 100, "deviceScaleFactor": 1, "mobile": False}
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)  # a short viewport: the content's own height
+    height = driver.execute_cdp_cmd("Page.getLayoutMetrics", {})["cssContentSize"]["height"]
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {**metrics, "height": int(height) + 16})
+    try:
+        assert driver.save_screenshot(str(path))
+    finally:
+        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+    return path
+
+
+def test_the_pages_draw_the_class(stack: RunningStack, browser: webdriver.Chrome) -> None:
+    bridge = Bridge(stack.url)
+    demo = populate(bridge, learners=12)
+    insights = wait_for_insights(bridge)
+    counted, blocks = insights["learners_counted"], LECTURE.block_count
+    assert counted >= 5 and insights["not_started"] >= 3  # three enrolled learners never start
+
+    browser.get(demo.links["instructor"] + "?lang=en")
+    assert browser.find_element(By.TAG_NAME, "h1").text == f"Lecture insights: {LECTURE.media_content_key}"
+    cells = browser.find_elements(By.CSS_SELECTOR, "svg rect.cell")
+    assert len(cells) == 2 * blocks and all(cell.is_displayed() for cell in cells)
+    coverage = [int(cell.get_attribute("data-value") or 0) for cell in cells[:blocks]]
+    assert coverage == insights["coverage"]
+    assert len({cell.get_attribute("fill") for cell in cells[:blocks]}) > 1  # the shades tell blocks apart
+    assert browser.find_element(By.CSS_SELECTOR, "polyline.reach").is_displayed()
+    assert len(browser.find_elements(By.CSS_SELECTOR, "rect.bar")) == 7  # not started, started ... completed
+    rows = browser.find_elements(By.CSS_SELECTOR, "tr.learner")
+    assert len(rows) == 12 and len(browser.find_elements(By.CSS_SELECTOR, "tr.learner rect.tier")) == blocks * (12 - 3)
+    assert problems(browser) == []
+    screenshot(browser, "instructor")
+
+    browser.get(demo.links["learner"] + "?lang=en")
+    assert browser.find_elements(By.CSS_SELECTOR, "svg rect.tier")  # the learner's own strip and the legend
+    assert len(browser.find_elements(By.CSS_SELECTOR, "svg rect.share")) == blocks  # the class's, 5+ learners
+    assert "Still to watch" in browser.page_source or "Nothing left" in browser.page_source
+    assert problems(browser) == []
+    screenshot(browser, "learner")
+
+    browser.get(demo.links["learner"] + "?lang=ko")
+    assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "ko"
