@@ -1,4 +1,5 @@
-"""The README's webhook verification snippet accepts what the bridge sends, and nothing else."""
+"""The README's webhook verification snippet accepts what the bridge sends, and nothing else; the
+README names every route and setting."""
 
 from __future__ import annotations
 
@@ -7,8 +8,11 @@ import time
 from typing import Any
 
 from kollus_bridge.delivery import webhooks
+from kollus_bridge.settings import SETTING_NAMES
 
-from local.template import ROOT
+from local.template import ROOT, load_template, routes
+
+README = ROOT / "README.md"
 
 
 def readme_verify() -> Any:
@@ -29,3 +33,10 @@ def test_readme_snippet_verifies_our_webhooks() -> None:
     assert verify(other, sent, body)
     assert not verify(secret, sent, body + b" ")
     assert not verify(secret, {**sent, "webhook-timestamp": str(int(time.time()) - 3600)}, body)
+
+
+def test_the_readme_names_every_route_and_setting() -> None:
+    readme = README.read_text(encoding="utf-8")
+    missing = [route.route_key for route in routes(load_template()) if route.route_key.split(" ", 1)[1] not in readme]
+    missing += [name.upper() for name in SETTING_NAMES if name.upper() not in readme]
+    assert missing == []
