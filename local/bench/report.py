@@ -52,7 +52,14 @@ def kept_section(document: str) -> str:
 def render(results: dict[str, Any], learners: int, total: int, sampled: int) -> str:
     storage, naive, cpu, cold = results["storage"], results["naive"], results["cpu"], results["cold"]
     http, sync, memory, latency = results["http"], results["sync"], results["memory"], results["latency"]
-    play = results["play"]
+    play, insights = results["play"], results["insights"]
+    small, large = insights[1000], insights[10000]
+
+    def recompute_cost(figures: dict[str, float]) -> float:
+        """One computation in AWS: its read units, and AnalyticsFunction (1 GB) for the measured time."""
+        reads = figures["read_units"] * PRICE_DYNAMODB_READ_UNITS_PER_MILLION / 1_000_000
+        return reads + figures["seconds"] * 1.0 * PRICE_LAMBDA_ARM_GB_SECOND + PRICE_LAMBDA_REQUESTS_PER_MILLION / 1e6
+
     # Lambda duration per callback: handler CPU plus two sequential DynamoDB round trips (~5 ms each in AWS).
     duration_ms = cpu["handler_ms"] + 10
     ours = cost_per_million(storage["write_units"], storage["read_units"], duration_ms, memory["memory_size"])
@@ -107,6 +114,16 @@ def render(results: dict[str, Any], learners: int, total: int, sampled: int) -> 
          f"{play['answered']}/{play['callbacks']} answered with a JWT; cold start {play['ratio']:.2f}x `import boto3`",
          f"{play['callbacks']} kind 1 and 3 callbacks to `python -m local` (a course of 10 lectures, one caller in ten "
          "not enrolled); cold start: import and first answer in fresh interpreters, storage stubbed, median of 7"),
+        ("9", "learning analytics per content",
+         f"1,000 learners: {small['seconds']:.1f} s, {small['read_units']:.0f} read units; 10,000 learners: "
+         f"{large['seconds']:.1f} s, {large['read_units']:.0f} read units",
+         f"{large['seconds'] / small['seconds']:.1f}x the time and {large['read_units'] / small['read_units']:.1f}x "
+         "the reads for 10x the learners",
+         f"cost per computation in AWS: ${recompute_cost(small):.5f} (1,000), ${recompute_cost(large):.5f} (10,000)",
+         f"one lecture of 100 blocks, {insights['sessions']} sessions of 1,000 simulated learners ingested, copied "
+         "for 10,000; `compute` (content-index pages, batch reads, a query per learner, 16 at a time) on DynamoDB "
+         f"Local, median of {small['runs']} (1,000) and {large['runs']} (10,000); cost: the read units plus "
+         "AnalyticsFunction (1 GB) for the measured time"),
     ]  # fmt: skip
     table = "\n".join("| " + " | ".join(row) + " |" for row in rows[:1])
     table += "\n|---|---|---|---|---|---|\n" + "\n".join("| " + " | ".join(row) + " |" for row in rows[1:])
