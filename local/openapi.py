@@ -18,6 +18,8 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from .template import ROOT, load_handler_module, load_template, routes
 
 DOCUMENT = ROOT / "functions" / "api" / "openapi.json"
+#: Operations without the API token: the document itself, and the pages a signed view link opens.
+PUBLIC_PATHS = {"/v1/openapi.json", "/v1/views/{token}"}
 TITLE = "kollus-lms-bridge"
 DESCRIPTION = (
     "Kollus LMS callbacks in (POST /callbacks/kollus/{token}, for the Kollus player) and Kollus platform "
@@ -125,7 +127,7 @@ def generate() -> dict[str, Any]:
     components["securitySchemes"] = {"bearerAuth": {"type": "http", "scheme": "bearer"}}
     for path, operations in document["paths"].items():
         for operation in operations.values():
-            if path.startswith("/v1/"):
+            if path.startswith("/v1/") and path not in PUBLIC_PATHS:
                 operation["security"] = [{"bearerAuth": []}]
             # Request validation errors are answered 400 in the one error shape, never 422.
             default_422 = operation["responses"].get("422", {})

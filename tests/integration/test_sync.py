@@ -384,7 +384,7 @@ def fast_path(store: DynamoStore, settings: Settings, clock: Clock, database: Dy
         run = SyncRun(store, post_webhook, settings, [SECRET], lambda: 60_000, clock=clock, rng=random.Random(5))
         return run.deliver_now(changed_records(event))
 
-    (function,) = stream_functions(load_template())
+    (function,) = [job for job in stream_functions(load_template()) if job.function == "DeliverFunction"]
     streams = database.client("dynamodbstreams")
     return StreamPoller(function, store.table_name, store.client, streams, handler=handler)
 

@@ -4,13 +4,13 @@ includes. `POST /v1/view-links` needs the API token; `GET /v1/views/{token}` nee
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Literal, Self
+from typing import Annotated, Literal
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.openapi.params import Path as PathParam
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from kollus_bridge.analytics.links import View, read_view, sign_view
 from kollus_bridge.analytics.page import content_security_policy, language
@@ -27,34 +27,46 @@ from .service import WholeNumber
 
 #: The public path of the pages (no API token: the link is the credential).
 VIEWS_PREFIX = "/v1/views/"
-_ID = Field(default=None, min_length=1, max_length=256)
+_ID = Field(min_length=1, max_length=256)
 
 
-class ViewLinkInput(BaseModel):
-    """What `POST /v1/view-links` accepts."""
+class _LinkInput(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
 
-    model_config = ConfigDict(
-        extra="forbid",
-        strict=True,
-        json_schema_extra={"examples": [{"kind": "content", "media_content_key": "nY3CaQtl", "course": "algo-101"}]},
-    )
-
-    kind: Literal["content", "learner", "learner_content"] = Field(
-        description="content: the instructor's page; learner: a learner's lectures; learner_content: a learner's page"
-    )
-    media_content_key: str | None = _ID
-    client_user_id: str | None = _ID
     course: str | None = Field(default=None, min_length=1, max_length=256, description="Only this course's learners.")
     expires_in: WholeNumber = Field(default=900, ge=60, le=86_400, description="Seconds the link stays valid.")
     lang: Literal["ko", "en"] | None = Field(default=None, description="Else the browser's Accept-Language.")
 
-    @model_validator(mode="after")
-    def _names_what_it_shows(self) -> Self:
-        if self.kind != "learner" and self.media_content_key is None:
-            raise ValueError(f"a {self.kind} link needs media_content_key")
-        if self.kind != "content" and self.client_user_id is None:
-            raise ValueError(f"a {self.kind} link needs client_user_id")
-        return self
+
+class ContentLinkInput(_LinkInput):
+    """The instructor's page of a content."""
+
+    model_config = example({"kind": "content", "media_content_key": "nY3CaQtl", "course": "algo-101"})
+
+    kind: Literal["content"]
+    media_content_key: str = _ID
+
+
+class LearnerLinkInput(_LinkInput):
+    """A learner's list of lectures."""
+
+    model_config = example({"kind": "learner", "client_user_id": "user-1042", "lang": "en"})
+
+    kind: Literal["learner"]
+    client_user_id: str = _ID
+
+
+class LearnerContentLinkInput(_LinkInput):
+    """A learner's page of a content."""
+
+    model_config = example({"kind": "learner_content", "client_user_id": "user-1042", "media_content_key": "nY3CaQtl"})
+
+    kind: Literal["learner_content"]
+    media_content_key: str = _ID
+    client_user_id: str = _ID
+
+
+ViewLinkInput = Annotated[ContentLinkInput | LearnerLinkInput | LearnerContentLinkInput, Field(discriminator="kind")]
 
 
 class ViewLink(BaseModel):
@@ -80,8 +92,9 @@ def view_routes(store: DynamoStore, settings: Settings, ratio_of: Callable[[str]
     def create_view_link(request: Annotated[ViewLinkInput, Body()]) -> Response[str]:
         expires_at = now_ms() // 1000 + request.expires_in
         view = View(
-            request.kind, expires_at, request.media_content_key, request.client_user_id, request.course, request.lang
-        )
+            request.kind, expires_at, getattr(request, "media_content_key", None),
+            getattr(request, "client_user_id", None), request.course, request.lang,
+        )  # fmt: skip
         token = sign_view(view_link_keys(settings)[0], view)
         event = router.current_event
         host = str(event.raw_event.get("requestContext", {}).get("domainName") or event.headers.get("host", ""))
@@ -102,7 +115,7 @@ def view_routes(store: DynamoStore, settings: Settings, ratio_of: Callable[[str]
                     "text/html": {"schema": {"type": "string", "examples": ['<!DOCTYPE html><html lang="ko">…</html>']}}
                 },
             },
-            **{code: value for code, value in responses(ViewLink, 403, 503).items() if code != 200},
+            **{code: value for code, value in responses(ViewLink, 400, 403, 503).items() if code != 200},
         },
     )
     def show_view(
