@@ -73,7 +73,8 @@ def _copy_class(client: Any, table: str, copies: int) -> None:
 
 
 def _compute(store: Any, settings: Any, capacity: Capacity) -> tuple[float, float, int]:
-    from kollus_bridge.analytics.compute import Scope, compute  # noqa: PLC0415
+    from kollus_bridge.analytics.compute import Scope  # noqa: PLC0415
+    from kollus_bridge.analytics.shards import compute  # noqa: PLC0415
 
     before_requests, before_units = capacity.requests, capacity.read_units
     started = time.perf_counter()

@@ -52,10 +52,13 @@ class Bridge:
     def marks(self) -> list[dict[str, Any]]:
         return [item for item in self.client.scan(TableName=self.table)["Items"] if "insights_wanted" in item]
 
-    def run_stream(self) -> Any:
+    def shard_marks(self) -> list[dict[str, Any]]:
+        return [item for item in self.client.scan(TableName=self.table)["Items"] if "insights_shard" in item]
+
+    def run_stream(self, marks: list[dict[str, Any]] | None = None) -> Any:
         """What the stream's filtered event source mapping hands AnalyticsFunction: each mark's new image."""
         records = [{"eventName": "INSERT", "dynamodb": {"Keys": {"pk": m["pk"], "sk": m["sk"]}, "NewImage": m}}
-                   for m in self.marks()]  # fmt: skip
+                   for m in (self.marks() if marks is None else marks)]  # fmt: skip
         return self.functions["AnalyticsFunction"].lambda_handler({"Records": records}, LambdaContextStub())
 
 
@@ -231,3 +234,33 @@ def test_bad_view_links(bridge: Bridge) -> None:
         "POST", "/v1/view-links", "POST /v1/view-links", body=body, content_type="application/json", base64_body=False
     )
     assert invoke(bridge.functions["ApiFunction"], unauthorised)["statusCode"] == 401
+
+
+def test_a_large_content_is_counted_in_shards_and_merged(
+    function_environment: Callable[[dict[str, str]], None], load_functions: Callable[[], dict[str, ModuleType]]
+) -> None:
+    from kollus_bridge.analytics.compute import Scope  # noqa: PLC0415
+    from kollus_bridge.analytics.shards import compute  # noqa: PLC0415
+
+    environment = {"ANALYTICS_SHARD_LEARNERS": "2"}
+    with functions_on_moto(function_environment, load_functions, environment) as (functions, client, table):
+        bridge = Bridge(functions, client, table)
+        for number in range(5):
+            blocks = dict.fromkeys(range(number % 4 + 1), 60.0 + 30 * number)
+            bridge.watch(f"learner-{number}", blocks, play_time=100 + number, last_play_at=60 * number)
+        assert bridge.insights()["statusCode"] == 202
+        assert bridge.run_stream() == {"computed": 0}  # planned: three shards of at most two learners
+        shards = bridge.shard_marks()
+        assert len(shards) == 3
+        assert bridge.run_stream() == {"computed": 0} and len(bridge.shard_marks()) == 3  # handed over again: once
+        assert bridge.run_stream(shards[:2]) == {"computed": 0}
+        assert bridge.run_stream(shards[:1]) == {"computed": 0}  # a shard handed over twice counts once
+        assert bridge.insights()["statusCode"] == 202
+        assert bridge.run_stream(shards[2:]) == {"computed": 1}  # the last shard merges
+        assert bridge.marks() == []
+        sharded = body_of(bridge.insights())
+        whole = compute(functions["ApiFunction"].store, functions["ApiFunction"].settings, "lecture-1", Scope(), 0)
+        for name in ("as_of", "stale"):
+            sharded.pop(name), whole.pop(name, None)
+        sharded = {name: value for name, value in sharded.items() if value is not None}  # the answer's defaults
+        assert sharded == whole and sharded["learners_counted"] == 5

@@ -3,6 +3,7 @@ the figures of simulated cohorts against a brute-force, second-by-second reckoni
 
 from __future__ import annotations
 
+import json
 import random
 from typing import Any
 
@@ -10,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from kollus_bridge.analytics.activity import LearnerActivity, SessionActivity
 from kollus_bridge.analytics.learners import Status, learner_content, learner_row, status, tier
-from kollus_bridge.analytics.metrics import content_insights, summary
+from kollus_bridge.analytics.metrics import Tally, choose_grid, content_insights, figures, summary, tally
 
 from local.simulator import Action, Content, Pause, Play, Seek, Session, play_session
 
@@ -154,6 +155,24 @@ def test_figures_depend_on_neither_order_nor_repeats(learners: list[LearnerActiv
     repeated = shuffled + rng.sample(shuffled, len(shuffled) // 2)
     rng.shuffle(repeated)
     assert content_insights(repeated) == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(learners_strategy, st.randoms(use_true_random=False), st.integers(1, 4))
+def test_tallies_of_shards_merge_into_the_whole(
+    learners: list[LearnerActivity], rng: random.Random, shards: int
+) -> None:
+    grid = choose_grid(learners, None, 300.0)
+    if grid is None:
+        return
+    parts: list[list[LearnerActivity]] = [[] for _ in range(shards)]
+    for learner in learners:
+        rng.choice(parts).append(learner)
+    merged = Tally(grid.blocks)
+    for part in parts:
+        partial = Tally.from_json(json.loads(json.dumps(tally(part, grid).to_json())))  # as stored between shards
+        merged = merged.merge(partial)
+    assert figures(merged, grid) == figures(tally(learners, grid), grid)
 
 
 # --- simulated cohorts against a second-by-second reckoning ------------------------------------------

@@ -306,6 +306,8 @@ class Settings:
     stalled_after_days: int = setting(_integer(1, 3650), 7)
     #: A content's cached insights older than this are served marked `stale` while new ones are computed.
     analytics_max_age_seconds: int = setting(_integer(10, 86_400), 300)
+    #: Learners one invocation counts; a content with more is counted in shards of this size.
+    analytics_shard_learners: int = setting(_integer(1, 100_000), 2000)
     #: A learner's page shows the class's figures only when at least this many learners count.
     analytics_class_minimum: int = setting(_integer(1, 1000), 5)
     #: Our key for signed view links (comma-separated during rotation).

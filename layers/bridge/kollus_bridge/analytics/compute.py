@@ -1,5 +1,5 @@
-"""The analytics use cases: gather a content's learners from storage, compute and cache a content's
-insights off the request path, and page through learner tables.
+"""The analytics use cases: gather learners from storage, serve a content's cached insights (asking
+for a computation, `shards`, when they are missing or old), and page through learner tables.
 
 A content's insights are computed by `AnalyticsFunction` (fed by the table's stream when a request
 marks them wanted) and cached per content and scope with `as_of`; a request reads the cache, so it
@@ -10,7 +10,7 @@ time with one batch read each, and each learner's sessions from one query, run i
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -25,7 +25,7 @@ from kollus_bridge.times import iso_time
 
 from .activity import LearnerActivity, session_activity
 from .learners import Status, learner_content, learner_row, strip
-from .metrics import Grid, content_insights
+from .metrics import Grid
 from .ports import AnalyticsStore
 
 #: Records read per page of `content-index`, and learners whose sessions are read at once.
@@ -122,26 +122,6 @@ def enrolled(store: AnalyticsStore, course_id: str) -> set[str]:
             return learners
 
 
-def compute(
-    store: AnalyticsStore, settings: Settings, media_content_key: str, scope: Scope, now: int
-) -> dict[str, Any]:
-    """A content's insights in a scope, read whole from storage."""
-    members = enrolled(store, scope.course) if scope.course else None
-    counted: list[LearnerActivity] = []
-    for page in _all_records(store, media_content_key):
-        chosen = [record for record in page if members is None or record.client_user_id in members]
-        for learner in activities(chosen, media_content_key, store, settings):
-            if scope.uservalue is None or learner.uservalues.get(scope.uservalue[0]) == scope.uservalue[1]:
-                counted.append(learner)
-    card = store.content_cards([media_content_key]).get(media_content_key)
-    body = content_insights(counted, duration=card.duration if card else None, grid=scope.grid)
-    if members is not None:
-        started = {learner.client_user_id for learner in counted if learner.sessions}
-        body["not_started"] = len(members - started)
-        body["enrolled"] = len(members)
-    return {"media_content_key": media_content_key, "scope": scope.as_json(), "as_of": iso_time(now), **body}
-
-
 def requested(
     store: AnalyticsStore, settings: Settings, media_content_key: str, scope: Scope, now: int
 ) -> tuple[int, dict[str, Any]]:
@@ -155,19 +135,6 @@ def requested(
     if cached is None:
         return 202, {"status": "computing", "media_content_key": media_content_key, "scope": scope.as_json()}
     return 200, {**cached.body, "stale": not fresh}
-
-
-def fulfil(
-    store: AnalyticsStore, settings: Settings, wanted: Mapping[tuple[str, str], int], now: int
-) -> list[tuple[str, str]]:
-    """Compute and cache each wanted (content, scope), then drop its mark (unless asked again since)."""
-    done = []
-    for (media_content_key, key), requested_at in sorted(wanted.items()):
-        body = compute(store, settings, media_content_key, Scope.from_key(key), now)
-        store.put_insights(media_content_key, key, body, now)
-        store.drop_wanted(media_content_key, key, requested_at)
-        done.append((media_content_key, key))
-    return done
 
 
 def learner_table(

@@ -10,11 +10,12 @@ sessions (repeats and speed included). The README publishes each definition belo
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import statistics
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .activity import LearnerActivity, SessionActivity, distinct
@@ -118,19 +119,166 @@ def _stand_out(values: list[int], grid: Grid) -> list[list[float]]:
     return ranges
 
 
-def _environment(on_grid: Sequence[OnGrid], label: str) -> list[dict[str, Any]]:
-    rows: dict[str, dict[str, Any]] = {}
-    for entry in on_grid:
+ENVIRONMENT_LABELS = {"device": "device", "player": "player_kind", "host": "host_name"}
+
+
+@dataclass
+class Tally:
+    """A content's figures on one grid, summed over a set of learners: tallies of disjoint sets of
+    learners merge into the tally of their union (sums, and value lists for the quartiles), so a
+    large content is counted in shards. Seconds are summed as whole milliseconds, exactly."""
+
+    blocks: int
+    learners: int = 0
+    coverage: list[int] = field(default_factory=list)
+    reach: list[int] = field(default_factory=list)
+    exits: list[int] = field(default_factory=list)
+    skips: list[int] = field(default_factory=list)
+    skims: list[int] = field(default_factory=list)
+    rewatchers: list[int] = field(default_factory=list)
+    played_ms: list[int] = field(default_factory=list)
+    reached: dict[str, int] = field(default_factory=dict)
+    completed: int = 0
+    suspicious: int = 0
+    #: Per learner: watched blocks, content seconds, wall seconds, sessions; per completed learner:
+    #: seconds to complete and sessions to complete.
+    watched_counts: list[int] = field(default_factory=list)
+    content_seconds: list[float] = field(default_factory=list)
+    wall_seconds: list[float] = field(default_factory=list)
+    sessions: list[int] = field(default_factory=list)
+    to_complete_seconds: list[float] = field(default_factory=list)
+    to_complete_sessions: list[int] = field(default_factory=list)
+    #: label -> name -> [sessions, learners, content milliseconds]
+    environment: dict[str, dict[str, list[int]]] = field(default_factory=dict)
+    excluded: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name in ("coverage", "reach", "exits", "skips", "skims", "rewatchers", "played_ms"):
+            if not getattr(self, name):
+                setattr(self, name, [0] * self.blocks)
+        for mark in FUNNEL_MARKS:
+            self.reached.setdefault(str(mark), 0)
+        for label in ENVIRONMENT_LABELS:
+            self.environment.setdefault(label, {})
+
+    def merge(self, other: Tally) -> Tally:
+        """The tally of both sets of learners (disjoint)."""
+        if other.blocks != self.blocks:
+            raise ValueError("tallies of different grids do not merge")
+        merged = Tally(self.blocks, self.learners + other.learners)
+        for name in ("coverage", "reach", "exits", "skips", "skims", "rewatchers", "played_ms"):
+            setattr(merged, name, [a + b for a, b in zip(getattr(self, name), getattr(other, name), strict=True)])
+        merged.reached = {mark: self.reached[mark] + other.reached[mark] for mark in self.reached}
+        merged.completed, merged.suspicious = self.completed + other.completed, self.suspicious + other.suspicious
+        for name in ("watched_counts", "content_seconds", "wall_seconds", "sessions", "to_complete_seconds",
+                     "to_complete_sessions"):  # fmt: skip
+            setattr(merged, name, sorted([*getattr(self, name), *getattr(other, name)]))
+        for label in ENVIRONMENT_LABELS:
+            rows = {name: list(row) for name, row in self.environment[label].items()}
+            for name, row in other.environment[label].items():
+                rows[name] = [a + b for a, b in zip(rows.get(name, [0, 0, 0]), row, strict=True)]
+            merged.environment[label] = rows
+        merged.excluded = dict(Counter(self.excluded) + Counter(other.excluded))
+        return merged
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, document: dict[str, Any]) -> Tally:
+        return cls(**document)
+
+
+def tally(learners: Iterable[LearnerActivity], grid: Grid) -> Tally:
+    """Count each learner on `grid` (those with no session on it only in `excluded`)."""
+    n, length = grid.blocks, grid.block_length
+    counted = Tally(n)
+    for learner in distinct(learners):
+        entry = on_grid(learner, grid)
+        if entry is None:
+            reason = "other_grid" if learner.sessions else "no_sessions"
+            counted.excluded[reason] = counted.excluded.get(reason, 0) + 1
+            continue
+        counted.learners += 1
+        furthest_watched = max(entry.watched, default=None)
+        furthest_played = max(entry.played, default=None)
+        for i in range(n):
+            seconds = entry.seconds.get(i, 0.0)
+            counted.coverage[i] += i in entry.watched
+            counted.reach[i] += furthest_watched is not None and furthest_watched >= i
+            counted.skips[i] += furthest_played is not None and furthest_played > i and i not in entry.played
+            counted.skims[i] += i in entry.played and i not in entry.watched
+            counted.rewatchers[i] += seconds >= 2 * length
+            counted.played_ms[i] += round(seconds * 1000)
         for session in entry.sessions:
-            name = getattr(session, label) or "unknown"
-            row = rows.setdefault(name, {"name": name, "sessions": 0, "learners": set(), "content_seconds": 0.0})
-            row["sessions"] += 1
-            row["learners"].add(entry.learner.client_user_id)
-            row["content_seconds"] += session.play_time
-    return [
-        {**row, "learners": len(row["learners"]), "content_seconds": round(row["content_seconds"], 3)}
-        for row in sorted(rows.values(), key=lambda row: (-row["sessions"], row["name"]))
-    ]
+            if session.last_play_at is not None:
+                counted.exits[grid.block_of(session.last_play_at)] += 1
+        for mark in FUNNEL_MARKS:
+            counted.reached[str(mark)] += 100 * len(entry.watched) >= mark * n
+        counted.suspicious += sum(s.suspicious for s in entry.sessions)
+        counted.watched_counts.append(len(entry.watched))
+        counted.content_seconds.append(sum(s.play_time for s in entry.sessions))
+        counted.wall_seconds.append(sum(s.run_time for s in entry.sessions))
+        counted.sessions.append(len(entry.sessions))
+        done = learner.completed_at
+        if done is not None:
+            counted.completed += 1
+            if learner.created_at is not None:
+                counted.to_complete_seconds.append((done - learner.created_at) / 1000)
+            counted.to_complete_sessions.append(sum(s.started_ms <= done for s in entry.sessions))
+        for label, attribute in ENVIRONMENT_LABELS.items():
+            seen: set[str] = set()
+            for session in entry.sessions:
+                name = getattr(session, attribute) or "unknown"
+                row = counted.environment[label].setdefault(name, [0, 0, 0])
+                row[0] += 1
+                row[1] += name not in seen
+                row[2] += round(session.play_time * 1000)
+                seen.add(name)
+    return counted
+
+
+def figures(counted: Tally, grid: Grid) -> dict[str, Any]:
+    """The published figures of a tally."""
+    length = grid.block_length
+    funnel = {"started": counted.learners}
+    funnel |= {f"reached_{mark}": counted.reached[str(mark)] for mark in FUNNEL_MARKS}
+    funnel["completed"] = counted.completed
+    environment = {
+        label: [
+            {"name": name, "sessions": row[0], "learners": row[1], "content_seconds": round(row[2] / 1000, 3)}
+            for name, row in sorted(rows.items(), key=lambda item: (-item[1][0], item[0]))
+        ]
+        for label, rows in counted.environment.items()
+    }
+    return {
+        "grid": {"block_count": grid.blocks, "duration": grid.duration, "block_length": round(length, 3)},
+        "learners_counted": counted.learners,
+        "excluded": dict(sorted((reason, count) for reason, count in counted.excluded.items() if count)),
+        "learners": {"started": counted.learners, "completed": counted.completed},
+        "coverage": counted.coverage,
+        "reach": counted.reach,
+        "exits": counted.exits,
+        "rewatch": {
+            "passes": [round(ms / 1000 / length, 3) for ms in counted.played_ms],
+            "learners": counted.rewatchers,
+        },
+        "skips": counted.skips,
+        "skims": counted.skims,
+        "funnel": funnel,
+        "watch_time": {
+            "unique_seconds": summary(count * length for count in counted.watched_counts),
+            "content_seconds": summary(counted.content_seconds),
+            "wall_seconds": summary(counted.wall_seconds),
+        },
+        "time_to_complete_seconds": summary(counted.to_complete_seconds),
+        "sessions_to_complete": summary(counted.to_complete_sessions),
+        "sessions_per_learner": summary(counted.sessions),
+        "suspicious_sessions": counted.suspicious,
+        "environment": environment,
+        "hard_parts": _stand_out(counted.rewatchers, grid),
+        "skipped_parts": _stand_out(counted.skips, grid),
+    }
 
 
 def content_insights(
@@ -141,67 +289,4 @@ def content_insights(
     chosen = choose_grid(everyone, grid, duration)
     if chosen is None:
         return {"grid": None, "learners_counted": 0, "excluded": {"no_sessions": len(everyone)} if everyone else {}}
-    counted: list[OnGrid] = []
-    excluded: Counter[str] = Counter()
-    for learner in everyone:
-        entry = on_grid(learner, chosen)
-        if entry is None:
-            excluded["other_grid" if learner.sessions else "no_sessions"] += 1
-        else:
-            counted.append(entry)
-    n, length = chosen.blocks, chosen.block_length
-    coverage, reach, exits, skips, skims, rewatchers = ([0] * n for _ in range(6))
-    passes = [0.0] * n
-    for entry in counted:
-        furthest_watched = max(entry.watched, default=None)
-        furthest_played = max(entry.played, default=None)
-        for i in range(n):
-            coverage[i] += i in entry.watched
-            reach[i] += furthest_watched is not None and furthest_watched >= i
-            skips[i] += furthest_played is not None and furthest_played > i and i not in entry.played
-            skims[i] += i in entry.played and i not in entry.watched
-            rewatchers[i] += entry.seconds.get(i, 0.0) >= 2 * length
-            passes[i] += entry.seconds.get(i, 0.0) / length
-        for session in entry.sessions:
-            if session.last_play_at is not None:
-                exits[chosen.block_of(session.last_play_at)] += 1
-    completed = [entry for entry in counted if entry.learner.completed_at is not None]
-    funnel = {"started": len(counted)}
-    for mark in FUNNEL_MARKS:
-        funnel[f"reached_{mark}"] = sum(100 * len(entry.watched) >= mark * n for entry in counted)
-    funnel["completed"] = len(completed)
-    return {
-        "grid": {"block_count": n, "duration": chosen.duration, "block_length": round(length, 3)},
-        "learners_counted": len(counted),
-        "excluded": dict(sorted(excluded.items())),
-        "learners": {"started": len(counted), "completed": len(completed)},
-        "coverage": coverage,
-        "reach": reach,
-        "exits": exits,
-        "rewatch": {"passes": [round(value, 3) for value in passes], "learners": rewatchers},
-        "skips": skips,
-        "skims": skims,
-        "funnel": funnel,
-        "watch_time": {
-            "unique_seconds": summary(len(entry.watched) * length for entry in counted),
-            "content_seconds": summary(sum(s.play_time for s in entry.sessions) for entry in counted),
-            "wall_seconds": summary(sum(s.run_time for s in entry.sessions) for entry in counted),
-        },
-        "time_to_complete_seconds": summary(
-            (entry.learner.completed_at - entry.learner.created_at) / 1000
-            for entry in completed
-            if entry.learner.completed_at is not None and entry.learner.created_at is not None
-        ),
-        "sessions_to_complete": summary(
-            sum(s.started_ms <= (entry.learner.completed_at or 0) for s in entry.sessions) for entry in completed
-        ),
-        "sessions_per_learner": summary(len(entry.sessions) for entry in counted),
-        "suspicious_sessions": sum(s.suspicious for entry in counted for s in entry.sessions),
-        "environment": {
-            "device": _environment(counted, "device"),
-            "player": _environment(counted, "player_kind"),
-            "host": _environment(counted, "host_name"),
-        },
-        "hard_parts": _stand_out(rewatchers, chosen),
-        "skipped_parts": _stand_out(skips, chosen),
-    }
+    return figures(tally(everyone, chosen), chosen)

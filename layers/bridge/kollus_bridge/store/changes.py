@@ -1,7 +1,8 @@
 """The table's change stream (DynamoDB Streams, as Lambda hands it over): which records an event names.
 
 `changed_records` takes only progress records and catalog entries (the template's filter already lets
-through only those that became due); `wanted_insights`, only the marks asking for insights.
+through only those that became due); `wanted_insights` and `insight_shards`, only the marks asking
+for insights and the shards of a large content's count.
 """
 
 from __future__ import annotations
@@ -9,8 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from kollus_bridge.analytics.shards import Shard
 from kollus_bridge.delivery.ledger import Subject
 
+from .insights import unpack
 from .subjects import subject_from_key
 
 
@@ -36,3 +39,24 @@ def wanted_insights(event: Mapping[str, Any]) -> dict[tuple[str, str], int]:
             continue
         wanted[key] = max(asked, wanted.get(key, asked))
     return wanted
+
+
+def insight_shards(event: Mapping[str, Any]) -> list[Shard]:
+    """Each shard mark a stream event carries (a shard handed over twice is counted once by its job)."""
+    found = []
+    for record in event.get("Records") or []:
+        image = (record.get("dynamodb") or {}).get("NewImage") or {}
+        try:
+            learners = tuple(unpack(image["shard_learners"])["learners"])
+            found.append(
+                Shard(
+                    image["shard_content"]["S"],
+                    image["shard_scope"]["S"],
+                    int(image["insights_shard"]["N"]),
+                    int(image["shard_index"]["N"]),
+                    learners,
+                )
+            )
+        except (KeyError, TypeError, ValueError):
+            continue
+    return found

@@ -4,7 +4,11 @@
 - `sk=W#<scope>`: a computation is wanted (`insights_wanted` = when asked). The table's stream hands
   new and renewed marks to `AnalyticsFunction`, which computes, stores the result and deletes the mark
   unless it was renewed meanwhile. A mark is renewed at most once per `again_after_ms`, so a burst of
-  requests asks for one computation.
+  requests asks for one computation;
+- for a content counted in shards, per job (the ask's time): `sk=J#<scope>#<job>` the plan, the number
+  of shards and the set of those done; `sk=H#<scope>#<job>#<i>` a shard's mark (`insights_shard`, its
+  learners), which the stream hands over as well; `sk=T#<scope>#<job>#<i>` a shard's tally. All three
+  expire after `JOB_KEEP_SECONDS` (TTL).
 """
 
 from __future__ import annotations
@@ -22,12 +26,27 @@ from .table import ConditionFailed, Table, key_part
 
 #: A scope longer than this (a long uservalue) is keyed by its digest: a sort key holds 1 KB at most.
 LONGEST_SCOPE_KEY = 500
+#: How long a sharded job's items are kept.
+JOB_KEEP_SECONDS = 86_400
 
 
-def _key(media_content_key: str, kind: str, scope: str) -> dict[str, Any]:
+def _partition(media_content_key: str) -> dict[str, str]:
+    return {"S": "AN#" + key_part(media_content_key)}
+
+
+def _key(media_content_key: str, kind: str, scope: str, *suffix: int) -> dict[str, Any]:
     if len(scope.encode()) > LONGEST_SCOPE_KEY:
         scope = "sha256:" + hashlib.sha256(scope.encode()).hexdigest()
-    return {"pk": {"S": "AN#" + key_part(media_content_key)}, "sk": {"S": f"{kind}#{scope}"}}
+    tail = "".join(f"#{part:013d}" for part in suffix)
+    return {"pk": _partition(media_content_key), "sk": {"S": f"{kind}#{scope}{tail}"}}
+
+
+def _pack(document: Mapping[str, Any]) -> dict[str, bytes]:
+    return {"B": zlib.compress(json.dumps(document, separators=(",", ":")).encode(), 6)}
+
+
+def unpack(value: Mapping[str, Any]) -> Any:
+    return json.loads(zlib.decompress(value["B"]))
 
 
 class Insights(Table):
@@ -35,16 +54,14 @@ class Insights(Table):
         item = self.call("get_item", Key=_key(media_content_key, "R", scope)).get("Item")
         if item is None:
             return None
-        body = json.loads(zlib.decompress(item["body"]["B"]))
-        return Cached(body=body, as_of=int(item["as_of"]["N"]))
+        return Cached(body=unpack(item["body"]), as_of=int(item["as_of"]["N"]))
 
     def put_insights(self, media_content_key: str, scope: str, body: Mapping[str, Any], as_of: int) -> None:
         """Keep a result unless a newer one is already there."""
-        packed = zlib.compress(json.dumps(body, separators=(",", ":")).encode(), 6)
         with contextlib.suppress(ConditionFailed):
             self.call(
                 "put_item",
-                Item={**_key(media_content_key, "R", scope), "body": {"B": packed}, "as_of": {"N": str(as_of)}},
+                Item={**_key(media_content_key, "R", scope), "body": _pack(body), "as_of": {"N": str(as_of)}},
                 ConditionExpression="attribute_not_exists(as_of) OR as_of <= :as_of",
                 ExpressionAttributeValues={":as_of": {"N": str(as_of)}},
             )
@@ -76,3 +93,90 @@ class Insights(Table):
                 ConditionExpression="insights_wanted = :at",
                 ExpressionAttributeValues={":at": {"N": str(requested_at)}},
             )
+
+    def start_shards(
+        self, media_content_key: str, scope: str, job: int, plan: Mapping[str, Any], parts: list[tuple[str, ...]]
+    ) -> None:
+        """The job's plan, then a mark per shard (the stream hands each to its own invocation); once per job."""
+        expires = {"N": str(job // 1000 + JOB_KEEP_SECONDS)}
+        try:
+            self.call(
+                "put_item",
+                Item={
+                    **_key(media_content_key, "J", scope, job),
+                    "plan": _pack(plan),
+                    "shards": {"N": str(len(parts))},
+                    "expires_at": expires,
+                },
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except ConditionFailed:
+            return  # this ask's shards were started already (the stream handed the mark over again)
+        marks = [
+            {
+                "PutRequest": {
+                    "Item": {
+                        **_key(media_content_key, "H", scope, job, index),
+                        "insights_shard": {"N": str(job)},
+                        "shard_content": {"S": media_content_key},
+                        "shard_scope": {"S": scope},
+                        "shard_index": {"N": str(index)},
+                        "shard_learners": _pack({"learners": list(part)}),
+                        "expires_at": expires,
+                    }
+                }
+            }
+            for index, part in enumerate(parts)
+        ]
+        for at in range(0, len(marks), 25):
+            pending: dict[str, Any] = {self.table_name: marks[at : at + 25]}
+            while pending:
+                pending = self.call("batch_write_item", RequestItems=pending).get("UnprocessedItems") or {}
+
+    def shard_job(self, media_content_key: str, scope: str, job: int) -> dict[str, Any] | None:
+        """The plan of a job still under way, else None."""
+        key = _key(media_content_key, "J", scope, job)
+        item = self.call("get_item", Key=key, ConsistentRead=True).get("Item")
+        if item is None or "finished" in item:
+            return None
+        found: dict[str, Any] = unpack(item["plan"])
+        return found
+
+    def finish_shard(
+        self, media_content_key: str, scope: str, job: int, index: int, tally: Mapping[str, Any]
+    ) -> list[dict[str, Any]] | None:
+        """Keep a shard's tally and count it done; every shard's tally once the last one is in, else None."""
+        expires = {"N": str(job // 1000 + JOB_KEEP_SECONDS)}
+        self.call(
+            "put_item",
+            Item={**_key(media_content_key, "T", scope, job, index), "tally": _pack(tally), "expires_at": expires},
+        )
+        job_key = _key(media_content_key, "J", scope, job)
+        updated = self.call(
+            "update_item", Key=job_key, UpdateExpression="ADD done_shards :index",
+            ExpressionAttributeValues={":index": {"SS": [str(index)]}}, ReturnValues="ALL_NEW",
+        )["Attributes"]  # fmt: skip
+        if len(updated["done_shards"]["SS"]) < int(updated["shards"]["N"]):
+            return None
+        prefix = _key(media_content_key, "T", scope, job)["sk"]["S"] + "#"
+        tallies: list[dict[str, Any]] = []
+        start: Mapping[str, Any] | None = None
+        while True:
+            request: dict[str, Any] = {
+                "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
+                "ExpressionAttributeValues": {":pk": _partition(media_content_key), ":prefix": {"S": prefix}},
+                "ConsistentRead": True,
+            }
+            items, start = self.query_page(request, start)
+            tallies += [unpack(item["tally"]) for item in items]
+            if start is None:
+                break
+        with contextlib.suppress(ConditionFailed):
+            self.call(
+                "update_item",
+                Key=job_key,
+                UpdateExpression="SET finished = :yes",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeValues={":yes": {"BOOL": True}},
+            )
+        return tallies

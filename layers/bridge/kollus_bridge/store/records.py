@@ -110,6 +110,18 @@ class Records(Table):
         stored = self.get_stored(client_user_id, media_content_key)
         return None if stored is None else stored.state
 
+    def records_of(self, media_content_key: str, client_user_ids: list[str]) -> list[StoredRecord]:
+        """The records of these learners for a content (batch reads; absent ones left out), in order."""
+        return self._records_at([record_key(learner, media_content_key) for learner in client_user_ids])
+
+    def _records_at(self, keys: list[dict[str, Any]]) -> list[StoredRecord]:
+        found = self.batch_get(keys)
+        return [
+            stored_record_from_item(found[(key["pk"]["S"], key["sk"]["S"])])
+            for key in keys
+            if (key["pk"]["S"], key["sk"]["S"]) in found
+        ]
+
     def records_of_learner(
         self, client_user_id: str, limit: int, next_token: str | None
     ) -> tuple[list[StoredRecord], str | None]:
@@ -137,14 +149,7 @@ class Records(Table):
         }
         start = decode_token(next_token, CONTENT_KEY_TYPES, {"media_content_key": {"S": media_content_key}})
         items, last = self.query_page(request, start)
-        keys = [{"pk": item["pk"], "sk": item["sk"]} for item in items]
-        found = self.batch_get(keys)
-        records = [
-            stored_record_from_item(found[(key["pk"]["S"], key["sk"]["S"])])
-            for key in keys
-            if (key["pk"]["S"], key["sk"]["S"]) in found
-        ]
-        return records, encode_token(last)
+        return self._records_at([{"pk": item["pk"], "sk": item["sk"]} for item in items]), encode_token(last)
 
     def replace_watched(
         self, client_user_id: str, media_content_key: str, watched: Mapping[int, frozenset[int]], ratio: float, rev: int
