@@ -103,7 +103,8 @@ def activities(
         return list(pool.map(read, records))
 
 
-def _all_records(store: AnalyticsStore, media_content_key: str) -> Iterator[Sequence[Record]]:
+def all_records(store: AnalyticsStore, media_content_key: str) -> Iterator[Sequence[Record]]:
+    """A content's records, a page of `PAGE` at a time (content-index, then one batch read)."""
     token: str | None = None
     while True:
         page, token = store.records_of_content(media_content_key, PAGE, token)

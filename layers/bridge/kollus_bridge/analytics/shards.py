@@ -20,7 +20,7 @@ from kollus_bridge.progress.ports import Record
 from kollus_bridge.settings import Settings
 from kollus_bridge.times import iso_time
 
-from .compute import PAGE, Scope, activities, enrolled
+from .compute import Scope, activities, all_records, enrolled
 from .metrics import Grid, Tally, figures, tally
 from .ports import AnalyticsStore
 
@@ -64,9 +64,7 @@ def plan(store: AnalyticsStore, settings: Settings, media_content_key: str, scop
     in_scope: set[str] = set()
     started: set[str] = set()
     records: dict[str, Record] = {}
-    token: str | None = None
-    while True:
-        page, token = store.records_of_content(media_content_key, PAGE, token)
+    for page in all_records(store, media_content_key):
         for record in page:
             learner, state = record.client_user_id, record.state
             if members is not None and learner not in members:
@@ -80,8 +78,6 @@ def plan(store: AnalyticsStore, settings: Settings, media_content_key: str, scop
                 grids.setdefault(session.block_count, set()).add(learner)
                 if session.duration:
                     durations[session.block_count] = max(durations.get(session.block_count, 0.0), session.duration)
-        if token is None:
-            break
     course = None if members is None else {"enrolled": len(members), "not_started": len(members - started)}
     blocks = scope.grid or max(grids, key=lambda size: (len(grids[size]), size), default=None)
     card = store.content_cards([media_content_key]).get(media_content_key)

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, CORSConfig, Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
@@ -201,8 +202,13 @@ def progress_csv(records: list[ProgressRecord]) -> str:
     return csv_table(CSV_COLUMNS, (record.model_dump() for record in records))
 
 
-def wants_csv(app: APIGatewayHttpResolver) -> bool:
-    return "text/csv" in (app.current_event.headers.get("accept") or "").lower()
+def accepts(app: APIGatewayHttpResolver | Router, media_type: str) -> bool:
+    """Whether the request's Accept header names `media_type`."""
+    return media_type in (app.current_event.headers.get("accept") or "").lower()
+
+
+def wants_csv(app: APIGatewayHttpResolver | Router) -> bool:
+    return accepts(app, "text/csv")
 
 
 def model_response(status: int, model: BaseModel) -> Response[str]:

@@ -27,7 +27,7 @@ from .analytics import (
     insights_svg,
     learners_csv,
 )
-from .http import ContentKey, LearnerId, model_response, responses
+from .http import ContentKey, LearnerId, accepts, model_response, responses, wants_csv
 from .http import PageToken as Token
 
 Limit = Annotated[int, Query(ge=1, le=100, examples=[50])]
@@ -44,9 +44,6 @@ CSV_NOTE = "`Accept: text/csv` answers the table as CSV."
 def analytics_routes(store: DynamoStore, settings: Settings, ratio_of: Callable[[str], float]) -> Router:
     """`ratio_of(content)` is the content's block-watch ratio in force."""
     router = Router()  # type: ignore[no-untyped-call]
-
-    def wants_csv() -> bool:
-        return "text/csv" in (router.current_event.headers.get("accept") or "").lower()
 
     def csv_response(body: str) -> Response[str]:
         return Response(status_code=200, content_type="text/csv; charset=utf-8", body=body)
@@ -74,9 +71,9 @@ def analytics_routes(store: DynamoStore, settings: Settings, ratio_of: Callable[
             answer = model_response(202, Computing.model_validate(body))
             answer.headers["Retry-After"] = str(RETRY_AFTER)
             return answer
-        if wants_csv():
+        if wants_csv(router):
             return csv_response(blocks_csv(body))
-        if "image/svg+xml" in (router.current_event.headers.get("accept") or "").lower():
+        if accepts(router, "image/svg+xml"):
             return Response(status_code=200, content_type="image/svg+xml", body=insights_svg(body))
         return model_response(200, ContentInsights.model_validate(body))
 
@@ -99,7 +96,7 @@ def analytics_routes(store: DynamoStore, settings: Settings, ratio_of: Callable[
             now=now_ms(),
         )  # fmt: skip
         items = [LearnerRow.model_validate(row) for row in rows]
-        if wants_csv():
+        if wants_csv(router):
             return csv_response(learners_csv(items))
         return model_response(200, LearnerTable(items=items, next_token=token))
 
