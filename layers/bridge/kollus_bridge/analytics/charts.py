@@ -119,23 +119,23 @@ def bars(rows: Sequence[tuple[str, int]], label: str) -> str:
     return _svg(8 + 24 * len(rows), label, body)
 
 
-def tier_strip(strip: Sequence[str], label: str, width: int = 240, height: int = 14) -> str:
-    """A learner's per-block tiers as a thin strip."""
-    cell = width / max(1, len(strip))
+def _strip(cells: Sequence[tuple[str, str]], kind: str, label: str, width: int, height: int) -> str:
+    """A thin strip of equal cells, each (extra attributes, colour)."""
+    cell = width / max(1, len(cells))
     body = [
-        f'<rect class="tier" data-tier="{tier}" x="{index * cell:.2f}" y="0" width="{cell:.2f}" height="{height}" '
-        f'fill="{TIER_COLOURS.get(tier, EMPTY)}"/>'
-        for index, tier in enumerate(strip)
+        f'<rect class="{kind}"{extra} x="{index * cell:.2f}" y="0" width="{cell:.2f}" height="{height}" '
+        f'fill="{colour}"/>'
+        for index, (extra, colour) in enumerate(cells)
     ]
     return _svg(height, label, body, width=width)
+
+
+def tier_strip(strip: Sequence[str], label: str, width: int = 240, height: int = 14) -> str:
+    """A learner's per-block tiers as a thin strip."""
+    cells = [(f' data-tier="{tier}"', TIER_COLOURS.get(tier, EMPTY)) for tier in strip]
+    return _strip(cells, "tier", label, width, height)
 
 
 def share_strip(shares: Sequence[float], label: str, width: int = 240, height: int = 14) -> str:
     """Per block, a share in [0, 1] (the class's coverage) as a thin strip."""
-    cell = width / max(1, len(shares))
-    body = [
-        f'<rect class="share" x="{index * cell:.2f}" y="0" width="{cell:.2f}" height="{height}" '
-        f'fill="{shade(share, COVERAGE_COLOURS)}"/>'
-        for index, share in enumerate(shares)
-    ]
-    return _svg(height, label, body, width=width)
+    return _strip([("", shade(share, COVERAGE_COLOURS)) for share in shares], "share", label, width, height)
