@@ -90,12 +90,14 @@ def learner_activity(record: Record, snapshots: Sequence[RawCallback], settings:
 
 
 def activities(
-    records: Sequence[Record], media_content_key: str, store: AnalyticsStore, settings: Settings
+    records: Sequence[Record], media_content_key: str | None, store: AnalyticsStore, settings: Settings
 ) -> list[LearnerActivity]:
-    """Each record with its sessions (one query per learner, `READERS` at a time)."""
+    """Each record with its sessions (one query per record, `READERS` at a time); `media_content_key`
+    None reads each record's own content (a learner's records)."""
 
     def read(record: Record) -> LearnerActivity:
-        return learner_activity(record, store.session_snapshots(record.client_user_id, media_content_key), settings)
+        key = media_content_key or record.media_content_key
+        return learner_activity(record, store.session_snapshots(record.client_user_id, key), settings)
 
     if len(records) <= 1:
         return [read(record) for record in records]
@@ -200,8 +202,7 @@ def learner_overview(
     records, token = store.records_of_learner(client_user_id, limit, next_token)
     cards = store.content_cards([record.media_content_key for record in records])
     rows = []
-    for record in records:
-        learner = learner_activity(record, store.session_snapshots(client_user_id, record.media_content_key), settings)
+    for record, learner in zip(records, activities(records, None, store, settings), strict=True):
         row = learner_row(learner, client_user_id, now, settings.stalled_after_days)
         card = cards.get(record.media_content_key)
         row.pop("client_user_id")
