@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from types import ModuleType
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 import jwt
 import pytest
@@ -71,7 +71,7 @@ def bridge(
 
 
 def course(bridge: Bridge, course_id: str, *contents: str) -> None:
-    path = f"/v1/courses/{course_id}"
+    path = f"/v1/courses/{quote(course_id, safe='')}"  # as a client sends it
     status, body = bridge.call(
         "PUT", path, "/v1/courses/{course_id}", body={"title": course_id.title(), "media_content_keys": list(contents)},
         course_id=course_id,
@@ -81,7 +81,7 @@ def course(bridge: Bridge, course_id: str, *contents: str) -> None:
 
 def enrol(bridge: Bridge, course_id: str, *enrollments: dict[str, Any]) -> tuple[int, Any]:
     return bridge.call(
-        "PUT", f"/v1/courses/{course_id}/enrollments", "/v1/courses/{course_id}/enrollments",
+        "PUT", f"/v1/courses/{quote(course_id, safe='')}/enrollments", "/v1/courses/{course_id}/enrollments",
         body={"enrollments": list(enrollments)}, course_id=course_id,
     )  # fmt: skip
 
@@ -365,3 +365,19 @@ def test_required_approval_takes_progress_only_from_approved_devices(bridge: Bri
     assert progress(bridge, now + 3600 + 900 + 60)[0] == 403  # a session after the approval ran out
     assert bridge.play(1, "stranger", "lecture-1", player_id="phone")[1]["result"] == 0
     assert rejected_reasons(bridge) == ["forbidden"] * 3
+
+
+def test_path_parameters_are_read_as_the_client_encoded_them(bridge: Bridge) -> None:
+    """API Gateway hands over the path as sent (`rawPath`): an id with a space or Korean is percent-encoded."""
+    name = "알고리즘 101"
+    encoded = quote(name, safe="")
+    course(bridge, name, "lecture-1")  # the resolver matches rawPath, which carries the encoded id
+    status, body = bridge.call("GET", f"/v1/courses/{encoded}", "/v1/courses/{course_id}", course_id=encoded)
+    assert (status, body["course_id"]) == (200, name)
+    enrol(bridge, name, {"client_user_id": "학생 1"})
+    learner = quote("학생 1", safe="")
+    status, body = bridge.call(
+        "GET", f"/v1/learners/{learner}/enrollments", "/v1/learners/{client_user_id}/enrollments",
+        client_user_id=learner,
+    )  # fmt: skip
+    assert status == 200 and [item["course_id"] for item in body["items"]] == [name]

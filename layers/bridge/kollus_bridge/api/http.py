@@ -7,7 +7,9 @@ import csv
 import io
 import json
 from collections.abc import Callable, Iterable, Mapping
+from re import Match
 from typing import Annotated, Any
+from urllib.parse import unquote
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, CORSConfig, Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
@@ -77,9 +79,17 @@ def _validation_field(error: RequestValidationError) -> str | None:
     return None
 
 
+class Resolver(APIGatewayHttpResolver):
+    """Powertools' HTTP API resolver, reading path parameters as values: API Gateway hands over the
+    path as the client encoded it (`rawPath`), so `/v1/courses/algo%20101` names the course `algo 101`."""
+
+    def _convert_matches_into_route_keys(self, match: Match[str]) -> dict[str, str]:
+        return {name: unquote(value) for name, value in match.groupdict().items()}
+
+
 def make_resolver(settings: Settings) -> APIGatewayHttpResolver:
     """An HTTP API (payload 2.0) resolver with CORS and the project's error handling."""
-    app = APIGatewayHttpResolver(
+    app = Resolver(
         cors=CORSConfig(
             allow_origin=settings.cors_allow_origin,
             allow_headers=[CORS_ALLOW_HEADERS],
