@@ -112,26 +112,20 @@ class Insights(Table):
             )
         except ConditionFailed:
             return  # this ask's shards were started already (the stream handed the mark over again)
-        marks = [
-            {
-                "PutRequest": {
-                    "Item": {
-                        **_key(media_content_key, "H", scope, job, index),
-                        "insights_shard": {"N": str(job)},
-                        "shard_content": {"S": media_content_key},
-                        "shard_scope": {"S": scope},
-                        "shard_index": {"N": str(index)},
-                        "shard_learners": _pack({"learners": list(part)}),
-                        "expires_at": expires,
-                    }
+        self.batch_put(
+            [
+                {
+                    **_key(media_content_key, "H", scope, job, index),
+                    "insights_shard": {"N": str(job)},
+                    "shard_content": {"S": media_content_key},
+                    "shard_scope": {"S": scope},
+                    "shard_index": {"N": str(index)},
+                    "shard_learners": _pack({"learners": list(part)}),
+                    "expires_at": expires,
                 }
-            }
-            for index, part in enumerate(parts)
-        ]
-        for at in range(0, len(marks), 25):
-            pending: dict[str, Any] = {self.table_name: marks[at : at + 25]}
-            while pending:
-                pending = self.call("batch_write_item", RequestItems=pending).get("UnprocessedItems") or {}
+                for index, part in enumerate(parts)
+            ]
+        )
 
     def shard_job(self, media_content_key: str, scope: str, job: int) -> dict[str, Any] | None:
         """The plan of a job still under way, else None."""

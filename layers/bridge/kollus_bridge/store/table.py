@@ -25,7 +25,8 @@ from kollus_bridge.settings import DECIMALS
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-#: Keys one BatchGetItem may name.
+#: Items one BatchWriteItem may put, and keys one BatchGetItem may name.
+BATCH_WRITE_LIMIT = 25
 BATCH_GET_LIMIT = 100
 
 serializer = TypeSerializer()
@@ -152,6 +153,18 @@ class Table:
             request["ExclusiveStartKey"] = start
         response = self.call("query", **request)
         return response.get("Items", []), response.get("LastEvaluatedKey")
+
+    def batch_put(self, items: list[dict[str, Any]]) -> None:
+        """Put items, 25 to a request; unprocessed ones are retried a bounded number of times."""
+        for at in range(0, len(items), BATCH_WRITE_LIMIT):
+            pending = [{"PutRequest": {"Item": item}} for item in items[at : at + BATCH_WRITE_LIMIT]]
+            for _ in range(8):
+                if not pending:
+                    break
+                answer = self.call("batch_write_item", RequestItems={self.table_name: pending})
+                pending = answer.get("UnprocessedItems", {}).get(self.table_name, [])
+            if pending:
+                raise StorageUnavailable("storage is busy; try again")
 
     def batch_get(self, keys: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
         """Items by (pk, sk), read consistently, 100 keys to a request; absent ones are left out."""
