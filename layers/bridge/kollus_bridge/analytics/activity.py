@@ -7,12 +7,10 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from kollus_bridge.kollus.callback import Callback
+from kollus_bridge.kollus.callback import Callback, start_at_ms
 
 #: A dedicated player's install id (40 hex digits); `khp` and `kfp` name Kollus's web players.
 _INSTALL_ID = re.compile(r"^[0-9A-Fa-f]{40}$")
-#: A `start_at` this large is in milliseconds.
-_MILLISECOND_STAMPS = 10**11
 
 
 @dataclass(frozen=True)
@@ -39,7 +37,7 @@ class SessionActivity:
     @property
     def started_ms(self) -> int:
         """`start_at` in epoch milliseconds (the device's clock)."""
-        return self.start_at if self.start_at >= _MILLISECOND_STAMPS else self.start_at * 1000
+        return start_at_ms(self.start_at)
 
     @property
     def player_kind(self) -> str:

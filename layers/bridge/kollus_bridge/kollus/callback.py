@@ -34,6 +34,8 @@ from .values import (
 
 #: `start_at` is a session id (unix time, device clock); allow milliseconds too.
 MAX_START_AT = 10**13
+#: A `start_at` this large is in milliseconds.
+MILLISECOND_STAMPS = 10**11
 MAX_USERVALUE_LENGTH = 2048
 
 #: `blocks` keys: `b<i>` played flag, `t<i>` seconds, `p<i>` percent; their slot in a block's parts.
@@ -88,6 +90,11 @@ class Callback:
     encoding_profile: str | None = None
     channel_key: str | None = None
     uservalues: dict[str, str] = dataclasses.field(default_factory=dict)
+
+
+def start_at_ms(start_at: int) -> int:
+    """A session's `start_at` in epoch milliseconds (players send seconds, some milliseconds)."""
+    return start_at if start_at >= MILLISECOND_STAMPS else start_at * 1000
 
 
 # --- decoding the HTTP body ---------------------------------------------------------------------

@@ -17,19 +17,16 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from kollus_bridge.errors import Forbidden
-from kollus_bridge.kollus.callback import Callback
+from kollus_bridge.kollus.callback import Callback, start_at_ms
 from kollus_bridge.kollus.playback import read_nonce
 from kollus_bridge.settings import Settings
 
 from .ports import Approval, ApprovalStore
 
-#: A `start_at` this large is in milliseconds.
-MILLISECOND_STAMPS = 10**11
-
 
 def session_start(start_at: int) -> int:
     """A session's `start_at` in unix seconds (some players send milliseconds)."""
-    return start_at // 1000 if start_at >= MILLISECOND_STAMPS else start_at
+    return start_at_ms(start_at) // 1000
 
 
 def covers(window: tuple[int, int] | None, start: int, slack: int) -> bool:
