@@ -11,7 +11,6 @@ and ahead, pauses, stops) on one of a few devices, every callback carrying the U
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import sys
@@ -37,22 +36,14 @@ class Demo:
     links: dict[str, str]
 
 
-def _send(bridge: Bridge, method: str, path: str, body: dict[str, Any]) -> Any:
-    headers = {"Authorization": f"Bearer {bridge.api_token}", "Content-Type": "application/json"}
-    answer = bridge.http.request(method, bridge.url + path, body=json.dumps(body).encode(), headers=headers)
-    if answer.status >= 300:
-        raise RuntimeError(f"{method} {path}: {answer.status} {answer.data.decode(errors='replace')}")
-    return answer.json()
-
-
 def populate(bridge: Bridge, learners: int = 20, seed: int = 20261122) -> Demo:
     """Enrol and play `learners` simulated learners into the stack; return their view links."""
     rng = random.Random(seed)  # noqa: S311 (a reproducible class, not a secret)
     course = {"title": "Demo course", "media_content_keys": [LECTURE.media_content_key]}
-    _send(bridge, "PUT", f"/v1/courses/{COURSE}", course)
+    bridge.api("PUT", f"/v1/courses/{COURSE}", course)
     names = [f"demo-learner-{number:02d}" for number in range(learners)]
     enrolments = [{"client_user_id": name} for name in names]
-    _send(bridge, "PUT", f"/v1/courses/{COURSE}/enrollments", {"enrollments": enrolments})
+    bridge.api("PUT", f"/v1/courses/{COURSE}/enrollments", {"enrollments": enrolments})
     callbacks, now = 0, int(time.time())
     for name in names[: max(1, learners - 3)]:  # a few enrolled learners never start
         uservalues = bridge.playback_uservalues(name, LECTURE.media_content_key)
@@ -69,8 +60,8 @@ def populate(bridge: Bridge, learners: int = 20, seed: int = 20261122) -> Demo:
     link = {"media_content_key": LECTURE.media_content_key, "course": COURSE, "expires_in": 86_400}
     learner = {"kind": "learner_content", "client_user_id": names[0], **link}
     links = {
-        "instructor": _send(bridge, "POST", "/v1/view-links", {"kind": "content", **link})["url"],
-        "learner": _send(bridge, "POST", "/v1/view-links", learner)["url"],
+        "instructor": bridge.api("POST", "/v1/view-links", {"kind": "content", **link})["url"],
+        "learner": bridge.api("POST", "/v1/view-links", learner)["url"],
     }
     return Demo(learners, callbacks, links)
 

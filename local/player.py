@@ -52,14 +52,18 @@ class Bridge:
     def callback_url(self, route: str = "") -> str:
         return f"{self.url}/callbacks/kollus/{self.callback_token}{route}"
 
+    def api(self, method: str, path: str, body: dict[str, Any]) -> Any:
+        """One LMS API call with a JSON body; its JSON answer, or RuntimeError naming the refusal."""
+        headers = {"Authorization": f"Bearer {self.api_token}", "Content-Type": "application/json"}
+        answer = self.http.request(method, self.url + path, body=json.dumps(body).encode(), headers=headers)
+        if answer.status >= 300:
+            raise RuntimeError(f"{method} {path}: {answer.status} {answer.data.decode(errors='replace')}")
+        return answer.json()
+
     def playback_uservalues(self, learner: str, content: str) -> dict[str, str]:
         """The uservalues of a new playback URL (the LMS's step)."""
-        body = json.dumps({"client_user_id": learner, "media_content_key": content}).encode()
-        headers = {"Authorization": f"Bearer {self.api_token}", "Content-Type": "application/json"}
-        answer = self.http.request("POST", f"{self.url}/v1/playback-urls", body=body, headers=headers)
-        if answer.status != 200:
-            raise RuntimeError(f"no playback URL: {answer.status} {answer.data.decode(errors='replace')}")
-        query = parse_qs(urlsplit(answer.json()["url"]).query)
+        issued = self.api("POST", "/v1/playback-urls", {"client_user_id": learner, "media_content_key": content})
+        query = parse_qs(urlsplit(issued["url"]).query)
         return {name: values[0] for name, values in query.items() if name.startswith("uservalue")}
 
     def ask(self, kind: int, session: Session) -> dict[str, Any]:
