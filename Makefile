@@ -15,6 +15,7 @@ VENV := .venv
 VENV311 := .venv-py311
 TOOLS := .venv-tools
 CHECKOV := .venv-checkov
+RALPH := .venv-ralph
 PY := $(VENV)/bin/python
 export SAM_CLI_TELEMETRY := 0
 PYTEST_ARGS ?=
@@ -73,13 +74,19 @@ $(CHECKOV)/.installed: requirements-checkov.txt | prerequisites
 	$(CHECKOV)/bin/python -m pip install --quiet -r requirements-checkov.txt
 	touch $@
 
+$(RALPH)/.installed: requirements-lrs.txt | prerequisites
+	$(PYTHON313) -m venv $(RALPH)
+	$(RALPH)/bin/python -m pip install --quiet --upgrade pip
+	$(RALPH)/bin/python -m pip install --quiet -r requirements-lrs.txt
+	touch $@
+
 node_modules/.installed: package.json package-lock.json | prerequisites
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-setup: $(VENV)/.installed $(VENV311)/.installed $(TOOLS)/.installed $(CHECKOV)/.installed node_modules/.installed
+setup: $(VENV)/.installed $(VENV311)/.installed $(TOOLS)/.installed $(CHECKOV)/.installed $(RALPH)/.installed node_modules/.installed
 
-run: $(VENV)/.installed node_modules/.installed
+run: $(VENV)/.installed $(RALPH)/.installed node_modules/.installed
 	$(PY) -m local
 
 # With `make run` going in another terminal: a class of simulated learners, then view links to its pages.
@@ -97,7 +104,7 @@ unit: $(VENV)/.installed
 	$(PY) -m pytest tests/unit tests/handler $(PYTEST_ARGS)
 
 # The code must also run on Python 3.11: the suites that exercise it without tools run there too.
-test-py311: $(VENV311)/.installed node_modules/.installed
+test-py311: $(VENV311)/.installed $(RALPH)/.installed node_modules/.installed
 	$(VENV311)/bin/python -m pytest -q tests/unit tests/handler tests/integration $(PYTEST_ARGS)
 
 test: setup browser lint typecheck
@@ -112,7 +119,7 @@ build: $(TOOLS)/.installed
 	PATH=$(abspath $(TOOLS))/bin:$$PATH $(TOOLS)/bin/sam build
 
 clean:
-	rm -rf $(VENV) $(VENV311) $(TOOLS) $(CHECKOV) node_modules .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(VENV311) $(TOOLS) $(CHECKOV) $(RALPH) node_modules .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis
 
 openapi: $(VENV)/.installed
 	$(PY) -m local.openapi

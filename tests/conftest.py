@@ -10,6 +10,7 @@ from kollus_bridge.settings import get_settings
 from kollus_bridge.store.table import dynamodb_client
 
 from local.dynamodb_local import DynamoDBLocal
+from local.lrs import Lrs
 from local.stack import local_environment
 from local.template import (
     ScheduledFunction,
@@ -60,6 +61,13 @@ def dynamodb_local() -> Iterator[DynamoDBLocal]:
     """One DynamoDB Local for the test session (tests make their own tables in it)."""
     with DynamoDBLocal() as database:
         yield database
+
+
+@pytest.fixture(scope="session")
+def lrs() -> Iterator[Lrs]:
+    """One ralph LRS for the test session (statements are told apart by learner)."""
+    with Lrs() as server:
+        yield server
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 
 import pytest
 from kollus_bridge.store import DynamoStore
 
 from local.dynamodb_local import DynamoDBLocal, create_tables, unique_suffix
+from local.lms_receiver import LmsReceiver
+from local.stack import LOCAL_DEFAULTS
 
 
 @pytest.fixture
@@ -21,3 +24,16 @@ def table(dynamodb_local: DynamoDBLocal) -> Iterator[str]:
 @pytest.fixture
 def store(dynamodb_local: DynamoDBLocal, table: str) -> DynamoStore:
     return DynamoStore(table, dynamodb_local.client())
+
+
+@pytest.fixture
+def lms() -> Iterator[LmsReceiver]:
+    """A local HTTP server playing the LMS's webhook receiver."""
+    receiver = LmsReceiver(
+        ("127.0.0.1", 0), [LOCAL_DEFAULTS["LMS_WEBHOOK_SECRET"]], tolerance=10**9
+    )  # clocks run ahead
+    thread = threading.Thread(target=receiver.serve_forever, daemon=True)
+    thread.start()
+    yield receiver
+    receiver.shutdown()
+    receiver.server_close()

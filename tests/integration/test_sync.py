@@ -6,7 +6,7 @@ import os
 import random
 import threading
 from collections import Counter, deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
@@ -34,16 +34,6 @@ pytestmark = pytest.mark.dynamodb_local
 
 SECRET = LOCAL_DEFAULTS["LMS_WEBHOOK_SECRET"]
 HOUR_MS = 3_600_000
-
-
-@pytest.fixture
-def lms() -> Iterator[LmsReceiver]:
-    receiver = LmsReceiver(("127.0.0.1", 0), [SECRET], tolerance=10**9)  # the tests' clock runs ahead
-    thread = threading.Thread(target=receiver.serve_forever, daemon=True)
-    thread.start()
-    yield receiver
-    receiver.shutdown()
-    receiver.server_close()
 
 
 def settings_for(store: DynamoStore, lms: LmsReceiver, **overrides: str) -> Settings:

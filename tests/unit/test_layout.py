@@ -21,6 +21,8 @@ RANKS = {
     "progress": 2,
     "content": 2,
     "access": 2,
+    "xapi": 2,
+    "lti": 2,
     "delivery": 3,
     "analytics": 3,
     "store": 4,

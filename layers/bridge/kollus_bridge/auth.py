@@ -50,6 +50,19 @@ def lms_webhook_secrets(settings: Settings) -> list[str]:
     return secrets
 
 
+def xapi_lrs_credentials(settings: Settings) -> str:
+    """The LRS's Basic auth, `username:password`."""
+    found = _required(
+        settings.xapi_lrs_auth,
+        settings.xapi_lrs_auth_arn,
+        "XAPI_LRS_AUTH (local) or XAPI_LRS_AUTH_ARN (AWS)",
+        settings.secret_cache_seconds,
+    )
+    if not found or ":" not in found[0]:
+        raise SettingsError("the LRS credentials must be username:password")
+    return found[0]
+
+
 def _required(local: Secret | None, secret_id: str | None, names: str, max_age: int) -> list[str]:
     if local is None and secret_id is None:
         raise SettingsError(f"set {names}")

@@ -6,20 +6,32 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from kollus_bridge.auth import kollus_api_token, lms_webhook_secrets
+from kollus_bridge.auth import kollus_api_token, lms_webhook_secrets, xapi_lrs_credentials
 from kollus_bridge.content.limiter import Limiter
 from kollus_bridge.content.ports import SlotStore
+from kollus_bridge.delivery.channels import Channel, XapiChannel
+from kollus_bridge.delivery.ledger import Target
 from kollus_bridge.delivery.lms import post_webhook
 from kollus_bridge.delivery.sync import SyncRun, SyncStore
 from kollus_bridge.kollus.vod import VodClient
 from kollus_bridge.settings import Settings, SettingsError
 
 
+def channels(settings: Settings) -> dict[Target, Channel]:
+    """The delivery targets beside the webhook this deployment has configured."""
+    found: dict[Target, Channel] = {}
+    if settings.xapi_lrs_url is not None:
+        found[Target.XAPI] = XapiChannel(settings.xapi_lrs_url, lambda: xapi_lrs_credentials(settings))
+    return found
+
+
 def delivery_run(settings: Settings, store: SyncStore, remaining_ms: Callable[[], int]) -> SyncRun:
-    """A run that delivers to the configured LMS; a deployment without one fails loudly."""
-    if settings.lms_webhook_url is None:
+    """A run that delivers to every configured target; a deployment with none fails loudly."""
+    extra = channels(settings)
+    if settings.lms_webhook_url is None and not extra:
         raise SettingsError("LMS_WEBHOOK_URL is not set: there is nowhere to deliver completions")
-    return SyncRun(store, post_webhook, settings, lms_webhook_secrets(settings), remaining_ms)
+    secrets = lms_webhook_secrets(settings) if settings.lms_webhook_url is not None else []
+    return SyncRun(store, post_webhook, settings, secrets, remaining_ms, channels=extra)
 
 
 def vod_client(settings: Settings, slots: SlotStore) -> VodClient:

@@ -257,6 +257,32 @@ class Settings:
     #: Local stack only: seconds between sync runs (EventBridge Scheduler does this in AWS).
     sync_interval_seconds: float = setting(_number(0, 3600, low_exclusive=True), 10.0)
 
+    # --- xAPI: statements to a learning record store ---
+    #: The LRS's xAPI endpoint (statements go to `<url>/statements`); unset: no statements.
+    xapi_lrs_url: str | None = setting(_text(max_length=2048, pattern=r"^https?://[^\s/]+\S*$"), None)
+    #: Local stack / tests: the LRS's Basic auth as `username:password`.
+    xapi_lrs_auth: Secret | None = setting(_secret, None)
+    #: AWS: Secrets Manager secret holding `username:password`.
+    xapi_lrs_auth_arn: str | None = setting(_text(), None)
+    #: The actor's account `homePage` (the LMS whose user ids the learner ids are).
+    xapi_actor_homepage: str | None = setting(_text(max_length=2048, pattern=r"^https?://[^\s/]+\S*$"), None)
+    #: The videos' activity IRIs: this prefix and the percent-encoded media content key.
+    xapi_activity_base: str = setting(
+        _text(max_length=2048, pattern=r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$"), "https://v.kr.kollus.com/xapi/video/"
+    )
+
+    # --- LTI 1.3 tool ---
+    #: Local stack / tests: the tool's private keys as a JSON Web Key Set (the first signs).
+    lti_tool_keys: Secret | None = setting(_secret, None)
+    #: AWS: Secrets Manager secret holding that key set (the bridge makes the first key itself).
+    lti_tool_keys_arn: str | None = setting(_text(), None)
+    #: How long an OIDC login's state and nonce wait for the launch, in seconds.
+    lti_state_seconds: int = setting(_integer(30, 3600), 600)
+    #: How long a platform's key set is reused before it is fetched again, in seconds.
+    lti_jwks_cache_seconds: int = setting(_integer(0, 86_400), 3600)
+    #: How long the playback URL a launch answers with stays valid, in seconds.
+    lti_playback_expires_in: int = setting(_integer(60, 86_400), 7200)
+
     # --- content management: the Kollus VOD API ---
     #: The VOD API's base (legacy v0); the local stack points it at its stand-in.
     kollus_api_url: str = setting(
@@ -368,6 +394,11 @@ def settings_from(environ: Mapping[str, str]) -> Settings:
         except ValueError as exc:
             problems.append(f"{field.name.upper()}: {exc}")
     problems += _one_token_source_each(values)
+    if values.get("xapi_lrs_url") is not None:
+        if values.get("xapi_actor_homepage") is None:
+            problems.append("XAPI_ACTOR_HOMEPAGE: required with XAPI_LRS_URL (the actors' account homePage)")
+        if (values.get("xapi_lrs_auth") is None) == (values.get("xapi_lrs_auth_arn") is None):
+            problems.append("set exactly one of XAPI_LRS_AUTH (local) or XAPI_LRS_AUTH_ARN (AWS) with XAPI_LRS_URL")
     if problems:
         raise SettingsError(f"invalid configuration: {'; '.join(problems)}")
     return Settings(**values)

@@ -14,12 +14,22 @@ from kollus_bridge.content.ports import CatalogItem
 from kollus_bridge.progress.ports import Record
 
 
+class Target(StrEnum):
+    """Where a delivery goes: the LMS's Standard Webhooks receiver, an LTI platform's gradebook
+    (Assignment and Grade Services), or a learning record store (xAPI)."""
+
+    WEBHOOK = "webhook"
+    AGS = "ags"
+    XAPI = "xapi"
+
+
 class Subject(NamedTuple):
     """What a delivery is about: a learner's record (learner, media content key), or a catalog
-    content (None, upload file key). It equals the plain tuple."""
+    content (None, upload file key), for one target."""
 
     learner: str | None
     key: str
+    target: Target = Target.WEBHOOK
 
 
 class SyncState(StrEnum):
@@ -42,6 +52,8 @@ class SyncLedger:
     message_id: str | None = None
     completion_sent: bool = False
     progress_sent: str | None = None
+    #: The last score timestamp a platform accepted (AGS: each must be later than the one before).
+    stamp: int | None = None
 
 
 @dataclass(frozen=True)
@@ -60,13 +72,43 @@ class StoredContent(CatalogItem):
     events_sent: frozenset[str] = frozenset()
 
 
+@dataclass(frozen=True)
+class Link:
+    """How a learner reached a content through an LTI platform (kept from the last launch)."""
+
+    platform_id: str
+    sub: str
+    lineitem: str | None = None
+    context_id: str | None = None
+    #: The xAPI registration of this learner's launches of this content from this context.
+    registration: str | None = None
+
+
+@dataclass(frozen=True)
+class StoredDelivery:
+    """A record's delivery to a target other than the webhook (its own item, its own ledger).
+
+    `rev` is the record's revision this item last heard of; `source` is the record, read with it.
+    """
+
+    client_user_id: str
+    media_content_key: str
+    target: Target
+    rev: int = 0
+    ledger: SyncLedger = SyncLedger()
+    link: Link | None = None
+    source: StoredRecord | None = None
+
+
 #: What the delivery machinery delivers.
-Deliverable = StoredRecord | StoredContent
+Deliverable = StoredRecord | StoredContent | StoredDelivery
 
 
 def subject_of(item: Deliverable) -> Subject:
     if isinstance(item, StoredContent):
         return Subject(None, item.entry.upload_file_key)
+    if isinstance(item, StoredDelivery):
+        return Subject(item.client_user_id, item.media_content_key, item.target)
     return Subject(item.client_user_id, item.media_content_key)
 
 
@@ -80,6 +122,7 @@ class StoredLedgerEntry:
     completed_at: int | None
     ledger: SyncLedger
     upload_file_key: str | None = None
+    target: Target = Target.WEBHOOK
 
 
 @dataclass(frozen=True)
@@ -88,6 +131,8 @@ class Message:
     message_id: str
     body: bytes
     progress: str
+    #: AGS: the score's timestamp (ms), kept as the last one sent once delivered.
+    stamp: int | None = None
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,6 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
-from decimal import Decimal
 from typing import Any, Protocol
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -42,7 +41,20 @@ from kollus_bridge.settings import Settings
 from kollus_bridge.times import iso_time, now_ms
 
 from . import webhooks
-from .ledger import Attempt, Deliverable, Message, Sent, StoredContent, StoredRecord, Subject, SyncLedger, SyncState
+from .channels import Channel, news
+from .ledger import (
+    Attempt,
+    Deliverable,
+    Message,
+    Sent,
+    StoredContent,
+    StoredDelivery,
+    StoredRecord,
+    Subject,
+    SyncLedger,
+    SyncState,
+    Target,
+)
 from .webhooks import Backoff, Verdict
 
 
@@ -56,7 +68,7 @@ class SyncStore(Protocol):
     ) -> tuple[list[tuple[Subject, int]], Mapping[str, Any] | None]: ...
 
     def read_due(
-        self, subjects: Sequence[tuple[str | None, str]], cards: Sequence[str]
+        self, subjects: Sequence[Subject], cards: Sequence[str]
     ) -> tuple[Mapping[Subject, Deliverable], Mapping[str, ContentCard]]: ...
 
     def record_sent(self, record: Deliverable, sent: Sent, now: int) -> None: ...
@@ -66,6 +78,8 @@ class SyncStore(Protocol):
     def clear_due(self, record: Deliverable, now: int) -> None: ...
 
     def claim(self, record: Deliverable, until: int) -> bool: ...
+
+    def fan_out(self, record: StoredRecord, targets: Sequence[Target], now: int) -> None: ...
 
 
 class Sender(Protocol):
@@ -134,20 +148,23 @@ def content_plan(item: StoredContent) -> Message | None:
 
 
 def plan(record: Deliverable, settings: Settings, cards: Mapping[str, ContentCard] | None = None) -> Message | None:
-    """What to send for a due record: its completion first, else a changed progress (if enabled);
-    for a catalog entry, its status's webhook. `cards` name the contents' titles."""
+    """The webhook a due record or catalog entry owes: a record's completion first, else a changed
+    progress (if enabled); a catalog entry's status's webhook. `cards` name the contents' titles."""
     if record.ledger.state is SyncState.FAILED:
         return None  # waits for POST /v1/sync/redeliver
     if isinstance(record, StoredContent):
         return content_plan(record)
+    if isinstance(record, StoredDelivery):
+        return None  # another target's: its channel plans it
     view = summarize(record.state, settings.completion_threshold)
     progress = str(view.progress)
     identity = (record.client_user_id, record.media_content_key)
-    if view.completed and record.state.completed_at is not None and not record.ledger.completion_sent:
+    owed = news(view, record.state.completed_at, record.ledger, settings)
+    if owed == "completed":
         kind = "progress.completed"
         message_id = webhooks.message_id(kind, *identity, str(record.state.completed_at))
         at: int | None = record.state.completed_at
-    elif settings.sync_progress_updates and progress != (record.ledger.progress_sent or str(Decimal("0.00"))):
+    elif owed == "progress":
         kind = "progress.updated"
         message_id = webhooks.message_id(kind, *identity, progress, str(view.block_count))
         at = record.state.updated_at
@@ -159,8 +176,16 @@ def plan(record: Deliverable, settings: Settings, cards: Mapping[str, ContentCar
     return Message(kind, message_id, body, progress)
 
 
-def after_failure(ledger: SyncLedger, attempt: Attempt, settings: Settings, now: int, rng: random.Random) -> SyncLedger:
-    """The ledger after an attempt that did not deliver."""
+def after_failure(
+    ledger: SyncLedger,
+    attempt: Attempt,
+    settings: Settings,
+    now: int,
+    rng: random.Random,
+    *,
+    judge: Callable[[int | None], Verdict] = webhooks.verdict,
+) -> SyncLedger:
+    """The ledger after an attempt that did not deliver (`judge`: the target's reading of a status)."""
     tried = replace(
         ledger,
         attempts=ledger.attempts + 1,
@@ -168,7 +193,7 @@ def after_failure(ledger: SyncLedger, attempt: Attempt, settings: Settings, now:
         last_status=attempt.status,
         last_error=attempt.error or attempt.excerpt or None,
     )
-    if webhooks.verdict(attempt.status) is Verdict.FAILED or tried.attempts >= settings.sync_max_attempts:
+    if judge(attempt.status) is Verdict.FAILED or tried.attempts >= settings.sync_max_attempts:
         return replace(tried, state=SyncState.FAILED, next_attempt_at=None)
     retry_after = webhooks.retry_after_seconds(attempt.retry_after, now / 1000)
     delay = Backoff(settings.sync_retry_base_seconds).delay(tried.attempts, retry_after, rng)
@@ -193,6 +218,8 @@ class SyncRun:
     report: SyncReport = field(default_factory=SyncReport)
     #: How long the fast path holds a record it delivers (past it, the sweep may deliver it).
     claim_seconds: float = 60.0
+    #: The targets beside the webhook (an LTI platform's gradebook, a learning record store).
+    channels: Mapping[Target, Channel] = field(default_factory=dict)
     _cards: dict[str, ContentCard] = field(default_factory=dict, repr=False)
     _cards_asked: set[str] = field(default_factory=set, repr=False)
 
@@ -226,30 +253,49 @@ class SyncRun:
         if claim and not self.store.claim(record, self.clock() + int(self.claim_seconds * 1000)):
             self.report.count("not_due")
             return
-        message = plan(record, self.settings, cards)
+        if isinstance(record, StoredRecord) and self.channels:
+            # Before the record can leave the due index: each target learns of what changed.
+            self.store.fan_out(record, list(self.channels), self.clock())
+        channel = self.channels.get(record.target) if isinstance(record, StoredDelivery) else None
+        if channel is not None and isinstance(record, StoredDelivery):
+            message = (
+                None if record.ledger.state is SyncState.FAILED else channel.plan(record, self.settings, cards or {})
+            )
+        elif self.settings.lms_webhook_url is not None:
+            message = plan(record, self.settings, cards)
+        else:
+            message = None
         if message is None:
             self.store.clear_due(record, self.clock())
             self.report.count("nothing_to_send")
             return
-        assert self.settings.lms_webhook_url is not None
         sent_at = self.clock()
-        attempt = self.sender(
-            self.settings.lms_webhook_url,
-            webhooks.headers(self.secrets, message.message_id, sent_at // 1000, message.body),
-            message.body,
-            self.settings.sync_http_timeout_seconds,
-        )
-        recorders.submit(self._record, record, message, attempt, self.clock())
+        timeout = self.settings.sync_http_timeout_seconds
+        if channel is not None and isinstance(record, StoredDelivery):
+            attempt = channel.send(record, message, timeout)
+            judge = channel.verdict
+        else:
+            assert self.settings.lms_webhook_url is not None
+            headers = webhooks.headers(self.secrets, message.message_id, sent_at // 1000, message.body)
+            attempt = self.sender(self.settings.lms_webhook_url, headers, message.body, timeout)
+            judge = webhooks.verdict
+        recorders.submit(self._record, record, message, attempt, self.clock(), judge)
 
-    def _record(self, record: Deliverable, message: Message, attempt: Attempt, now: int) -> None:
+    def _record(
+        self,
+        record: Deliverable,
+        message: Message,
+        attempt: Attempt,
+        now: int,
+        judge: Callable[[int | None], Verdict] = webhooks.verdict,
+    ) -> None:
         try:
-            if webhooks.verdict(attempt.status) is Verdict.DELIVERED:
+            if judge(attempt.status) is Verdict.DELIVERED:
                 self.store.record_sent(record, Sent(message, attempt.status), now)
                 self.report.count("delivered")
                 return
-            ledger = replace(
-                after_failure(record.ledger, attempt, self.settings, now, self.rng), message_id=message.message_id
-            )
+            ledger = after_failure(record.ledger, attempt, self.settings, now, self.rng, judge=judge)
+            ledger = replace(ledger, message_id=message.message_id)
             self.store.record_failure(record, attempt, ledger, now)
             self.report.count("failed" if ledger.state is SyncState.FAILED else "retried")
         except Exception:
@@ -334,7 +380,7 @@ class SyncRun:
             self.store.release_lease(holder)
         return self.report
 
-    def deliver_now(self, keys: Iterable[tuple[str | None, str]]) -> SyncReport:
+    def deliver_now(self, keys: Iterable[Subject | tuple[str | None, str]]) -> SyncReport:
         """The fast path: these records (or catalog entries) just became due; claim and deliver each."""
         unique = [Subject(*key) for key in dict.fromkeys(keys)]  # a batch may name a record twice
         size = self.settings.sync_batch_size

@@ -243,12 +243,21 @@ def summarize(state: RecordState, completion_threshold: float) -> ProgressView:
 def missing_ranges(view: ProgressView) -> list[tuple[float, float]] | None:
     """The unwatched parts of the reported grid as merged [start, end) seconds of content time;
     None without a usable duration (blocks cannot be placed in time)."""
+    return _block_ranges(view, watched=False)
+
+
+def watched_ranges(view: ProgressView) -> list[tuple[float, float]] | None:
+    """The watched parts of the reported grid, likewise (None without a usable duration)."""
+    return _block_ranges(view, watched=True)
+
+
+def _block_ranges(view: ProgressView, watched: bool) -> list[tuple[float, float]] | None:
     if not view.duration:
         return None
     length = view.duration / view.block_count
     ranges: list[tuple[float, float]] = []
     for index in range(view.block_count):
-        if index in view.watched:
+        if (index in view.watched) is not watched:
             continue
         start, end = round(index * length, 3), round(min((index + 1) * length, view.duration), 3)
         if ranges and ranges[-1][1] == start:

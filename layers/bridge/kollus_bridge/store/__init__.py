@@ -7,8 +7,10 @@
   (the VOD API's rate slot), `courses` (courses and enrolments, both ways), `devices` (a learner's
   playing devices), `approvals` (devices the play and DRM callbacks approved), `access_log` (play
   decisions), `insights` (computed learning analytics and the marks asking for them), `ledger` (the
-  sync ledger on each record and catalog entry) and `lease` (the leases of runs that must not
-  overlap);
+  sync ledger on each record and catalog entry), `deliveries` (a record's deliveries to the targets
+  beside the webhook, and how its learner came through LTI), `lti` (LTI platforms, logins and access
+  tokens), `secrets` (the tool's keys in Secrets Manager) and `lease` (the leases of runs that must
+  not overlap);
 - `pages`: opaque page tokens over DynamoDB's start keys.
 
 `DynamoStore` is all of them on one table, which is what the functions use.
@@ -20,6 +22,7 @@ from .access_log import AccessLog
 from .approvals import Approvals
 from .catalog import Catalog
 from .courses import Courses
+from .deliveries import Deliveries
 from .devices import Devices
 from .insights import Insights
 from .lease import Lease
@@ -33,7 +36,20 @@ from .table import dynamodb_client
 
 
 class DynamoStore(
-    Records, Snapshots, Rejected, Rules, Ledger, Lease, Catalog, Slots, Courses, AccessLog, Devices, Approvals, Insights
+    Records,
+    Snapshots,
+    Rejected,
+    Rules,
+    Ledger,
+    Deliveries,
+    Lease,
+    Catalog,
+    Slots,
+    Courses,
+    AccessLog,
+    Devices,
+    Approvals,
+    Insights,
 ):
     """Every aggregate's store over one table and one client."""
 

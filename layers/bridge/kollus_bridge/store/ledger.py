@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from kollus_bridge.content.ports import ContentCard
@@ -19,12 +20,15 @@ from kollus_bridge.delivery.ledger import (
     Sent,
     StoredContent,
     StoredLedgerEntry,
+    StoredRecord,
     Subject,
     SyncLedger,
     SyncState,
+    Target,
 )
 
 from .catalog_items import CARD_PREFIX, CATALOG, card_from_item, card_key, stored_content_from_item
+from .deliveries import delivery_from_item
 from .pages import decode_token, encode_token
 from .record_items import ledger_from_item, stored_record_from_item
 from .records import DUE
@@ -57,22 +61,33 @@ class Ledger(Table):
         return keys, last
 
     def read_due(
-        self, subjects: Sequence[tuple[str | None, str]], cards: Sequence[str]
+        self, subjects: Sequence[Subject | tuple[str | None, str]], cards: Sequence[str]
     ) -> tuple[dict[Subject, Deliverable], dict[str, ContentCard]]:
         """Records and catalog entries by subject, and the catalog's cards of `cards` (media content
         keys), in the same batch read (absent ones are left out)."""
-        keys = [key_of(subject) for subject in dict.fromkeys(subjects)]
+        wanted = [Subject(*subject) for subject in dict.fromkeys(subjects)]
+        # A delivery to another target is planned from its record: read in the same request.
+        sources = [Subject(s.learner, s.key) for s in wanted if s.target is not Target.WEBHOOK]
+        keys = [key_of(subject) for subject in dict.fromkeys(wanted + sources)]
         keys += [card_key(content) for content in dict.fromkeys(cards)]
         found: dict[Subject, Deliverable] = {}
         found_cards: dict[str, ContentCard] = {}
+        deliveries = []
         for item in self.batch_get(keys).values():
             if item["sk"]["S"].startswith(CARD_PREFIX) and item["pk"] == CATALOG:
                 content, card = card_from_item(item)
                 found_cards[content] = card
-            elif (subject := subject_from_key(item)) is not None:
-                found[subject] = (
-                    stored_content_from_item(item) if subject.learner is None else stored_record_from_item(item)
-                )
+            elif (subject := subject_from_key(item)) is None:
+                continue
+            elif subject.learner is None:
+                found[subject] = stored_content_from_item(item)
+            elif subject.target is Target.WEBHOOK:
+                found[subject] = stored_record_from_item(item)
+            else:
+                deliveries.append((subject, item))
+        for subject, item in deliveries:
+            source = found.get(Subject(subject.learner, subject.key))
+            found[subject] = delivery_from_item(item, source if isinstance(source, StoredRecord) else None)
         return found, found_cards
 
     def record_sent(self, record: Deliverable, sent: Sent, now: int) -> None:
@@ -81,6 +96,8 @@ class Ledger(Table):
         facts = "sync_progress_sent = :progress"
         if sent.message.kind == "progress.completed":
             facts += ", sync_completion_sent = :true"
+        if sent.message.stamp is not None:
+            facts += ", sync_stamp = :stamp"
         added = ""
         if isinstance(record, StoredContent):
             facts, added = "sync_last_event = :kind", " ADD sync_events_sent :kinds"
@@ -100,6 +117,7 @@ class Ledger(Table):
             ":rev": {"N": str(record.rev)},
             ":kind": {"S": sent.message.kind},
             ":kinds": {"SS": [sent.message.kind]},
+            ":stamp": {"N": str(sent.message.stamp or 0)},
         }
         key = delivery_key(record)
         try:
@@ -207,6 +225,10 @@ class Ledger(Table):
             if subject.learner is None:
                 content = plain(item, "media_content_key")
                 entries.append(StoredLedgerEntry(None, content, None, ledger_from_item(item), subject.key))
+            elif subject.target is not Target.WEBHOOK:
+                completed = optional_int(plain(item, "completed_at"))
+                entry = StoredLedgerEntry(subject.learner, subject.key, completed, ledger_from_item(item))
+                entries.append(replace(entry, target=subject.target))
             else:
                 completed = optional_int(plain(item, "completed_at"))
                 entries.append(StoredLedgerEntry(subject.learner, subject.key, completed, ledger_from_item(item)))

@@ -94,6 +94,7 @@ def ledger_from_item(item: Mapping[str, Any]) -> SyncLedger:
         message_id=plain.get("sync_message_id"),
         completion_sent=bool(plain.get("sync_completion_sent")),
         progress_sent=plain.get("sync_progress_sent"),
+        stamp=optional_int(plain.get("sync_stamp")),
     )
 
 
