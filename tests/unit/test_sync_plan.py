@@ -10,7 +10,8 @@ from types import MappingProxyType
 from kollus_bridge.content.catalog import Entry, Status
 from kollus_bridge.content.ports import ContentCard
 from kollus_bridge.delivery.ledger import Attempt, StoredContent, StoredRecord, SyncLedger, SyncState
-from kollus_bridge.delivery.sync import after_failure, plan
+from kollus_bridge.delivery.messages import plan
+from kollus_bridge.delivery.sync import after_failure
 from kollus_bridge.kollus.callback import BlockReport, Callback
 from kollus_bridge.progress.rule import RecordState, complete, merge, session_update
 from kollus_bridge.settings import settings_from

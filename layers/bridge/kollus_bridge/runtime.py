@@ -4,30 +4,89 @@ deployment-wide rate limit (the API and reconciliation)."""
 
 from __future__ import annotations
 
+import contextlib
+import threading
+import time
+import uuid
 from collections.abc import Callable
+from typing import Protocol
 
 from kollus_bridge.auth import kollus_api_token, lms_webhook_secrets, xapi_lrs_credentials
 from kollus_bridge.content.limiter import Limiter
 from kollus_bridge.content.ports import SlotStore
 from kollus_bridge.delivery.channels import Channel, XapiChannel
+from kollus_bridge.delivery.grades import AgsChannel
 from kollus_bridge.delivery.ledger import Target
 from kollus_bridge.delivery.lms import post_webhook
 from kollus_bridge.delivery.sync import SyncRun, SyncStore
+from kollus_bridge.errors import InvalidRequest
 from kollus_bridge.kollus.vod import VodClient
+from kollus_bridge.lti.grades import AccessTokens
+from kollus_bridge.lti.keys import ToolKeys, new_key
+from kollus_bridge.lti.platforms import Platform
 from kollus_bridge.settings import Settings, SettingsError
+from kollus_bridge.store.secrets import SecretConflict, read_secret, write_secret
+
+#: The tool keys as last read from Secrets Manager, and when (monotonic seconds).
+_tool_keys: dict[str, tuple[float, ToolKeys]] = {}
+_tool_keys_lock = threading.Lock()
+#: The version name of the first key's write: the same for every function, so only one first key is kept.
+FIRST_KEY_VERSION = "lti-tool-key-first"
 
 
-def channels(settings: Settings) -> dict[Target, Channel]:
-    """The delivery targets beside the webhook this deployment has configured."""
+def tool_keys(settings: Settings) -> ToolKeys:
+    """The LTI tool's keys: `LTI_TOOL_KEYS` locally; in AWS the secret, cached for
+    `SECRET_CACHE_SECONDS`, and its first key made on first use."""
+    if settings.lti_tool_keys is not None:
+        return ToolKeys.parse(settings.lti_tool_keys.get_secret_value())
+    arn = settings.lti_tool_keys_arn
+    if arn is None:
+        raise SettingsError("LTI is not configured: set LTI_TOOL_KEYS (local) or LTI_TOOL_KEYS_ARN (AWS)")
+    with _tool_keys_lock:
+        cached = _tool_keys.get(arn)
+        if cached is not None and time.monotonic() - cached[0] < settings.secret_cache_seconds:
+            return cached[1]
+        keys = ToolKeys.parse(read_secret(arn))
+        if not keys.keys:
+            with contextlib.suppress(SecretConflict):  # another function made it first: read theirs
+                write_secret(arn, ToolKeys((new_key(),)).text(), FIRST_KEY_VERSION)
+            keys = ToolKeys.parse(read_secret(arn))
+        _tool_keys[arn] = (time.monotonic(), keys)
+        return keys
+
+
+def rotate_tool_keys(settings: Settings) -> ToolKeys:
+    """A new signing key; the one before stays published, older ones go (AWS only)."""
+    arn = settings.lti_tool_keys_arn
+    if arn is None:
+        raise InvalidRequest("the tool keys come from LTI_TOOL_KEYS here: rotate them there")
+    rotated = tool_keys(settings).rotated(new_key())
+    write_secret(arn, rotated.text(), "lti-tool-key-" + uuid.uuid4().hex)
+    with _tool_keys_lock:
+        _tool_keys[arn] = (time.monotonic(), rotated)
+    return rotated
+
+
+def channels(settings: Settings, platforms: Callable[[str], Platform | None] | None = None) -> dict[Target, Channel]:
+    """The delivery targets beside the webhook this deployment has configured: xAPI when an LRS is
+    set, AGS when the LTI tool has keys (`platforms` looks up a learner's platform)."""
     found: dict[Target, Channel] = {}
     if settings.xapi_lrs_url is not None:
         found[Target.XAPI] = XapiChannel(settings.xapi_lrs_url, lambda: xapi_lrs_credentials(settings))
+    lti_configured = settings.lti_tool_keys is not None or settings.lti_tool_keys_arn is not None
+    if platforms is not None and lti_configured:
+        tokens = AccessTokens(lambda: tool_keys(settings), timeout=settings.sync_http_timeout_seconds)
+        found[Target.AGS] = AgsChannel(tokens, platforms)
     return found
 
 
-def delivery_run(settings: Settings, store: SyncStore, remaining_ms: Callable[[], int]) -> SyncRun:
+class DeliveryStore(SyncStore, Protocol):
+    def get_platform(self, platform_id: str) -> Platform | None: ...
+
+
+def delivery_run(settings: Settings, store: DeliveryStore, remaining_ms: Callable[[], int]) -> SyncRun:
     """A run that delivers to every configured target; a deployment with none fails loudly."""
-    extra = channels(settings)
+    extra = channels(settings, store.get_platform)
     if settings.lms_webhook_url is None and not extra:
         raise SettingsError("LMS_WEBHOOK_URL is not set: there is nowhere to deliver completions")
     secrets = lms_webhook_secrets(settings) if settings.lms_webhook_url is not None else []

@@ -24,26 +24,10 @@ from typing import Any
 #: Canonical names of the flat (non-`json_data`) Kollus variables, lowercased as Kollus names them.
 #: `block_play_`, `block_time_` and `uservalue` are prefixes of numbered variables.
 FLAT_FIELDS = (
-    "json_data",
-    "client_user_id",
-    "media_content_key",
-    "start_at",
-    "player_id",
-    "block_cnt",
-    "duration",
-    "block_play_",
-    "block_time_",
-    "play_time",
-    "real_playtime",
-    "playtime_percent",
-    "last_play_at",
-    "run_time",
-    "show_time",
-    "play_status",
-    "host_name",
-    "encoding_profile_key",
-    "uservalue",
-)
+    "json_data", "client_user_id", "media_content_key", "start_at", "player_id", "block_cnt", "duration",
+    "block_play_", "block_time_", "play_time", "real_playtime", "playtime_percent", "last_play_at", "run_time",
+    "show_time", "play_status", "host_name", "encoding_profile_key", "uservalue",
+)  # fmt: skip
 
 
 #: The Standard Webhooks signing secret format (`whsec_<base64>`), checked when settings are read.

@@ -26,6 +26,7 @@ from .deliveries import Deliveries
 from .devices import Devices
 from .insights import Insights
 from .lease import Lease
+from .lti import Lti
 from .ledger import Ledger
 from .records import Records
 from .rejected import Rejected
@@ -42,6 +43,7 @@ class DynamoStore(
     Rules,
     Ledger,
     Deliveries,
+    Lti,
     Lease,
     Catalog,
     Slots,

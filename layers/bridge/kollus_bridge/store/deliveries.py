@@ -19,7 +19,7 @@ from kollus_bridge.delivery.ledger import Link, StoredDelivery, StoredRecord, Sy
 from .record_items import ledger_from_item, rev_of
 from .records import DUE
 from .subjects import delivery_item_key, subject_from_key
-from .table import ConditionFailed, Table, plain
+from .table import ConditionFailed, Table, plain, record_key
 
 _LINK_FIELDS = ("lti_platform", "lti_sub", "lti_lineitem", "lti_context", "lti_registration")
 
@@ -120,6 +120,28 @@ class Deliveries(Table):
             self.call(
                 "update_item",
                 Key=delivery_item_key(client_user_id, media_content_key, target),
+                UpdateExpression=(
+                    "SET sync_state = :pending, sync_due = :due, sync_next_at = :now, sync_changed_at = :now, "
+                    "sync_attempts = :zero REMOVE sync_completion_sent, sync_progress_sent, sync_last_error"
+                ),
+                ConditionExpression="attribute_exists(completed_at)",
+                ExpressionAttributeValues={
+                    ":pending": {"S": SyncState.PENDING.value},
+                    ":due": {"S": DUE},
+                    ":now": {"N": str(now)},
+                    ":zero": {"N": "0"},
+                },
+            )
+        except ConditionFailed:
+            return False
+        return True
+
+    def redeliver(self, client_user_id: str, media_content_key: str, now: int) -> bool:
+        """Put a completed record's delivery back to pending (idempotent); False when not completed."""
+        try:
+            self.call(
+                "update_item",
+                Key=record_key(client_user_id, media_content_key),
                 UpdateExpression=(
                     "SET sync_state = :pending, sync_due = :due, sync_next_at = :now, sync_changed_at = :now, "
                     "sync_attempts = :zero REMOVE sync_completion_sent, sync_progress_sent, sync_last_error"

@@ -33,7 +33,7 @@ from .pages import decode_token, encode_token
 from .record_items import ledger_from_item, stored_record_from_item
 from .records import DUE
 from .subjects import delivery_key, key_of, subject_from_key
-from .table import ConditionFailed, Table, optional_int, plain, record_key, used
+from .table import ConditionFailed, Table, optional_int, plain, used
 
 DUE_INDEX = "due-index"
 LEDGER_INDEX = "ledger-index"
@@ -233,25 +233,3 @@ class Ledger(Table):
                 completed = optional_int(plain(item, "completed_at"))
                 entries.append(StoredLedgerEntry(subject.learner, subject.key, completed, ledger_from_item(item)))
         return entries, encode_token(last)
-
-    def redeliver(self, client_user_id: str, media_content_key: str, now: int) -> bool:
-        """Put a completed record's delivery back to pending (idempotent); False when not completed."""
-        try:
-            self.call(
-                "update_item",
-                Key=record_key(client_user_id, media_content_key),
-                UpdateExpression=(
-                    "SET sync_state = :pending, sync_due = :due, sync_next_at = :now, sync_changed_at = :now, "
-                    "sync_attempts = :zero REMOVE sync_completion_sent, sync_progress_sent, sync_last_error"
-                ),
-                ConditionExpression="attribute_exists(completed_at)",
-                ExpressionAttributeValues={
-                    ":pending": {"S": SyncState.PENDING.value},
-                    ":due": {"S": DUE},
-                    ":now": {"N": str(now)},
-                    ":zero": {"N": "0"},
-                },
-            )
-        except ConditionFailed:
-            return False
-        return True

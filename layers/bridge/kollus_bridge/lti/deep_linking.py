@@ -1,0 +1,43 @@
+"""Deep linking (LTI Deep Linking 2.0), pure: the response an instructor's choice becomes, one
+resource link per content, each with a line item (`scoreMaximum` 100, `resourceId` the content key)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from .launch import CLAIM, Launch
+
+DL = "https://purl.imsglobal.org/spec/lti-dl/claim/"
+
+
+def response_claims(
+    launch: Launch, choices: Sequence[tuple[str, str]], launch_url: str, now_seconds: int
+) -> dict[str, Any]:
+    """The LtiDeepLinkingResponse for `choices` ((media content key, title) pairs)."""
+    items = [
+        {
+            "type": "ltiResourceLink",
+            "title": title,
+            "url": launch_url,
+            "custom": {"media_content_key": key},
+            "lineItem": {"scoreMaximum": 100, "label": title, "resourceId": key},
+        }
+        for key, title in choices
+    ]
+    settings: Mapping[str, Any] = launch.deep_linking
+    claims: dict[str, Any] = {
+        "iss": launch.platform.client_id,
+        "aud": launch.platform.issuer,
+        "iat": now_seconds,
+        "exp": now_seconds + 600,
+        "nonce": uuid.uuid4().hex,
+        CLAIM + "message_type": "LtiDeepLinkingResponse",
+        CLAIM + "version": "1.3.0",
+        CLAIM + "deployment_id": launch.deployment_id,
+        DL + "content_items": items,
+    }
+    if "data" in settings:
+        claims[DL + "data"] = settings["data"]
+    return claims

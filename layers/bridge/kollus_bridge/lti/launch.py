@@ -1,0 +1,169 @@
+"""OIDC login initiation and the launch (LTI 1.3 core, IMS Security Framework), checked in full:
+
+- login: the platform's `iss` (and `client_id`, when it names one) must be registered; the tool keeps
+  a fresh `state` and `nonce` (single use, `LTI_STATE_SECONDS`) and sends the browser to the
+  platform's authorization endpoint;
+- launch: the `state` must be one we issued and not yet used; the `id_token` must be an RS256 JWT
+  signed by a key of the platform's JWKS, issued by it, for our client id (`azp` too when there are
+  several audiences), unexpired, carrying our nonce, LTI version 1.3.0, a registered deployment id
+  and a message type we handle.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+import jwt
+
+from kollus_bridge.errors import Forbidden, InvalidRequest, NotFound
+
+from .platforms import Login, LtiStore, Platform
+
+CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
+AGS_CLAIM = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
+DL_CLAIM = "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"
+RESOURCE_LINK = "LtiResourceLinkRequest"
+DEEP_LINKING = "LtiDeepLinkingRequest"
+SCORE_SCOPE = "https://purl.imsglobal.org/spec/lti-ags/scope/score"
+#: Clock skew allowed on the id_token's times, in seconds.
+LEEWAY = 60
+
+#: A platform's key for a `kid` (fetched from its JWKS URL, cached).
+KeyFor = Callable[[Platform, str], Any]
+
+
+@dataclass(frozen=True)
+class Launch:
+    """What a verified launch says."""
+
+    platform: Platform
+    message_type: str
+    sub: str
+    deployment_id: str
+    claims: Mapping[str, Any] = field(repr=False)
+
+    def claim(self, name: str) -> Any:
+        return self.claims.get(CLAIM + name)
+
+    @property
+    def custom(self) -> Mapping[str, Any]:
+        custom = self.claim("custom")
+        return custom if isinstance(custom, dict) else {}
+
+    @property
+    def client_user_id(self) -> str:
+        """The learner id: the launch's custom `client_user_id` (the platform's own user id, when its
+        administrator maps one in), else `<platform id>:<sub>`."""
+        given = self.custom.get("client_user_id")
+        return str(given) if given else f"{self.platform.platform_id}:{self.sub}"
+
+    @property
+    def context_id(self) -> str | None:
+        context = self.claim("context")
+        return str(context["id"]) if isinstance(context, dict) and context.get("id") else None
+
+    @property
+    def context_title(self) -> str | None:
+        context = self.claim("context")
+        return str(context.get("title") or context.get("label") or "") or None if isinstance(context, dict) else None
+
+    @property
+    def lineitem(self) -> str | None:
+        """The line item scores go to (AGS), when the platform gives one and lets us post scores."""
+        endpoint = self.claims.get(AGS_CLAIM)
+        if not isinstance(endpoint, dict) or not isinstance(endpoint.get("lineitem"), str):
+            return None
+        scopes = endpoint.get("scope") or []
+        return endpoint["lineitem"] if SCORE_SCOPE in scopes else None
+
+    @property
+    def deep_linking(self) -> Mapping[str, Any]:
+        settings = self.claims.get(DL_CLAIM)
+        return settings if isinstance(settings, dict) else {}
+
+
+def _platform_for(store: LtiStore, issuer: str, client_id: str | None) -> Platform:
+    candidates = [p for p in store.platforms_of(issuer) if client_id in {None, p.client_id}]
+    if not candidates:
+        raise NotFound(
+            f"no LTI platform is registered for issuer {issuer[:200]!r}"
+            + (f" and client id {client_id[:100]!r}" if client_id else "")
+        )
+    if len(candidates) > 1:
+        raise InvalidRequest("several registrations share this issuer: the login must name its client_id")
+    return candidates[0]
+
+
+def login(params: Mapping[str, str], store: LtiStore, redirect_uri: str, now: int, ttl_seconds: int) -> str:
+    """Start the OIDC flow: where to send the browser (the platform's authorization endpoint)."""
+    missing = [name for name in ("iss", "login_hint", "target_link_uri") if not params.get(name)]
+    if missing:
+        raise InvalidRequest(f"an LTI login needs {', '.join(missing)}", field=missing[0])
+    platform = _platform_for(store, params["iss"], params.get("client_id"))
+    deployment = params.get("lti_deployment_id")
+    if deployment and deployment not in platform.deployment_ids:
+        raise Forbidden(
+            f"deployment {deployment[:100]!r} is not registered for this platform", field="lti_deployment_id"
+        )
+    state, nonce = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    store.put_login(Login(state, nonce, platform.platform_id, now + ttl_seconds * 1000))
+    query = {
+        "scope": "openid",
+        "response_type": "id_token",
+        "response_mode": "form_post",
+        "prompt": "none",
+        "client_id": platform.client_id,
+        "redirect_uri": redirect_uri,
+        "login_hint": params["login_hint"],
+        "state": state,
+        "nonce": nonce,
+    }
+    if params.get("lti_message_hint"):
+        query["lti_message_hint"] = params["lti_message_hint"]
+    separator = "&" if "?" in platform.auth_login_url else "?"
+    return platform.auth_login_url + separator + urlencode(query)
+
+
+def verify(form: Mapping[str, str], store: LtiStore, key_for: KeyFor, now: int) -> Launch:
+    """Check a launch (the platform's form post) in full; raise `Forbidden` naming what failed."""
+    token, state = form.get("id_token"), form.get("state")
+    if not token or not state:
+        raise InvalidRequest("a launch carries id_token and state", field="id_token" if not token else "state")
+    pending = store.take_login(state)
+    if pending is None or pending.expires_at < now:
+        raise Forbidden("unknown, used or expired state: start again from the LMS", field="state")
+    platform = store.get_platform(pending.platform_id)
+    if platform is None:
+        raise Forbidden("the platform of this login is no longer registered", field="state")
+    try:
+        header = jwt.get_unverified_header(token)
+        key = key_for(platform, str(header.get("kid") or ""))
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            key,
+            algorithms=["RS256"],
+            audience=platform.client_id,
+            issuer=platform.issuer,
+            leeway=LEEWAY,
+            options={"require": ["exp", "iat", "iss", "aud", "sub", "nonce"]},
+        )
+    except jwt.PyJWTError as error:
+        raise Forbidden(f"the id_token is not valid: {error}", field="id_token") from None
+    audiences = claims["aud"] if isinstance(claims["aud"], list) else [claims["aud"]]
+    if len(audiences) > 1 and claims.get("azp") != platform.client_id:
+        raise Forbidden("the id_token names several audiences and not us as its azp", field="id_token")
+    if claims["nonce"] != pending.nonce:
+        raise Forbidden("the id_token's nonce is not the one this login issued", field="id_token")
+    if claims.get(CLAIM + "version") != "1.3.0":
+        raise Forbidden("only LTI 1.3.0 launches are accepted", field="id_token")
+    deployment = claims.get(CLAIM + "deployment_id")
+    if deployment not in platform.deployment_ids:
+        raise Forbidden(f"deployment {str(deployment)[:100]!r} is not registered for this platform", field="id_token")
+    message_type = claims.get(CLAIM + "message_type")
+    if message_type not in {RESOURCE_LINK, DEEP_LINKING}:
+        raise InvalidRequest(f"message type {str(message_type)[:60]!r} is not handled", field="id_token")
+    return Launch(platform, str(message_type), str(claims["sub"]), str(deployment), claims)
