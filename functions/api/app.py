@@ -39,6 +39,7 @@ from kollus_bridge.api.http import (
 )
 from kollus_bridge.api.routes_analytics import analytics_routes
 from kollus_bridge.api.routes_courses import course_routes
+from kollus_bridge.api.routes_lti import LTI_PUBLIC_PATHS, lti_routes
 from kollus_bridge.api.routes_views import VIEWS_PREFIX, view_routes
 from kollus_bridge.api.service import (
     PlaybackInput,
@@ -57,7 +58,8 @@ from kollus_bridge.delivery.ledger import SyncState
 from kollus_bridge.observability import logger, metrics
 from kollus_bridge.progress.ingest import rules_for
 from kollus_bridge.progress.rules import RulesCache
-from kollus_bridge.runtime import vod_client
+from kollus_bridge.lti.jwks import KeySets
+from kollus_bridge.runtime import rotate_tool_keys, tool_keys, vod_client
 from kollus_bridge.settings import get_settings
 from kollus_bridge.store import dynamo_store
 from kollus_bridge.times import iso_time, now_ms
@@ -75,11 +77,21 @@ vod = vod_client(settings, store)
 app = make_resolver(settings)
 app.use(
     middlewares=[
-        bearer_auth(settings, public_paths={"/v1/openapi.json"}, public_prefix=VIEWS_PREFIX),
+        bearer_auth(settings, public_paths={"/v1/openapi.json", *LTI_PUBLIC_PATHS}, public_prefix=VIEWS_PREFIX),
         declared_query_only,
     ]
 )
 app.include_router(course_routes(store))
+platform_keys = KeySets(max_age=settings.lti_jwks_cache_seconds)
+app.include_router(
+    lti_routes(
+        store,
+        settings,
+        tool_keys=lambda: tool_keys(settings),
+        rotate=lambda: rotate_tool_keys(settings),
+        key_for=platform_keys.key_for,
+    )
+)
 
 
 def block_watch_ratio(media_content_key: str) -> float:

@@ -130,6 +130,16 @@ def test_routes() -> None:
         ("GET /v1/analytics/learners/{client_user_id}/contents/{media_content_key}", "ApiFunction"),
         ("POST /v1/view-links", "ApiFunction"),
         ("GET /v1/views/{token}", "ApiFunction"),
+        ("GET /.well-known/jwks.json", "ApiFunction"),
+        ("GET /lti/login", "ApiFunction"),
+        ("POST /lti/login", "ApiFunction"),
+        ("POST /lti/launch", "ApiFunction"),
+        ("POST /lti/deep-link", "ApiFunction"),
+        ("PUT /v1/lti/platforms/{platform_id}", "ApiFunction"),
+        ("GET /v1/lti/platforms/{platform_id}", "ApiFunction"),
+        ("DELETE /v1/lti/platforms/{platform_id}", "ApiFunction"),
+        ("GET /v1/lti/platforms", "ApiFunction"),
+        ("POST /v1/lti/keys", "ApiFunction"),
     }
 
 
@@ -211,7 +221,16 @@ def test_policies_are_least_privilege() -> None:
     }  # fmt: skip
     assert actions_on("SyncFunction", {"Fn::Sub": "${ProgressTable.Arn}/index/due-index"}) == {"dynamodb:Query"}
     assert actions_on("SyncFunction", {"Ref": "LmsWebhookSecretStore"}) == {"secretsmanager:GetSecretValue"}
-    assert actions_on("DeliverFunction", table) == {"dynamodb:BatchGetItem", "dynamodb:UpdateItem"}
+    # GetItem: a grade's platform registration.
+    assert actions_on("DeliverFunction", table) == {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:UpdateItem"}
+    # The tool keys: read, and written by whichever function makes the first key (or rotates).
+    for function in ("ApiFunction", "SyncFunction", "DeliverFunction"):
+        tool_keys = actions_on(function, {"Ref": "LtiToolKeysSecret"})
+        assert tool_keys == {"secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue"}
+    for function in ("SyncFunction", "DeliverFunction"):
+        assert actions_on(function, {"Ref": "XapiLrsAuthSecret"}) == {"secretsmanager:GetSecretValue"}
+    for function in ("CallbackFunction", "PlayFunction", "PlatformFunction", "AnalyticsFunction", "ReconcileFunction"):
+        assert actions_on(function, {"Ref": "LtiToolKeysSecret"}) == set()
     assert actions_on("AnalyticsFunction", table) == {
         "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:DeleteItem",
         "dynamodb:UpdateItem", "dynamodb:BatchWriteItem",

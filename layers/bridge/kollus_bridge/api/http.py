@@ -65,6 +65,17 @@ def responses(model: Any, *errors: int, status: int = 200, description: str = "O
     return {status: success, **error_responses(*errors)}
 
 
+def redirect_responses(description: str, *errors: int, status: int = 302) -> dict[int, OpenAPIResponse]:
+    """OpenAPI declarations of a redirecting route (no body) and its errors."""
+    return {status: {"description": description}, **error_responses(*errors)}
+
+
+def page_responses(description: str, *errors: int) -> dict[int, OpenAPIResponse]:
+    """OpenAPI declarations of a route answering an HTML page, and its errors."""
+    page: OpenAPIResponse = {"description": description, "content": {"text/html": {"schema": {"type": "string"}}}}
+    return {200: page, **error_responses(*errors)}
+
+
 def error_response(error: BridgeError) -> Response[str]:
     """Every refusal in the one error shape (logged and counted by `edge.refusal`)."""
     status, body = refusal(error)

@@ -26,8 +26,8 @@ from .deliveries import Deliveries
 from .devices import Devices
 from .insights import Insights
 from .lease import Lease
-from .lti import Lti
 from .ledger import Ledger
+from .lti import Lti
 from .records import Records
 from .rejected import Rejected
 from .rules import Rules

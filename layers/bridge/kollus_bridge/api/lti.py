@@ -1,0 +1,214 @@
+"""What the LTI routes do: register platforms, answer a launch (a resource link plays its content; a
+deep-linking request lists contents to pick), and build the deep-linking response."""
+
+from __future__ import annotations
+
+import html
+import time
+from collections.abc import Mapping, Sequence
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+import jwt
+from pydantic import BaseModel, ConfigDict, Field
+
+from kollus_bridge.access.entitlement import Enrolment
+from kollus_bridge.access.ports import Course
+from kollus_bridge.delivery.ledger import Link, Target
+from kollus_bridge.errors import Forbidden, InvalidRequest
+from kollus_bridge.lti import deep_linking
+from kollus_bridge.lti.keys import ToolKeys
+from kollus_bridge.lti.launch import Launch
+from kollus_bridge.lti.platforms import Platform
+from kollus_bridge.settings import Settings
+from kollus_bridge.store import DynamoStore
+from kollus_bridge.xapi.statements import registration
+
+from .models import example
+
+_URL = Field(min_length=8, max_length=2048, pattern=r"^https?://[^\s/]+\S*$")
+#: How long an instructor has to pick contents after a deep-linking launch, in seconds.
+PICK_SECONDS = 1800
+
+
+class PlatformInput(BaseModel):
+    """A platform registration (from the LMS's tool settings)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True) | example(
+        {
+            "issuer": "https://moodle.example.com",
+            "client_id": "Xq3Lr0VJ1xP5aBc",
+            "auth_login_url": "https://moodle.example.com/mod/lti/auth.php",
+            "token_url": "https://moodle.example.com/mod/lti/token.php",
+            "jwks_url": "https://moodle.example.com/mod/lti/certs.php",
+            "deployment_ids": ["3"],
+        }
+    )
+
+    issuer: str = _URL
+    client_id: str = Field(min_length=1, max_length=256)
+    auth_login_url: str = _URL
+    token_url: str = _URL
+    jwks_url: str = _URL
+    deployment_ids: list[Annotated[str, Field(min_length=1, max_length=256)]] = Field(min_length=1, max_length=100)
+
+
+class PlatformOut(BaseModel):
+    model_config = example(
+        {
+            "platform_id": "moodle",
+            "issuer": "https://moodle.example.com",
+            "client_id": "Xq3Lr0VJ1xP5aBc",
+            "auth_login_url": "https://moodle.example.com/mod/lti/auth.php",
+            "token_url": "https://moodle.example.com/mod/lti/token.php",
+            "jwks_url": "https://moodle.example.com/mod/lti/certs.php",
+            "deployment_ids": ["3"],
+        }
+    )
+
+    platform_id: str
+    issuer: str
+    client_id: str
+    auth_login_url: str
+    token_url: str
+    jwks_url: str
+    deployment_ids: list[str]
+
+
+class PlatformPage(BaseModel):
+    items: list[PlatformOut]
+
+
+class KeySet(BaseModel):
+    """The tool's public keys (JSON Web Key Set)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    keys: list[dict[str, Any]]
+
+
+def platform_json(platform: Platform) -> PlatformOut:
+    return PlatformOut(
+        platform_id=platform.platform_id,
+        issuer=platform.issuer,
+        client_id=platform.client_id,
+        auth_login_url=platform.auth_login_url,
+        token_url=platform.token_url,
+        jwks_url=platform.jwks_url,
+        deployment_ids=list(platform.deployment_ids),
+    )
+
+
+def origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def frame_ancestors(platform: Platform) -> str:
+    """The platform's own origins: where the tool's pages may be framed."""
+    return " ".join(dict.fromkeys(origin(url) for url in (platform.issuer, platform.auth_login_url)))
+
+
+def course_of(launch: Launch) -> str:
+    """The course a launch's context is kept as (`lti:<platform>:<context>`)."""
+    return f"lti:{launch.platform.platform_id}:{launch.context_id or 'no-context'}"
+
+
+def admit(launch: Launch, content: str, settings: Settings, store: DynamoStore, now: int) -> str:
+    """Record a resource-link launch: the context's course holds the content and the learner is
+    enrolled in it until the playback URL expires; the learner's AGS line item and xAPI registration
+    are kept on their deliveries (and a completion they already have is passed back). The learner id."""
+    learner = launch.client_user_id
+    course_id = course_of(launch)
+    course = store.get_course(course_id)
+    if course is None or content not in course.media_content_keys:
+        held = (*(course.media_content_keys if course else ()), content)
+        title = launch.context_title or course_id
+        store.put_course(Course(course_id, title[:256], held, now, course.max_devices if course else None))
+    until = now + settings.lti_playback_expires_in * 1000
+    store.put_enrolments([Enrolment(course_id, learner, None, until)])
+    targets = [Target.AGS] if launch.lineitem else []
+    if settings.xapi_lrs_url is not None:
+        targets.append(Target.XAPI)
+    if targets:
+        kept = Link(
+            launch.platform.platform_id,
+            launch.sub,
+            launch.lineitem,
+            launch.context_id,
+            registration(launch.platform.platform_id, launch.context_id, content),
+        )
+        store.put_link(learner, content, targets, kept)
+        record = store.get_stored(learner, content)
+        if record is not None:
+            store.fan_out(record, targets, now)
+    return learner
+
+
+def session_token(launch: Launch, keys: ToolKeys, now_seconds: int) -> str:
+    """What the picking page carries back: the deep-linking request's essentials, signed by us."""
+    claims = {
+        "iss": "kollus-lms-bridge",
+        "aud": "kollus-lms-bridge/deep-link",
+        "exp": now_seconds + PICK_SECONDS,
+        "platform_id": launch.platform.platform_id,
+        "deployment_id": launch.deployment_id,
+        "return_url": str(launch.deep_linking.get("deep_link_return_url") or ""),
+        "data": launch.deep_linking.get("data"),
+    }
+    if not claims["return_url"]:
+        raise InvalidRequest("the deep-linking request names no deep_link_return_url", field="id_token")
+    return keys.sign(claims)
+
+
+def read_session(token: str, keys: ToolKeys) -> Mapping[str, Any]:
+    public = {key["kid"]: jwt.PyJWK(key, algorithm="RS256") for key in keys.public()["keys"]}
+    try:
+        kid = str(jwt.get_unverified_header(token).get("kid") or "")
+        if kid not in public:
+            raise jwt.InvalidTokenError("signed by a key the tool no longer has")
+        claims: dict[str, Any] = jwt.decode(
+            token, public[kid].key, algorithms=["RS256"], audience="kollus-lms-bridge/deep-link"
+        )
+    except jwt.PyJWTError as error:
+        raise Forbidden(
+            f"the picking session is not valid (start again from the LMS): {error}", field="session"
+        ) from None
+    return claims
+
+
+def response_page(
+    platform: Platform, session: Mapping[str, Any], choices: Sequence[tuple[str, str]], keys: ToolKeys, launch_url: str
+) -> tuple[str, str]:
+    """The page that posts the signed response back to the platform, and its CSP."""
+    claims = deep_linking.response_claims(
+        platform, str(session["deployment_id"]), session.get("data"), choices, launch_url, int(time.time())
+    )
+    token = keys.sign(claims)
+    target = html.escape(str(session["return_url"]), quote=True)
+    body = (
+        '<!doctype html><html lang="en"><meta charset="utf-8"><title>Kollus videos</title>'
+        f'<form method="post" action="{target}"><input type="hidden" name="JWT" value="{token}">'
+        f'<p>{len(choices)} video(s) chosen.</p><button type="submit">Add to the course</button></form></html>'
+    )
+    back = origin(str(session["return_url"]))
+    csp = f"default-src 'none'; form-action {back}; frame-ancestors {frame_ancestors(platform)}"
+    return body, csp
+
+
+def picking_page(launch: Launch, contents: Sequence[tuple[str, str]], session: str) -> tuple[str, str]:
+    """The deep-linking page: the catalog's contents to tick (else a field for keys), and its CSP."""
+    rows = "".join(
+        f'<li><label><input type="checkbox" name="media_content_key" value="{html.escape(key, quote=True)}"> '
+        f"{html.escape(title)}</label></li>"
+        for key, title in contents
+    )
+    listing = f"<ul>{rows}</ul>" if rows else "<p>The catalog is empty: give media content keys, one per line.</p>"
+    body = (
+        '<!doctype html><html lang="en"><meta charset="utf-8"><title>Choose Kollus videos</title>'
+        '<form method="post" action="deep-link">'
+        f'<input type="hidden" name="session" value="{session}"><h1>Choose videos</h1>{listing}'
+        '<p><label>Media content keys<br><textarea name="keys" rows="3" cols="40"></textarea></label></p>'
+        '<button type="submit">Choose</button></form></html>'
+    )
+    return body, f"default-src 'none'; form-action 'self'; frame-ancestors {frame_ancestors(launch.platform)}"

@@ -1,0 +1,227 @@
+"""The LTI 1.3 tool's routes, as a Powertools router the API function includes.
+
+Public (the platform and the learner's browser call them; the signed messages are the credentials):
+`GET /.well-known/jwks.json`, `GET|POST /lti/login`, `POST /lti/launch`, `POST /lti/deep-link`.
+With the API token: `PUT|GET|DELETE /v1/lti/platforms/{platform_id}`, `GET /v1/lti/platforms`,
+`POST /v1/lti/keys`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+from urllib.parse import parse_qs
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
+from aws_lambda_powertools.event_handler.openapi.params import Path as PathParam
+
+from kollus_bridge.auth import playback_keys
+from kollus_bridge.errors import InvalidRequest, NotFound
+from kollus_bridge.lti import launch as lti_launch
+from kollus_bridge.lti.keys import ToolKeys
+from kollus_bridge.lti.platforms import Platform
+from kollus_bridge.settings import Settings
+from kollus_bridge.store import DynamoStore
+from kollus_bridge.times import now_ms
+
+from .http import model_response, page_responses, redirect_responses, responses
+from .lti import (
+    KeySet,
+    PlatformInput,
+    PlatformOut,
+    PlatformPage,
+    admit,
+    picking_page,
+    platform_json,
+    read_session,
+    response_page,
+    session_token,
+)
+from .service import PlaybackInput, issue_playback_url
+
+#: The routes a platform or a browser calls without the API token.
+LTI_PUBLIC_PATHS = frozenset({"/.well-known/jwks.json", "/lti/login", "/lti/launch", "/lti/deep-link"})
+PlatformId = Annotated[str, PathParam(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._-]+$", examples=["moodle"])]
+_HINT = Query(max_length=2048)
+
+
+def lti_routes(
+    store: DynamoStore,
+    settings: Settings,
+    tool_keys: Callable[[], ToolKeys],
+    rotate: Callable[[], ToolKeys],
+    key_for: lti_launch.KeyFor,
+) -> Router:
+    router = Router()  # type: ignore[no-untyped-call]
+
+    def base_url() -> str:
+        event = router.current_event
+        context = event.get("requestContext") or {}
+        host = str(context.get("domainName") or event.headers.get("host", ""))
+        loopback = host.startswith(("127.0.0.1", "localhost", "[::1]"))
+        scheme = event.headers.get("x-forwarded-proto") or ("http" if loopback else "https")
+        return f"{scheme}://{host}"
+
+    def form() -> dict[str, str]:
+        body = router.current_event.decoded_body or ""
+        return {name: values[0] for name, values in parse_qs(body, keep_blank_values=True).items()}
+
+    def page(body: str, csp: str, status: int = 200) -> Response[str]:
+        headers = {"content-security-policy": csp, "cache-control": "no-store", "referrer-policy": "no-referrer"}
+        return Response(status, "text/html; charset=utf-8", body, headers=headers)
+
+    @router.get(
+        "/.well-known/jwks.json",
+        summary="The LTI tool's public keys (JSON Web Key Set): platforms verify our messages with them",
+        responses=responses(KeySet, 503),
+    )
+    def get_jwks() -> Response[str]:
+        return model_response(200, KeySet(**tool_keys().public()))
+
+    def start_login(params: dict[str, str]) -> Response[str]:
+        url = lti_launch.login(params, store, base_url() + "/lti/launch", now_ms(), settings.lti_state_seconds)
+        return Response(302, "text/plain", "", headers={"location": url, "cache-control": "no-store"})
+
+    @router.get(
+        "/lti/login",
+        summary="LTI 1.3 OIDC login initiation (the platform's third-party login)",
+        responses=redirect_responses("To the platform's authorization endpoint", 400, 403, 404, 503),
+    )
+    def get_login(  # noqa: PLR0917 (the OIDC login's parameters)
+        iss: Annotated[str | None, _HINT] = None,
+        login_hint: Annotated[str | None, _HINT] = None,
+        target_link_uri: Annotated[str | None, _HINT] = None,
+        lti_message_hint: Annotated[str | None, _HINT] = None,
+        client_id: Annotated[str | None, _HINT] = None,
+        lti_deployment_id: Annotated[str | None, _HINT] = None,
+    ) -> Response[str]:
+        given = {
+            "iss": iss,
+            "login_hint": login_hint,
+            "target_link_uri": target_link_uri,
+            "lti_message_hint": lti_message_hint,
+            "client_id": client_id,
+            "lti_deployment_id": lti_deployment_id,
+        }
+        return start_login({name: value for name, value in given.items() if value})
+
+    @router.post(
+        "/lti/login",
+        summary="LTI 1.3 OIDC login initiation, form-posted",
+        responses=redirect_responses("To the platform's authorization endpoint", 400, 403, 404, 503),
+    )
+    def post_login() -> Response[str]:
+        return start_login(form())
+
+    @router.post(
+        "/lti/launch",
+        summary="LTI 1.3 launch: a resource link plays its content (303 to the signed Kollus playback URL); a "
+        "deep-linking request shows the contents to pick",
+        description="A deep-linking request answers 200 with the page listing the catalog's contents.",
+        responses=redirect_responses("To the Kollus player", 400, 403, 503, status=303),
+    )
+    def post_launch() -> Response[str]:
+        now = now_ms()
+        launch = lti_launch.verify(form(), store, key_for, now)
+        if launch.message_type == lti_launch.DEEP_LINKING:
+            contents, _ = store.list_contents(
+                status=None, channel_key=None, title_contains=None, limit=200, next_token=None
+            )
+            listed = [
+                (item.entry.media_content_key, item.entry.title or item.entry.media_content_key)
+                for item in contents
+                if item.entry.media_content_key
+            ]
+            return page(*picking_page(launch, listed, session_token(launch, tool_keys(), now // 1000)))
+        content = str(launch.custom.get("media_content_key") or "")
+        if not content:
+            raise InvalidRequest("the resource link has no custom parameter media_content_key", field="id_token")
+        learner = admit(launch, content, settings, store, now)
+        wanted = PlaybackInput(
+            client_user_id=learner, media_content_key=content, expires_in=settings.lti_playback_expires_in
+        )
+        issued = issue_playback_url(wanted, settings, store, playback_keys(settings), now)
+        return Response(303, "text/plain", "", headers={"location": issued["url"], "cache-control": "no-store"})
+
+    @router.post(
+        "/lti/deep-link",
+        summary="The instructor's pick: a signed LtiDeepLinkingResponse posted back to the platform",
+        responses=page_responses("The page that posts the response to the platform", 400, 403, 404, 503),
+    )
+    def post_deep_link() -> Response[str]:
+        body = router.current_event.decoded_body or ""
+        fields = parse_qs(body, keep_blank_values=True)
+        keys = tool_keys()
+        session = read_session((fields.get("session") or [""])[0], keys)
+        platform = store.get_platform(str(session["platform_id"]))
+        if platform is None:
+            raise NotFound("the platform of this deep-linking request is no longer registered")
+        chosen = list(fields.get("media_content_key") or [])
+        chosen += [line.strip() for text in fields.get("keys") or [] for line in text.splitlines() if line.strip()]
+        chosen = list(dict.fromkeys(key for key in chosen if len(key) <= 256))
+        if not chosen:
+            raise InvalidRequest("choose at least one content", field="media_content_key")
+        cards = store.content_cards(chosen)
+        choices = [(key, (cards[key].title if key in cards else None) or key) for key in chosen]
+        return page(*response_page(platform, session, choices, keys, base_url() + "/lti/launch"))
+
+    @router.put(
+        "/v1/lti/platforms/<platform_id>",
+        summary="Register an LTI 1.3 platform (an LMS), or replace its registration",
+        responses=responses(PlatformOut, 400, 401, 503),
+    )
+    def put_platform(platform_id: PlatformId, registration: Annotated[PlatformInput, Body()]) -> Response[str]:
+        platform = Platform(
+            platform_id,
+            registration.issuer,
+            registration.client_id,
+            registration.auth_login_url,
+            registration.token_url,
+            registration.jwks_url,
+            tuple(registration.deployment_ids),
+            now_ms(),
+        )
+        store.put_platform(platform)
+        return model_response(200, platform_json(platform))
+
+    @router.get(
+        "/v1/lti/platforms/<platform_id>",
+        summary="One registered LTI platform",
+        responses=responses(PlatformOut, 400, 401, 404, 503),
+    )
+    def get_platform(platform_id: PlatformId) -> Response[str]:
+        platform = store.get_platform(platform_id)
+        if platform is None:
+            raise NotFound(f"no LTI platform {platform_id!r}")
+        return model_response(200, platform_json(platform))
+
+    @router.delete(
+        "/v1/lti/platforms/<platform_id>",
+        summary="Remove a platform's registration (its learners' records and grades stay)",
+        responses=responses(PlatformOut, 400, 401, 404, 503),
+    )
+    def delete_platform(platform_id: PlatformId) -> Response[str]:
+        platform = store.delete_platform(platform_id)
+        if platform is None:
+            raise NotFound(f"no LTI platform {platform_id!r}")
+        return model_response(200, platform_json(platform))
+
+    @router.get(
+        "/v1/lti/platforms",
+        summary="Every registered LTI platform",
+        responses=responses(PlatformPage, 401, 503),
+    )
+    def list_platforms() -> Response[str]:
+        return model_response(200, PlatformPage(items=[platform_json(p) for p in store.list_platforms()]))
+
+    @router.post(
+        "/v1/lti/keys",
+        summary="Rotate the tool's signing key: a new key signs, the previous one stays published, older ones go",
+        responses=responses(KeySet, 400, 401, 503),
+    )
+    def post_keys() -> Response[str]:
+        return model_response(200, KeySet(**rotate().public()))
+
+    return router
