@@ -15,8 +15,10 @@
 from __future__ import annotations
 
 import argparse
+import html
 import json
 import os
+import re
 import sys
 import time
 from dataclasses import dataclass, field
@@ -94,12 +96,56 @@ class Bridge:
         return result
 
 
-def run_player(bridge: Bridge, learner: str, content: Content, device: str = "khp", speed: float = 1.0) -> PlayerRun:
-    """Ask before playing; play the whole content once at `speed` when approved, reporting as the player does."""
+def open_url(bridge: Bridge, url: str) -> tuple[str, str, dict[str, str]]:
+    """What the player reads from a playback URL (an LTI launch's, say): the learner and content from
+    its JWT (checked with the security key, as Kollus does), and the uservalues it carries."""
+    query = parse_qs(urlsplit(url).query)
+    claims = jwt.decode(query["jwt"][0], bridge.security_key, algorithms=["HS256"])
+    uservalues = {name: values[0] for name, values in query.items() if name.startswith("uservalue")}
+    return str(claims["cuid"]), str(claims["mc"][0]["mckey"]), uservalues
+
+
+def launch(bridge: Bridge, start_url: str) -> str:
+    """Follow an LTI launch as the learner's browser does, from the LMS's link to the playback URL
+    the bridge answers with: the LMS's login initiation, the bridge's redirect to the LMS's
+    authorization endpoint, the LMS's launch form, posted to the bridge."""
+    url = start_url
+    for _ in range(5):
+        answer = bridge.http.request("GET", url, redirect=False)
+        if answer.status in {301, 302, 303}:
+            url = answer.headers["location"]
+            continue
+        if answer.status != 200:
+            raise RuntimeError(f"GET {url}: {answer.status} {answer.data.decode(errors='replace')[:300]}")
+        page = answer.data.decode()
+        action = re.search(r'action="([^"]+)"', page)
+        fields = dict(re.findall(r'name="([^"]+)" value="([^"]*)"', page))
+        if action is None or "id_token" not in fields:
+            raise RuntimeError(f"GET {url}: no launch form in the answer")
+        posted = bridge.http.request(
+            "POST", html.unescape(action.group(1)), body=urlencode(fields).encode(), headers=FORM, redirect=False
+        )
+        if posted.status != 303:
+            raise RuntimeError(f"the launch answered {posted.status}: {posted.data.decode(errors='replace')[:300]}")
+        return str(posted.headers["location"])
+    raise RuntimeError("the launch did not reach the bridge")
+
+
+def run_player(
+    bridge: Bridge,
+    learner: str,
+    content: Content,
+    device: str = "khp",
+    speed: float = 1.0,
+    *,
+    uservalues: dict[str, str] | None = None,
+) -> PlayerRun:
+    """Ask before playing; play the whole content once at `speed` when approved, reporting as the player
+    does. `uservalues`: those of the playback URL it was opened with (else the LMS asks for one)."""
     run = PlayerRun()
-    session = Session(
-        learner, content, int(time.time()), device, bridge.playback_uservalues(learner, content.media_content_key)
-    )
+    if uservalues is None:
+        uservalues = bridge.playback_uservalues(learner, content.media_content_key)
+    session = Session(learner, content, int(time.time()), device, uservalues)
     for kind in (1, 3):
         data = bridge.ask(kind, session)
         run.approvals.append(data)
@@ -113,17 +159,26 @@ def run_player(bridge: Bridge, learner: str, content: Content, device: str = "kh
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m local.player", description=__doc__.split("\n")[0])
-    parser.add_argument("learner")
-    parser.add_argument("content")
+    parser.add_argument("learner", nargs="?", help="the learner (not with --launch)")
+    parser.add_argument("content", nargs="?", help="the media content key (not with --launch)")
+    parser.add_argument("--launch", help="an LTI launch link of the LMS: play the URL the launch answers with")
     parser.add_argument("--device", default="khp", help="the player id (default khp)")
     parser.add_argument("--speed", type=float, default=1.0)
     parser.add_argument("--duration", type=float, default=240.0, help="content seconds (default 240)")
     parser.add_argument("--blocks", type=int, default=4, help="block count (default 4)")
     parser.add_argument("--url", default=f"http://127.0.0.1:{os.environ.get('PORT', '3000')}")
     arguments = parser.parse_args(argv)
-    content = Content(arguments.content, arguments.duration, arguments.blocks)
+    bridge = Bridge(arguments.url)
     try:
-        run = run_player(Bridge(arguments.url), arguments.learner, content, arguments.device, arguments.speed)
+        uservalues = None
+        learner, key = arguments.learner, arguments.content
+        if arguments.launch:
+            learner, key, uservalues = open_url(bridge, launch(bridge, arguments.launch))
+            print(f"launched: learner {learner}, content {key}")
+        if not learner or not key:
+            parser.error("give a learner and a content, or --launch")
+        content = Content(key, arguments.duration, arguments.blocks)
+        run = run_player(bridge, learner, content, arguments.device, arguments.speed, uservalues=uservalues)
     except (RuntimeError, urllib3.exceptions.HTTPError) as error:
         print(f"player: {error}", file=sys.stderr)
         return 1

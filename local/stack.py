@@ -21,12 +21,17 @@ from types import FrameType
 from typing import Any
 
 from kollus_bridge.analytics.links import View, sign_view
+from kollus_bridge.lti.keys import ToolKeys, new_key
+from kollus_bridge.lti.platforms import Platform
 from kollus_bridge.settings import get_settings
+from kollus_bridge.store import DynamoStore
 
 from .dynamodb_local import LOCAL_CREDENTIALS, DynamoDBLocal, DynamoDBLocalError, create_tables
 from .http_api import BoundRoute, Handler, HandlerPool, LambdaContext, LocalHttpApi, bind
 from .kollus_vod import LOCAL_TOKEN, KollusVod
 from .lms_receiver import LmsReceiver
+from .lrs import Lrs
+from .lti_platform import LtiPlatform
 from .streams import StreamPoller
 from .template import (
     ROOT,
@@ -51,6 +56,8 @@ LOCAL_DEFAULTS = {
     "VIEW_LINK_KEY": "local-view-link-key",
     "KOLLUS_API_TOKEN": LOCAL_TOKEN,
     "KOLLUS_CHANNEL_KEY": "lectures",
+    # A key made for this process (the local stack's tool keys; AWS keeps them in Secrets Manager).
+    "LTI_TOOL_KEYS": ToolKeys((new_key(),)).text(),
     "POWERTOOLS_TRACE_DISABLED": "true",
     "POWERTOOLS_METRICS_DISABLED": "true",
     "POWERTOOLS_LOG_LEVEL": "WARNING",
@@ -58,6 +65,10 @@ LOCAL_DEFAULTS = {
 }
 LMS_RECEIVER_PORT = 3100
 KOLLUS_API_PORT = 3200
+LTI_PLATFORM_PORT = 3300
+LRS_PORT = 3400
+#: The platform id the local LTI platform is registered under.
+LOCAL_PLATFORM = "local"
 SCHEDULED_EVENT = ROOT / "events" / "sync" / "scheduled.json"
 
 
@@ -70,6 +81,8 @@ class Stack:
     scheduler: Scheduler
     streams: list[StreamPoller]
     kollus: KollusVod | None = None
+    platform: LtiPlatform | None = None
+    lrs: Lrs | None = None
 
     @property
     def url(self) -> str:
@@ -91,10 +104,15 @@ def local_environment(tables: dict[str, str]) -> dict[str, str]:
 
 
 def configure(
-    endpoint: str, tables: dict[str, str], lms_url: str | None, kollus_api_url: str | None = None
+    endpoint: str,
+    tables: dict[str, str],
+    lms_url: str | None,
+    kollus_api_url: str | None = None,
+    extra: dict[str, str] | None = None,
 ) -> dict[str, str]:
     """Set the process environment for the functions; the caller's own variables win."""
     environment = local_environment(tables)
+    environment.update(extra or {})
     environment["AWS_ENDPOINT_URL_DYNAMODB"] = endpoint
     if lms_url:
         environment["LMS_WEBHOOK_URL"] = lms_url
@@ -190,8 +208,13 @@ def running_stack(port: int = 3000, dynamodb_port: int = 0, quiet: bool = False)
             threading.Thread(target=kollus.serve_forever, name="kollus-vod", daemon=True).start()
             cleanup.callback(kollus.server_close)
             cleanup.callback(kollus.shutdown)
+        lrs = None
+        extra: dict[str, str] = {}
+        if not os.environ.get("XAPI_LRS_URL"):
+            lrs = cleanup.enter_context(Lrs(port=int(os.environ.get("LRS_PORT", str(LRS_PORT)))))
+            extra = {"XAPI_LRS_URL": lrs.url, "XAPI_LRS_AUTH": lrs.auth, "XAPI_ACTOR_HOMEPAGE": "http://127.0.0.1"}
         lms_url = receiver.url if receiver else None
-        environment = configure(database.endpoint, tables, lms_url, kollus.api_url if kollus else None)
+        environment = configure(database.endpoint, tables, lms_url, kollus.api_url if kollus else None, extra)
         server = LocalHttpApi(("127.0.0.1", port), bound_routes(), quiet=quiet)
         threading.Thread(target=server.serve_forever, name="http-api", daemon=True).start()
         cleanup.callback(server.server_close)
@@ -200,6 +223,9 @@ def running_stack(port: int = 3000, dynamodb_port: int = 0, quiet: bool = False)
             token = environment["KOLLUS_CALLBACK_TOKEN"].split(",")[0]
             host, bound = server.server_address[:2]
             kollus.callback_url = f"http://{host!s}:{bound}/callbacks/kollus/{token}/platform"
+        platform = _start_platform(server, database, tables, quiet)
+        cleanup.callback(platform.server_close)
+        cleanup.callback(platform.shutdown)
         get_settings.cache_clear()  # the environment was just set: validate it as the functions will
         scheduler = Scheduler(scheduled_functions(load_template()), get_settings().sync_interval_seconds, quiet=quiet)
         scheduler.start()
@@ -212,7 +238,30 @@ def running_stack(port: int = 3000, dynamodb_port: int = 0, quiet: bool = False)
             poller.start()
             cleanup.callback(poller.stop)
             streams.append(poller)
-        yield Stack(database, server, environment, receiver, scheduler, streams, kollus)
+        yield Stack(database, server, environment, receiver, scheduler, streams, kollus, platform, lrs)
+
+
+def _start_platform(server: LocalHttpApi, database: DynamoDBLocal, tables: dict[str, str], quiet: bool) -> LtiPlatform:
+    """An LTI platform (lti1p3platform) that launches the bridge, registered as `local`."""
+    host, bound = server.server_address[:2]
+    port = int(os.environ.get("LTI_PLATFORM_PORT", str(LTI_PLATFORM_PORT)))
+    platform = LtiPlatform(("127.0.0.1", port), f"http://{host!s}:{bound}", quiet=quiet)
+    threading.Thread(target=platform.serve_forever, name="lti-platform", daemon=True).start()
+    body = platform.registration_body()
+    store = DynamoStore(tables["ProgressTable"], database.client())
+    store.put_platform(
+        Platform(
+            LOCAL_PLATFORM,
+            body["issuer"],
+            body["client_id"],
+            body["auth_login_url"],
+            body["token_url"],
+            body["jwks_url"],
+            tuple(body["deployment_ids"]),
+            int(time.time() * 1000),
+        )
+    )
+    return platform
 
 
 def _banner(stack: Stack) -> str:
@@ -264,7 +313,21 @@ Learning analytics (`make demo` in another terminal plays a class of simulated l
   curl -s -H 'Authorization: Bearer {api_token}' '{stack.url}/v1/analytics/contents/demo-lecture?course=demo-course'
   (POST /v1/view-links makes such links; the first ask answers 202 while the figures are computed)
 
+{_standards(stack)}
 Ctrl-C stops everything.
+"""
+
+
+def _standards(stack: Stack) -> str:
+    if stack.platform is None:
+        return ""
+    start = stack.platform.start_url("student-1", "lecture-1")
+    lrs = f"ralph at {stack.lrs.url} (user {stack.lrs.auth})" if stack.lrs else stack.environment.get("XAPI_LRS_URL")
+    return f"""LTI 1.3 (an LMS built on lti1p3platform at {stack.platform.url}, registered as platform `local`):
+  .venv/bin/python -m local.player --url {stack.url} --launch '{start}' --speed 4
+  (the learner launches lecture-1 from the LMS, the player plays the launch's URL; the grade lands in
+   {stack.platform.url}/gradebook and the xAPI statements in {lrs})
+  deep linking: {stack.platform.start_url("teacher-1", deep_link=True)} in a browser
 """
 
 
