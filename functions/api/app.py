@@ -54,11 +54,12 @@ from kollus_bridge.api.service import (
 from kollus_bridge.auth import playback_keys
 from kollus_bridge.content import manage
 from kollus_bridge.content.catalog import Status
-from kollus_bridge.delivery.ledger import SyncState
+from kollus_bridge.delivery.ledger import SyncState, Target
+from kollus_bridge.errors import InvalidRequest
+from kollus_bridge.lti.jwks import KeySets
 from kollus_bridge.observability import logger, metrics
 from kollus_bridge.progress.ingest import rules_for
 from kollus_bridge.progress.rules import RulesCache
-from kollus_bridge.lti.jwks import KeySets
 from kollus_bridge.runtime import rotate_tool_keys, tool_keys, vod_client
 from kollus_bridge.settings import get_settings
 from kollus_bridge.store import dynamo_store
@@ -118,6 +119,9 @@ class RecordIdentity(BaseModel):
         default=None, min_length=1, max_length=256, description="Omit to redeliver the content's content.* webhook."
     )
     media_content_key: str = Field(min_length=1, max_length=256)
+    target: Target = Field(
+        default=Target.WEBHOOK, description="The LMS webhook, the LTI platform's gradebook (ags) or the LRS (xapi)."
+    )
 
 
 @app.get(
@@ -225,15 +229,17 @@ def post_playback_url(request: Annotated[PlaybackInput, Body()]) -> Response[str
 
 @app.get(
     "/v1/sync",
-    summary="The completion sync ledger, one state at a time",
+    summary="The completion sync ledger, one state at a time: a row per delivery target (webhook, ags, xapi)",
+    description="`target` keeps one target's rows (a page may then hold fewer than `limit`; follow next_token).",
     responses=responses(api_models.LedgerPage, 400, 401, 503),
 )
 def get_sync_ledger(
     state: Annotated[SyncState, Query(examples=["failed"])] = SyncState.FAILED,
     limit: Annotated[int, Query(ge=1, le=500, examples=[50])] = 50,
     next_token: Annotated[str | None, Query(max_length=4096)] = None,
+    target: Annotated[Target | None, Query(examples=["ags"])] = None,
 ) -> Response[str]:
-    page = sync_ledger(state, limit, next_token, store)
+    page = sync_ledger(state, limit, next_token, store, target)
     metrics.add_metric(name="SyncLedgerRead", unit=MetricUnit.Count, value=1)
     items = [ledger_json(entry) for entry in page.entries]
     return model_response(200, api_models.LedgerPage(items=items, next_token=page.next_token))
@@ -241,14 +247,16 @@ def get_sync_ledger(
 
 @app.post(
     "/v1/sync/redeliver",
-    summary="Put a completion back in line for delivery (idempotent; the webhook-id stays the same)",
+    summary="Put a completion back in line for delivery to one target (idempotent; the webhook-id stays the same)",
     responses=responses(api_models.Redelivery, 400, 401, 404, 503, status=202),
 )
 def post_redeliver(identity: Annotated[RecordIdentity, Body()]) -> Response[str]:
     if identity.client_user_id is None:
+        if identity.target is not Target.WEBHOOK:
+            raise InvalidRequest("a content's content.* events go to the webhook only", field="target")
         manage.redeliver_content(store, identity.media_content_key, now_ms())
     else:
-        redeliver(identity.client_user_id, identity.media_content_key, store, now_ms())
+        redeliver(identity.client_user_id, identity.media_content_key, store, now_ms(), identity.target)
     metrics.add_metric(name="SyncRedeliver", unit=MetricUnit.Count, value=1)
     return model_response(202, api_models.Redelivery(**identity.model_dump(), state="pending"))
 

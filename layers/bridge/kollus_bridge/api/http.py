@@ -67,12 +67,17 @@ def responses(model: Any, *errors: int, status: int = 200, description: str = "O
 
 def redirect_responses(description: str, *errors: int, status: int = 302) -> dict[int, OpenAPIResponse]:
     """OpenAPI declarations of a redirecting route (no body) and its errors."""
-    return {status: {"description": description}, **error_responses(*errors)}
+    empty: OpenAPIResponse = {
+        "description": description,
+        "content": {"text/plain": {"schema": {"type": "string", "maxLength": 0, "examples": [""]}}},
+    }
+    return {status: empty, **error_responses(*errors)}
 
 
 def page_responses(description: str, *errors: int) -> dict[int, OpenAPIResponse]:
     """OpenAPI declarations of a route answering an HTML page, and its errors."""
-    page: OpenAPIResponse = {"description": description, "content": {"text/html": {"schema": {"type": "string"}}}}
+    schema = {"type": "string", "examples": ['<!doctype html><html lang="en">...</html>']}
+    page: OpenAPIResponse = {"description": description, "content": {"text/html": {"schema": schema}}}
     return {200: page, **error_responses(*errors)}
 
 
@@ -241,6 +246,7 @@ def ledger_json(entry: StoredLedgerEntry) -> LedgerEntry:
     ledger = entry.ledger
     return LedgerEntry(
         subject="progress" if entry.client_user_id is not None else "content",
+        target=entry.target.value,
         client_user_id=entry.client_user_id,
         media_content_key=entry.media_content_key,
         upload_file_key=entry.upload_file_key,

@@ -76,13 +76,28 @@ class PlatformOut(BaseModel):
 
 
 class PlatformPage(BaseModel):
+    model_config = example({"items": [PlatformOut.model_config["json_schema_extra"]["examples"][0]]})  # type: ignore[index]
+
     items: list[PlatformOut]
 
 
 class KeySet(BaseModel):
     """The tool's public keys (JSON Web Key Set)."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow") | example(
+        {
+            "keys": [
+                {
+                    "kty": "RSA",
+                    "n": "0vx7agoebGcQSuuPiLJXZptN...",
+                    "e": "AQAB",
+                    "kid": "NzbLsXh8uDCcd",
+                    "alg": "RS256",
+                    "use": "sig",
+                }
+            ]
+        }
+    )
 
     keys: list[dict[str, Any]]
 

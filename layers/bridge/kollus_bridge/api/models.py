@@ -26,6 +26,7 @@ RECORD_EXAMPLE: dict[str, Any] = {
 }
 LEDGER_EXAMPLE: dict[str, Any] = {
     "subject": "progress",
+    "target": "webhook",
     "client_user_id": "user-1042",
     "media_content_key": "nY3CaQtl",
     "upload_file_key": None,
@@ -285,6 +286,9 @@ class LedgerEntry(BaseModel):
     subject: Literal["progress", "content"] = Field(
         description="progress: a learner's completion or progress; content: a content.* webhook."
     )
+    target: Literal["webhook", "ags", "xapi"] = Field(
+        description="Where it goes: the LMS webhook, an LTI platform's gradebook (ags) or the LRS (xapi)."
+    )
     client_user_id: str | None = Field(description="The learner (null for a content.* webhook).")
     media_content_key: str | None
     upload_file_key: str | None = Field(description="The content's upload key (content.* webhooks only).")
@@ -296,7 +300,7 @@ class LedgerEntry(BaseModel):
     last_status: int | None
     last_error: str | None
     delivered_at: str | None
-    webhook_id: str | None
+    webhook_id: str | None = Field(description="The webhook-id; for ags the score's id, for xapi the statement id.")
 
 
 class LedgerPage(BaseModel):
@@ -307,8 +311,11 @@ class LedgerPage(BaseModel):
 
 
 class Redelivery(BaseModel):
-    model_config = example({"client_user_id": "user-1042", "media_content_key": "nY3CaQtl", "state": "pending"})
+    model_config = example(
+        {"client_user_id": "user-1042", "media_content_key": "nY3CaQtl", "target": "webhook", "state": "pending"}
+    )
 
     client_user_id: str | None
     media_content_key: str
+    target: Literal["webhook", "ags", "xapi"]
     state: Literal["pending"]

@@ -44,7 +44,7 @@ from .service import PlaybackInput, issue_playback_url
 #: The routes a platform or a browser calls without the API token.
 LTI_PUBLIC_PATHS = frozenset({"/.well-known/jwks.json", "/lti/login", "/lti/launch", "/lti/deep-link"})
 PlatformId = Annotated[str, PathParam(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._-]+$", examples=["moodle"])]
-_HINT = Query(max_length=2048)
+_HINT = Query(max_length=2048, examples=["https://moodle.example.com"])
 
 
 def lti_routes(

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Protocol
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from kollus_bridge.content.ports import ContentCard
-from kollus_bridge.delivery.ledger import StoredLedgerEntry, SyncState
+from kollus_bridge.delivery.ledger import StoredLedgerEntry, SyncState, Target
 from kollus_bridge.errors import InvalidRequest, NotFound
 from kollus_bridge.kollus.playback import PlaybackKeys, PlaybackRequest, claims, jwt_hs256, playback_url, sign_nonce
 from kollus_bridge.progress.ingest import current_state
@@ -33,22 +33,31 @@ class LedgerStore(Protocol):
     """What the sync ledger's routes need from storage."""
 
     def ledger(
-        self, state: SyncState, limit: int, next_token: str | None
+        self, state: SyncState, limit: int, next_token: str | None, target: Target | None = None
     ) -> tuple[list[StoredLedgerEntry], str | None]: ...
 
     def redeliver(self, client_user_id: str, media_content_key: str, now: int) -> bool: ...
 
+    def redeliver_target(self, client_user_id: str, media_content_key: str, target: Target, now: int) -> bool: ...
 
-def sync_ledger(state: SyncState, limit: int, next_token: str | None, store: LedgerStore) -> LedgerPage:
-    """One page of the sync ledger in one state."""
-    entries, token = store.ledger(state, limit, next_token)
+
+def sync_ledger(
+    state: SyncState, limit: int, next_token: str | None, store: LedgerStore, target: Target | None = None
+) -> LedgerPage:
+    """One page of the sync ledger in one state (of one target, when given)."""
+    entries, token = store.ledger(state, limit, next_token, target)
     return LedgerPage(entries, token)
 
 
-def redeliver(client_user_id: str, media_content_key: str, store: LedgerStore, now: int) -> None:
-    """Put a completion back in line for delivery (idempotent)."""
-    if not store.redeliver(client_user_id, media_content_key, now):
-        raise NotFound("no completed record for this learner and content")
+def redeliver(
+    client_user_id: str, media_content_key: str, store: LedgerStore, now: int, target: Target = Target.WEBHOOK
+) -> None:
+    """Put a completion's delivery to one target back in line (idempotent)."""
+    if target is Target.WEBHOOK:
+        if not store.redeliver(client_user_id, media_content_key, now):
+            raise NotFound("no completed record for this learner and content")
+    elif not store.redeliver_target(client_user_id, media_content_key, target, now):
+        raise NotFound(f"no completion of this learner and content was delivered to {target.value}")
 
 
 # --- progress for the LMS: listings, "why not complete", rules, playback URLs -------------------

@@ -32,7 +32,7 @@ from .deliveries import delivery_from_item
 from .pages import decode_token, encode_token
 from .record_items import ledger_from_item, stored_record_from_item
 from .records import DUE
-from .subjects import delivery_key, key_of, subject_from_key
+from .subjects import DELIVERY_PREFIX, delivery_key, key_of, subject_from_key
 from .table import ConditionFailed, Table, optional_int, plain, used
 
 DUE_INDEX = "due-index"
@@ -206,15 +206,22 @@ class Ledger(Table):
         return True
 
     def ledger(
-        self, state: SyncState, limit: int, next_token: str | None
+        self, state: SyncState, limit: int, next_token: str | None, target: Target | None = None
     ) -> tuple[list[StoredLedgerEntry], str | None]:
-        """One page of the sync ledger in one state, oldest change first."""
+        """One page of the sync ledger in one state (of one target, when given), oldest change first;
+        a page filtered to a target may hold fewer than `limit` rows."""
         request: dict[str, Any] = {
             "IndexName": LEDGER_INDEX,
             "KeyConditionExpression": "sync_state = :state",
             "ExpressionAttributeValues": {":state": {"S": state.value}},
             "Limit": limit,
         }
+        if target is Target.WEBHOOK:
+            request["FilterExpression"] = "NOT begins_with(sk, :deliveries)"
+            request["ExpressionAttributeValues"][":deliveries"] = {"S": DELIVERY_PREFIX}
+        elif target is not None:
+            request["FilterExpression"] = "begins_with(sk, :target)"
+            request["ExpressionAttributeValues"][":target"] = {"S": f"{DELIVERY_PREFIX}{target.value}#"}
         start = decode_token(next_token, LEDGER_KEY_TYPES, {"sync_state": {"S": state.value}})
         items, last = self.query_page(request, start)
         entries = []
