@@ -6,7 +6,7 @@ import base64
 import json
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 FORM = "application/x-www-form-urlencoded"
 CALLBACK_TOKEN = "local-callback-token"  # the local stack's documented default
@@ -129,8 +129,11 @@ def http_event(
         "isBase64Encoded": False,
     }
     if query:
-        pairs = [part.partition("=") for part in query.split("&")]
-        event["queryStringParameters"] = {key: value for key, _, value in pairs}
+        # API Gateway hands over the parameters decoded (several values of one name comma-joined).
+        decoded: dict[str, list[str]] = {}
+        for key, value in parse_qsl(query, keep_blank_values=True):
+            decoded.setdefault(key, []).append(value)
+        event["queryStringParameters"] = {key: ",".join(values) for key, values in decoded.items()}
     if path_parameters:
         event["pathParameters"] = path_parameters
     if body is not None:

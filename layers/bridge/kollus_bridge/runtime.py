@@ -30,8 +30,9 @@ from kollus_bridge.store.secrets import SecretConflict, read_secret, write_secre
 #: The tool keys as last read from Secrets Manager, and when (monotonic seconds).
 _tool_keys: dict[str, tuple[float, ToolKeys]] = {}
 _tool_keys_lock = threading.Lock()
-#: The version name of the first key's write: the same for every function, so only one first key is kept.
-FIRST_KEY_VERSION = "lti-tool-key-first"
+#: The version name of the first key's write (Secrets Manager wants at least 32 characters): the same for
+#: every function, so only one first key is kept.
+FIRST_KEY_VERSION = "lti-tool-key-first-version-0000000001"
 
 
 def tool_keys(settings: Settings) -> ToolKeys:

@@ -1,0 +1,266 @@
+"""The LTI 1.3 tool on moto, launched by a real platform implementation (lti1p3platform, run by
+`local.lti_platform`): logins, launches and every way a launch is refused; platform registration;
+the tool's key set and its rotation in Secrets Manager."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import boto3
+import jwt
+import pytest
+import urllib3
+from kollus_bridge import runtime
+from kollus_bridge.delivery.ledger import Target
+from kollus_bridge.lti.keys import ToolKeys
+from kollus_bridge.settings import settings_from
+from kollus_bridge.store.secrets import secrets_client
+from moto import mock_aws
+
+from local.dynamodb_local import LOCAL_CREDENTIALS, create_tables
+from local.lti_platform import CLIENT_ID, LtiPlatform
+from local.stack import LOCAL_DEFAULTS
+from tests.helpers import body_of, invoke
+from tests.payloads import API_TOKEN, FORM, http_event
+
+TOOL = "https://api.example.com"
+ROUTES = {
+    ("GET", "/.well-known/jwks.json"): "GET /.well-known/jwks.json",
+    ("GET", "/lti/login"): "GET /lti/login",
+    ("POST", "/lti/login"): "POST /lti/login",
+    ("POST", "/lti/launch"): "POST /lti/launch",
+    ("POST", "/lti/deep-link"): "POST /lti/deep-link",
+    ("GET", "/v1/lti/platforms"): "GET /v1/lti/platforms",
+    ("POST", "/v1/lti/keys"): "POST /v1/lti/keys",
+    ("GET", "/v1/sync"): "GET /v1/sync",
+}
+
+
+@dataclass
+class Tool:
+    api: ModuleType
+    platform: LtiPlatform
+    client: Any
+    http: urllib3.PoolManager
+
+    def call(
+        self, method: str, path: str, query: str = "", body: bytes | None = None, json_body: Any = None
+    ) -> dict[str, Any]:
+        parameters = None
+        route = ROUTES.get((method, path))
+        if route is None and path.startswith("/v1/lti/platforms/"):
+            route = f"{method} /v1/lti/platforms/{{platform_id}}"
+            parameters = {"platform_id": path.rsplit("/", 1)[1]}
+        assert route is not None, path
+        content_type = FORM if body is not None else ("application/json" if json_body is not None else None)
+        data = body if body is not None else (None if json_body is None else json.dumps(json_body).encode())
+        event = http_event(
+            method, path, route, body=data, content_type=content_type, query=query,
+            headers={"authorization": f"Bearer {API_TOKEN}"}, path_parameters=parameters,
+        )  # fmt: skip
+        return invoke(self.api, event)
+
+    def register(self, platform_id: str = "moodle", **changes: Any) -> dict[str, Any]:
+        return self.call(
+            "PUT", f"/v1/lti/platforms/{platform_id}", json_body={**self.platform.registration_body(), **changes}
+        )
+
+    def login(self, **params: str) -> str:
+        """The tool's answer to a login: where it sends the browser (asserted a redirect)."""
+        response = self.call("GET", "/lti/login", query=urlencode(params))
+        assert response["statusCode"] == 302, response
+        return str(response["headers"]["location"])
+
+    def authorize(self, location: str) -> dict[str, str]:
+        """What the platform posts back to the tool (its launch form's fields)."""
+        answer = self.http.request("GET", location, redirect=False)
+        assert answer.status == 200, answer.data
+        page = answer.data.decode()
+        fields = dict(re.findall(r'name="([^"]+)" value="([^"]*)"', page))
+        assert {"id_token", "state"} <= set(fields)
+        return fields
+
+    def launch_form(self, content: str = "lecture-1", user: str = "student-1") -> dict[str, str]:
+        start = self.http.request("GET", self.platform.start_url(user, content), redirect=False)
+        login = parse_qs(urlsplit(start.headers["location"]).query)
+        return self.authorize(self.login(**{name: values[0] for name, values in login.items()}))
+
+    def launch(self, form: dict[str, str]) -> dict[str, Any]:
+        return self.call("POST", "/lti/launch", body=urlencode(form).encode())
+
+
+@pytest.fixture
+def tool(
+    function_environment: Callable[[dict[str, str]], None], load_functions: Callable[[], dict[str, ModuleType]]
+) -> Iterator[Tool]:
+    platform = LtiPlatform(("127.0.0.1", 0), TOOL)
+    threading.Thread(target=platform.serve_forever, daemon=True).start()
+    try:
+        with mock_aws():
+            function_environment({})
+            client = boto3.client("dynamodb", region_name="us-east-1")
+            table = create_tables(client)["ProgressTable"]
+            function_environment({"TABLE_NAME": table})
+            tool = Tool(load_functions()["ApiFunction"], platform, client, urllib3.PoolManager(retries=False))
+            assert tool.register()["statusCode"] == 200
+            yield tool
+    finally:
+        platform.shutdown()
+        platform.server_close()
+
+
+def test_a_launch_plays_the_linked_content_for_the_platforms_learner(tool: Tool) -> None:
+    response = tool.launch(tool.launch_form("lecture-1", "student-1"))
+    assert response["statusCode"] == 303
+    url = urlsplit(response["headers"]["location"])
+    query = parse_qs(url.query)
+    claims = jwt.decode(query["jwt"][0], LOCAL_DEFAULTS["KOLLUS_SECURITY_KEY"], algorithms=["HS256"])
+    assert claims["cuid"] == "moodle:student-1" and claims["mc"] == [{"mckey": "lecture-1"}]
+    assert query["uservalue99"][0].startswith("v2.")  # the session nonce binds the progress that follows
+    store = tool.api.store
+    course = store.get_course("lti:moodle:course-1")
+    assert course is not None and course.media_content_keys == ("lecture-1",)
+    assert [e.course_id for e in store.enrolments_of("moodle:student-1")] == ["lti:moodle:course-1"]
+    delivery = store.get_delivery("moodle:student-1", "lecture-1", Target.AGS)
+    assert delivery is not None and delivery.link is not None
+    assert delivery.link.lineitem == tool.platform.lineitem("lecture-1") and delivery.link.sub == "student-1"
+
+
+def test_a_launch_form_works_once(tool: Tool) -> None:
+    form = tool.launch_form()
+    assert tool.launch(form)["statusCode"] == 303
+    again = tool.launch(form)
+    assert again["statusCode"] == 403 and body_of(again)["error"]["field"] == "state"
+
+
+def test_a_tampered_or_foreign_id_token_is_refused(tool: Tool) -> None:
+    form = tool.launch_form()
+    header, payload, signature = form["id_token"].split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=="))
+    claims["sub"] = "someone-else"
+    forged = base64.urlsafe_b64encode(json.dumps(claims).encode()).decode().rstrip("=")
+    refused = tool.launch({**form, "id_token": f"{header}.{forged}.{signature}"})
+    assert refused["statusCode"] == 403 and body_of(refused)["error"]["field"] == "id_token"
+    assert "signature" in body_of(refused)["error"]["message"].lower()
+
+
+def test_a_launch_must_carry_the_nonce_of_its_own_login(tool: Tool) -> None:
+    first, second = tool.launch_form(), tool.launch_form()
+    swapped = tool.launch({"id_token": first["id_token"], "state": second["state"]})
+    assert swapped["statusCode"] == 403 and "nonce" in body_of(swapped)["error"]["message"]
+
+
+def test_unregistered_deployments_and_issuers_are_refused(tool: Tool) -> None:
+    assert tool.register(deployment_ids=["other"])["statusCode"] == 200
+    refused = tool.call("GET", "/lti/login", query=urlencode({
+        "iss": tool.platform.url, "login_hint": "student-1", "target_link_uri": TOOL + "/lti/launch",
+        "lti_deployment_id": "1",
+    }))  # fmt: skip
+    assert refused["statusCode"] == 403 and body_of(refused)["error"]["field"] == "lti_deployment_id"
+    location = tool.login(iss=tool.platform.url, login_hint="student-1", target_link_uri=TOOL + "/lti/launch",
+                          lti_message_hint="content:lecture-1")  # fmt: skip
+    launched = tool.launch(tool.authorize(location))
+    assert launched["statusCode"] == 403 and "deployment" in body_of(launched)["error"]["message"]
+    unknown = tool.call("GET", "/lti/login", query=urlencode({
+        "iss": "https://elsewhere.example", "login_hint": "x", "target_link_uri": TOOL + "/lti/launch",
+    }))  # fmt: skip
+    assert unknown["statusCode"] == 404
+
+
+def test_a_login_names_where_to_go_back_with_a_fresh_state_and_nonce(tool: Tool) -> None:
+    first = parse_qs(urlsplit(tool.login(iss=tool.platform.url, login_hint="a", target_link_uri=TOOL)).query)
+    second = parse_qs(urlsplit(tool.login(iss=tool.platform.url, login_hint="a", target_link_uri=TOOL)).query)
+    assert first["redirect_uri"] == [TOOL + "/lti/launch"] and first["client_id"] == [CLIENT_ID]
+    assert first["response_mode"] == ["form_post"] and first["scope"] == ["openid"]
+    assert first["state"] != second["state"] and first["nonce"] != second["nonce"]
+    missing = tool.call("GET", "/lti/login", query="iss=x")
+    assert missing["statusCode"] == 400 and body_of(missing)["error"]["code"] == "invalid_request"
+
+
+def test_platform_registrations_are_kept_listed_and_removed(tool: Tool) -> None:
+    waiting = tool.launch_form()
+    listed = body_of(tool.call("GET", "/v1/lti/platforms"))["items"]
+    assert [p["platform_id"] for p in listed] == ["moodle"] and listed[0]["issuer"] == tool.platform.url
+    bad = tool.register("canvas", token_url="not a url")
+    assert bad["statusCode"] == 400
+    assert tool.call("DELETE", "/v1/lti/platforms/moodle")["statusCode"] == 200
+    assert tool.call("GET", "/v1/lti/platforms/moodle")["statusCode"] == 404
+    gone = tool.launch(waiting)
+    assert gone["statusCode"] == 403 and "no longer registered" in body_of(gone)["error"]["message"]
+
+
+def test_the_key_set_publishes_public_keys_only(tool: Tool) -> None:
+    published = body_of(tool.call("GET", "/.well-known/jwks.json"))["keys"]
+    assert len(published) == 1 and published[0]["alg"] == "RS256" and published[0]["kid"]
+    assert not {"d", "p", "q", "dp", "dq", "qi"} & set(published[0])
+    local = tool.call("POST", "/v1/lti/keys")
+    assert local["statusCode"] == 400  # the local keys come from LTI_TOOL_KEYS
+
+
+def test_in_aws_the_first_key_is_made_once_and_rotation_keeps_the_previous_one_published(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name, value in LOCAL_CREDENTIALS.items():
+        monkeypatch.setenv(name, value)
+    secrets_client.cache_clear()
+    with mock_aws():
+        secrets = boto3.client("secretsmanager", region_name="us-east-1")
+        arn = secrets.create_secret(Name="tool-keys", SecretString='{"keys":[]}')["ARN"]
+        settings = settings_from({"TABLE_NAME": "tool-keys-test", "KOLLUS_CALLBACK_TOKEN": "c", "API_TOKEN": "a",
+                                  "LTI_TOOL_KEYS_ARN": arn, "SECRET_CACHE_SECONDS": "0"})  # fmt: skip
+        # Two functions start at once: both read the secret before either writes its first key.
+        both_read = threading.Barrier(2)
+        real_read = runtime.read_secret
+
+        def read_together(secret_id: str) -> str:
+            text = real_read(secret_id)
+            if not ToolKeys.parse(text).keys:
+                both_read.wait(timeout=10)
+            return text
+
+        monkeypatch.setattr(runtime, "read_secret", read_together)
+        found: list[ToolKeys] = []
+
+        def function() -> None:
+            runtime._tool_keys.clear()
+            found.append(runtime.tool_keys(settings))
+
+        threads = [threading.Thread(target=function) for _ in range(2)]
+        monkeypatch.setattr(runtime, "_tool_keys_lock", _PerThreadLock())
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        monkeypatch.setattr(runtime, "read_secret", real_read)
+        kids = {keys.keys[0]["kid"] for keys in found}
+        assert len(found) == 2 and len(kids) == 1, "two functions made two first keys"
+        stored = ToolKeys.parse(secrets.get_secret_value(SecretId=arn)["SecretString"])
+        assert [key["kid"] for key in stored.keys] == list(kids)
+        first = stored.keys[0]["kid"]
+        rotated = runtime.rotate_tool_keys(settings)
+        second = rotated.keys[0]["kid"]
+        assert [key["kid"] for key in rotated.public()["keys"]] == [second, first]
+        assert jwt.get_unverified_header(rotated.sign({"iss": "x"}))["kid"] == second
+        third = runtime.rotate_tool_keys(settings)
+        assert [key["kid"] for key in third.public()["keys"]] == [third.keys[0]["kid"], second]
+        runtime._tool_keys.clear()
+        assert runtime.tool_keys(settings).keys == third.keys
+    secrets_client.cache_clear()
+
+
+class _PerThreadLock:
+    """A lock each thread holds alone: the two threads stand for two functions' processes."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
