@@ -44,6 +44,38 @@ def ralph_bin() -> Path:
     return command
 
 
+def validate(statements: Sequence[Mapping[str, Any]]) -> subprocess.CompletedProcess[str]:
+    """`ralph validate -f xapi --fail-on-unknown` over these statements, one per line."""
+    lines = "".join(json.dumps(statement) + "\n" for statement in statements)
+    with tempfile.TemporaryDirectory(prefix="ralph-validate-") as folder:
+        return subprocess.run(
+            [str(ralph_bin()), "validate", "-f", "xapi", "--fail-on-unknown"],
+            input=lines,
+            env={**os.environ, "RALPH_APP_DIR": folder},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+
+def statements_at(url: str, auth: str) -> list[Mapping[str, Any]]:
+    """Every statement an LRS at `url` holds (its xAPI endpoint), following its pages."""
+    token = base64.b64encode(auth.encode()).decode()
+    found: list[Mapping[str, Any]] = []
+    next_url: str | None = url + "statements"
+    while next_url:
+        request = urllib.request.Request(  # noqa: S310 - a local http URL of our own
+            next_url, headers={"authorization": "Basic " + token, "x-experience-api-version": "1.0.3"}
+        )
+        with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310
+            page = json.loads(answer.read())
+        found += page["statements"]
+        more = page.get("more") or ""
+        next_url = url + more.split("/xAPI/", 1)[1] if more else None
+    return found
+
+
 class Lrs:
     """A ralph LRS process: `with Lrs() as lrs: lrs.url`."""
 
@@ -105,45 +137,12 @@ class Lrs:
     def _log_tail(self) -> str:
         return (self.folder / "ralph.log").read_text(errors="replace")[-2000:]
 
-    def _request(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-        token = base64.b64encode(self.auth.encode()).decode()
-        request = urllib.request.Request(  # noqa: S310 - a local http URL of our own
-            self.url + path,
-            method=method,
-            data=None if body is None else json.dumps(body).encode(),
-            headers={
-                "authorization": "Basic " + token,
-                "x-experience-api-version": "1.0.3",
-                "content-type": "application/json",
-            },
-        )
-        with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310
-            data = answer.read()
-            return answer.status, json.loads(data) if data else None
-
-    def statements(self, **query: str) -> list[Mapping[str, Any]]:
-        """Every statement the LRS holds (newest first), following its pages."""
-        found: list[Mapping[str, Any]] = []
-        path = "statements" + ("?" + "&".join(f"{k}={v}" for k, v in query.items()) if query else "")
-        while path:
-            _, page = self._request("GET", path)
-            found += page["statements"]
-            more = page.get("more") or ""
-            path = more.split("/xAPI/", 1)[1] if more else ""
-        return found
+    def statements(self) -> list[Mapping[str, Any]]:
+        """Every statement the LRS holds, following its pages."""
+        return statements_at(self.url, self.auth)
 
     def validate(self, statements: Sequence[Mapping[str, Any]]) -> subprocess.CompletedProcess[str]:
-        """`ralph validate -f xapi --fail-on-unknown` over these statements, one per line."""
-        lines = "".join(json.dumps(statement) + "\n" for statement in statements)
-        return subprocess.run(
-            [str(self.command), "validate", "-f", "xapi", "--fail-on-unknown"],
-            input=lines,
-            env=self._environment(),
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+        return validate(statements)
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:

@@ -4,7 +4,7 @@ playback URLs, the sync ledger."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools import Tracer
 from aws_lambda_powertools.event_handler import Response
@@ -119,8 +119,8 @@ class RecordIdentity(BaseModel):
         default=None, min_length=1, max_length=256, description="Omit to redeliver the content's content.* webhook."
     )
     media_content_key: str = Field(min_length=1, max_length=256)
-    target: Target = Field(
-        default=Target.WEBHOOK, description="The LMS webhook, the LTI platform's gradebook (ags) or the LRS (xapi)."
+    target: Literal["webhook", "ags", "xapi"] = Field(
+        default="webhook", description="The LMS webhook, the LTI platform's gradebook (ags) or the LRS (xapi)."
     )
 
 
@@ -252,11 +252,11 @@ def get_sync_ledger(
 )
 def post_redeliver(identity: Annotated[RecordIdentity, Body()]) -> Response[str]:
     if identity.client_user_id is None:
-        if identity.target is not Target.WEBHOOK:
+        if identity.target != "webhook":
             raise InvalidRequest("a content's content.* events go to the webhook only", field="target")
         manage.redeliver_content(store, identity.media_content_key, now_ms())
     else:
-        redeliver(identity.client_user_id, identity.media_content_key, store, now_ms(), identity.target)
+        redeliver(identity.client_user_id, identity.media_content_key, store, now_ms(), Target(identity.target))
     metrics.add_metric(name="SyncRedeliver", unit=MetricUnit.Count, value=1)
     return model_response(202, api_models.Redelivery(**identity.model_dump(), state="pending"))
 

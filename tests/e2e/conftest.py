@@ -27,6 +27,7 @@ class RunningStack:
     dynamodb_port: int
     banner: list[str]
     output: list[str]
+    environment: dict[str, str]
 
 
 def request(url: str, data: bytes | None = None, headers: dict[str, str] | None = None) -> tuple[int, Any]:
@@ -47,6 +48,8 @@ def stack() -> Iterator[RunningStack]:
         "DYNAMODB_PORT": str(dynamodb_port),
         "LMS_RECEIVER_PORT": str(free_port()),
         "KOLLUS_API_PORT": str(free_port()),
+        "LTI_PLATFORM_PORT": str(free_port()),
+        "LRS_PORT": str(free_port()),
         "SYNC_INTERVAL_SECONDS": "1",
         "PYTHONUNBUFFERED": "1",
     }
@@ -74,7 +77,7 @@ def stack() -> Iterator[RunningStack]:
     output: list[str] = []
     # Keep reading the log (so the stack never blocks on a full pipe) for the tests to look at.
     threading.Thread(target=lambda: output.extend(process.stdout or []), daemon=True).start()
-    running = RunningStack(process, f"http://127.0.0.1:{port}", dynamodb_port, banner, output)
+    running = RunningStack(process, f"http://127.0.0.1:{port}", dynamodb_port, banner, output, environment)
     yield running
     if process.poll() is None:
         process.kill()

@@ -218,7 +218,7 @@ def test_in_aws_the_first_key_is_made_once_and_rotation_keeps_the_previous_one_p
                                   "LTI_TOOL_KEYS_ARN": arn, "SECRET_CACHE_SECONDS": "0"})  # fmt: skip
         # Two functions start at once: both read the secret before either writes its first key.
         both_read = threading.Barrier(2)
-        real_read = runtime.read_secret
+        real_read = runtime.read_secret  # type: ignore[attr-defined]
 
         def read_together(secret_id: str) -> str:
             text = real_read(secret_id)

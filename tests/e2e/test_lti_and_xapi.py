@@ -1,0 +1,120 @@
+"""The standards end to end, on the local stack as `make run` starts it: a learner launches a Kollus
+video from an LTI platform (lti1p3platform), plays it with the simulated player, and the completion
+lands in the platform's gradebook (AGS) and in the LRS (ralph) as a Video Profile statement; a
+redelivery to either changes nothing there. An instructor's deep-linking pick is validated by the
+platform."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+from urllib.parse import urlencode
+
+import urllib3
+
+from local.lrs import PASSWORD, USERNAME, statements_at, validate
+from local.player import Bridge, launch, open_url, run_player
+from local.simulator import Content
+from tests.e2e.conftest import RunningStack
+
+T = TypeVar("T")
+API = {"authorization": "Bearer local-api-token", "content-type": "application/json"}
+http = urllib3.PoolManager(retries=False, timeout=30)
+
+
+def eventually(probe: Callable[[], T | None], timeout: float = 30.0) -> T:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = probe()
+        if found is not None:
+            return found
+        time.sleep(0.2)
+    raise AssertionError("not within the time allowed")
+
+
+def platform_url(stack: RunningStack) -> str:
+    return f"http://127.0.0.1:{stack.environment['LTI_PLATFORM_PORT']}"
+
+
+def lrs_url(stack: RunningStack) -> str:
+    return f"http://127.0.0.1:{stack.environment['LRS_PORT']}/xAPI/"
+
+
+def gradebook(stack: RunningStack) -> dict[str, Any]:
+    answer: dict[str, Any] = http.request("GET", platform_url(stack) + "/gradebook").json()
+    return answer
+
+
+def statements_of(stack: RunningStack, learner: str) -> list[Any]:
+    every = statements_at(lrs_url(stack), f"{USERNAME}:{PASSWORD}")
+    return [s for s in every if s["actor"]["account"]["name"] == learner]
+
+
+def test_a_launch_plays_and_the_completion_lands_in_the_gradebook_and_the_lrs(stack: RunningStack) -> None:
+    bridge = Bridge(stack.url)
+    start = f"{platform_url(stack)}/start?" + urlencode({"user": "lti-student", "content": "lti-lecture"})
+    learner, key, uservalues = open_url(bridge, launch(bridge, start))
+    assert (learner, key) == ("local:lti-student", "lti-lecture")
+    run = run_player(bridge, learner, Content(key, 240.0, 4), speed=16, uservalues=uservalues)
+    assert run.refused is None and run.progress[-1]["completed"] is True
+    line = f"lti-student@{platform_url(stack)}/lineitems/lti-lecture"
+    score = eventually(lambda: gradebook(stack).get(line))
+    assert (score["scoreGiven"], score["scoreMaximum"]) == (100.0, 100)
+    assert (score["activityProgress"], score["gradingProgress"]) == ("Completed", "FullyGraded")
+    completed = eventually(lambda: statements_of(stack, learner) or None)
+    assert [s["verb"]["id"] for s in completed] == ["http://adlnet.gov/expapi/verbs/completed"]
+    assert completed[0]["context"]["registration"]  # the learner came through LTI
+    checked = validate(completed)
+    assert checked.returncode == 0, checked.stderr[-2000:]
+
+    for target in ("ags", "xapi"):
+        body = json.dumps({"client_user_id": learner, "media_content_key": key, "target": target})
+        answer = http.request("POST", stack.url + "/v1/sync/redeliver", body=body, headers=API)
+        assert answer.status == 202, answer.data
+
+    def delivered_again() -> list[Any] | None:
+        query = urlencode({"state": "delivered", "limit": 500})
+        rows = http.request("GET", f"{stack.url}/v1/sync?{query}", headers=API).json()["items"]
+        mine = [row for row in rows if row["client_user_id"] == learner and row["target"] in {"ags", "xapi"}]
+        fresh = [row for row in mine if row["last_attempt_at"] and row["last_attempt_at"] > score["timestamp"]]
+        return mine if len(fresh) == 2 else None
+
+    eventually(delivered_again)
+    again = gradebook(stack)[line]
+    assert (again["scoreGiven"], again["activityProgress"]) == (100.0, "Completed")
+    assert len(statements_of(stack, learner)) == 1  # the same statement id: the LRS keeps it once
+    failed = http.request("GET", f"{stack.url}/v1/sync?state=failed", headers=API).json()["items"]
+    assert [row for row in failed if row["client_user_id"] == learner] == []
+
+
+def test_an_instructors_deep_linking_pick_is_accepted_by_the_platform(stack: RunningStack) -> None:
+    start = f"{platform_url(stack)}/start?" + urlencode({"user": "teacher-1", "deep_link": "1"})
+    location = http.request("GET", start, redirect=False).headers["location"]
+    location = http.request("GET", location, redirect=False).headers["location"]  # the tool's login
+    form_page = http.request("GET", location, redirect=False).data.decode()  # the platform's launch form
+    fields = dict(re.findall(r'name="([^"]+)" value="([^"]*)"', form_page))
+    picking = http.request("POST", stack.url + "/lti/launch", fields=fields, encode_multipart=False)
+    assert picking.status == 200 and "default-src 'none'" in picking.headers["content-security-policy"]
+    session = re.search(r'name="session" value="([^"]+)"', picking.data.decode())
+    assert session is not None
+    chosen = http.request(
+        "POST", stack.url + "/lti/deep-link", fields={"session": session.group(1), "keys": "lecture-9\nlecture-10"},
+        encode_multipart=False,
+    )  # fmt: skip
+    assert chosen.status == 200, chosen.data
+    page = chosen.data.decode()
+    action = re.search(r'action="([^"]+)"', page)
+    token = re.search(r'name="JWT" value="([^"]+)"', page)
+    assert action is not None and token is not None
+    accepted = http.request("POST", action.group(1), fields={"JWT": token.group(1)}, encode_multipart=False)
+    assert accepted.status == 200, accepted.data
+    items = accepted.json()["content_items"]
+    assert [item["custom"]["media_content_key"] for item in items] == ["lecture-9", "lecture-10"]
+    assert all(item["type"] == "ltiResourceLink" and item["url"] == stack.url + "/lti/launch" for item in items)
+    assert [item["lineItem"] for item in items] == [
+        {"scoreMaximum": 100, "label": "lecture-9", "resourceId": "lecture-9"},
+        {"scoreMaximum": 100, "label": "lecture-10", "resourceId": "lecture-10"},
+    ]
