@@ -206,7 +206,12 @@ def test_a_content_webhook_can_be_redelivered(bridge: Bridge) -> None:
     assert status == 404  # nothing announced yet
     bridge.call("DELETE", f"/v1/contents/{key}")
     status, answer = bridge.call("POST", "/v1/sync/redeliver", body={"media_content_key": key})
-    assert status == 202 and answer == {"client_user_id": None, "media_content_key": key, "state": "pending"}
+    assert status == 202 and answer == {
+        "client_user_id": None,
+        "media_content_key": key,
+        "target": "webhook",
+        "state": "pending",
+    }
     status, ledger = bridge.call("GET", "/v1/sync", "state=pending")
     assert status == 200
     (entry,) = ledger["items"]
