@@ -69,12 +69,15 @@ def test_sam_build_produces_an_arm64_python313_layer(tmp_path: Path) -> None:
     result = run_tool("sam", "build", "--build-dir", str(build), "--cache-dir", str(tmp_path / "cache"))
     assert result.returncode == 0, result.stdout + result.stderr
     layer = build / "BridgeLayer" / "python"
-    for module in ("store/table.py", "kollus/callback.py", "progress/ingest.py", "delivery/sync.py", "api/service.py"):
+    modules = ("store/table.py", "kollus/callback.py", "progress/ingest.py", "delivery/sync.py", "api/service.py")
+    for module in (*modules, "lti/launch.py", "xapi/statements.py"):
         assert (layer / "kollus_bridge" / module).exists(), module  # every package of the layout ships
     cores = list(layer.glob("pydantic_core/_pydantic_core*.so"))
     assert len(cores) == 1, cores
     assert "cpython-313-aarch64-linux-gnu" in cores[0].name
     assert elf_machine(cores[0]) == ELF_MACHINE_AARCH64
+    rust = list(layer.glob("cryptography/hazmat/bindings/_rust*.so"))  # RS256 for the LTI tool
+    assert len(rust) == 1 and elf_machine(rust[0]) == ELF_MACHINE_AARCH64, rust
     wrong = [path for path in layer.rglob("*.so") if elf_machine(path) != ELF_MACHINE_AARCH64]
     assert wrong == [], f"native code for another platform: {wrong}"
     for function in resources(TEMPLATE, "AWS::Serverless::Function"):
