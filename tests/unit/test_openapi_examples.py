@@ -23,6 +23,9 @@ def has_examples(schema: dict[str, Any]) -> bool:
     schema = resolve(schema)
     if schema.get("examples") or "example" in schema:
         return True
+    properties = schema.get("properties") or {}
+    if properties and all(has_examples(field) for field in properties.values()):
+        return True  # a form body: each field carries its examples
     options = schema.get("anyOf") or schema.get("oneOf") or []
     return bool(options) and all(has_examples(option) for option in options if option.get("type") != "null")
 

@@ -15,6 +15,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from .errors import (
     BridgeError,
+    Conflict,
     Forbidden,
     InvalidPayload,
     InvalidRequest,
@@ -37,6 +38,7 @@ STATUS_BY_ERROR: dict[type[BridgeError], int] = {
     Unauthorized: 401,
     Forbidden: 403,
     NotFound: 404,
+    Conflict: 409,
     PayloadTooLarge: 413,
     UnsupportedMediaType: 415,
     RecordTooLarge: 422,

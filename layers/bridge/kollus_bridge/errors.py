@@ -49,6 +49,12 @@ class NotFound(BridgeError):
     code = "not_found"
 
 
+class Conflict(BridgeError):
+    """The request is valid but the state of things does not allow it (e.g. keys kept elsewhere)."""
+
+    code = "conflict"
+
+
 class RecordTooLarge(BridgeError):
     """The learner's record would exceed DynamoDB's item size (pathological number of sessions)."""
 

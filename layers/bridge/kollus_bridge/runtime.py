@@ -19,7 +19,7 @@ from kollus_bridge.delivery.grades import AgsChannel
 from kollus_bridge.delivery.ledger import Target
 from kollus_bridge.delivery.lms import post_webhook
 from kollus_bridge.delivery.sync import SyncRun, SyncStore
-from kollus_bridge.errors import InvalidRequest
+from kollus_bridge.errors import Conflict
 from kollus_bridge.kollus.vod import VodClient
 from kollus_bridge.lti.grades import AccessTokens
 from kollus_bridge.lti.keys import ToolKeys, new_key
@@ -60,7 +60,7 @@ def rotate_tool_keys(settings: Settings) -> ToolKeys:
     """A new signing key; the one before stays published, older ones go (AWS only)."""
     arn = settings.lti_tool_keys_arn
     if arn is None:
-        raise InvalidRequest("the tool keys come from LTI_TOOL_KEYS here: rotate them there")
+        raise Conflict("the tool keys come from LTI_TOOL_KEYS here: rotate them there")
     rotated = tool_keys(settings).rotated(new_key())
     write_secret(arn, rotated.text(), "lti-tool-key-" + uuid.uuid4().hex)
     with _tool_keys_lock:

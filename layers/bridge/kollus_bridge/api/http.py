@@ -37,6 +37,7 @@ _ERROR_DESCRIPTIONS = {
     401: "Missing or invalid credentials",
     403: "Not allowed: no valid session nonce",
     404: "Not found",
+    409: "Conflict: the state of things does not allow it (the message says why)",
     413: "Body too large",
     415: "Unsupported content type",
     422: "The record would exceed the storage item size",

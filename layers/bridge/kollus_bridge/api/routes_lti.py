@@ -14,7 +14,7 @@ from urllib.parse import parse_qs
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Body, Query
+from aws_lambda_powertools.event_handler.openapi.params import Body, Form, Query
 from aws_lambda_powertools.event_handler.openapi.params import Path as PathParam
 
 from kollus_bridge.auth import playback_keys
@@ -64,10 +64,6 @@ def lti_routes(
         scheme = event.headers.get("x-forwarded-proto") or ("http" if loopback else "https")
         return f"{scheme}://{host}"
 
-    def form() -> dict[str, str]:
-        body = router.current_event.decoded_body or ""
-        return {name: values[0] for name, values in parse_qs(body, keep_blank_values=True).items()}
-
     def page(body: str, csp: str, status: int = 200) -> Response[str]:
         headers = {"content-security-policy": csp, "cache-control": "no-store", "referrer-policy": "no-referrer"}
         return Response(status, "text/html; charset=utf-8", body, headers=headers)
@@ -90,9 +86,9 @@ def lti_routes(
         responses=redirect_responses("To the platform's authorization endpoint", 400, 403, 404, 503),
     )
     def get_login(  # noqa: PLR0917 (the OIDC login's parameters)
-        iss: Annotated[str | None, _HINT] = None,
-        login_hint: Annotated[str | None, _HINT] = None,
-        target_link_uri: Annotated[str | None, _HINT] = None,
+        iss: Annotated[str, Query(min_length=1, max_length=2048, examples=["https://moodle.example.com"])],
+        login_hint: Annotated[str, Query(min_length=1, max_length=2048, examples=["42"])],
+        target_link_uri: Annotated[str, Query(min_length=1, max_length=2048, examples=["https://api/lti/launch"])],
         lti_message_hint: Annotated[str | None, _HINT] = None,
         client_id: Annotated[str | None, _HINT] = None,
         lti_deployment_id: Annotated[str | None, _HINT] = None,
@@ -112,8 +108,23 @@ def lti_routes(
         summary="LTI 1.3 OIDC login initiation, form-posted",
         responses=redirect_responses("To the platform's authorization endpoint", 400, 403, 404, 503),
     )
-    def post_login() -> Response[str]:
-        return start_login(form())
+    def post_login(  # noqa: PLR0917 (the OIDC login's parameters)
+        iss: Annotated[str, Form(min_length=1, max_length=2048, examples=["https://moodle.example.com"])],
+        login_hint: Annotated[str, Form(min_length=1, max_length=2048, examples=["42"])],
+        target_link_uri: Annotated[str, Form(min_length=1, max_length=2048, examples=["https://api/lti/launch"])],
+        lti_message_hint: Annotated[str | None, Form(max_length=2048, examples=["7"])] = None,
+        client_id: Annotated[str | None, Form(max_length=2048, examples=["Xq3Lr0VJ1xP5aBc"])] = None,
+        lti_deployment_id: Annotated[str | None, Form(max_length=2048, examples=["3"])] = None,
+    ) -> Response[str]:
+        given = {
+            "iss": iss,
+            "login_hint": login_hint,
+            "target_link_uri": target_link_uri,
+            "lti_message_hint": lti_message_hint,
+            "client_id": client_id,
+            "lti_deployment_id": lti_deployment_id,
+        }
+        return start_login({name: value for name, value in given.items() if value})
 
     @router.post(
         "/lti/launch",
@@ -122,9 +133,12 @@ def lti_routes(
         description="A deep-linking request answers 200 with the page listing the catalog's contents.",
         responses=redirect_responses("To the Kollus player", 400, 403, 503, status=303),
     )
-    def post_launch() -> Response[str]:
+    def post_launch(
+        id_token: Annotated[str, Form(min_length=1, max_length=65_536, examples=["eyJhbGciOiJSUzI1NiJ9.e30.c2ln"])],
+        state: Annotated[str, Form(min_length=1, max_length=512, examples=["Zp1kq0VfXh2p3Y"])],
+    ) -> Response[str]:
         now = now_ms()
-        launch = lti_launch.verify(form(), store, key_for, now)
+        launch = lti_launch.verify({"id_token": id_token, "state": state}, store, key_for, now)
         if launch.message_type == lti_launch.DEEP_LINKING:
             contents, _ = store.list_contents(
                 status=None, channel_key=None, title_contains=None, limit=200, next_token=None
@@ -150,22 +164,26 @@ def lti_routes(
         summary="The instructor's pick: a signed LtiDeepLinkingResponse posted back to the platform",
         responses=page_responses("The page that posts the response to the platform", 400, 403, 404, 503),
     )
-    def post_deep_link() -> Response[str]:
-        body = router.current_event.decoded_body or ""
-        fields = parse_qs(body, keep_blank_values=True)
-        keys = tool_keys()
-        session = read_session((fields.get("session") or [""])[0], keys)
-        platform = store.get_platform(str(session["platform_id"]))
+    def post_deep_link(
+        session: Annotated[str, Form(min_length=1, max_length=65_536, examples=["eyJhbGciOiJSUzI1NiJ9.e30.c2ln"])],
+        keys: Annotated[str | None, Form(max_length=65_536, examples=["nY3CaQtl\nb7Xq2LmP"])] = None,
+    ) -> Response[str]:
+        # Ticked contents come as repeated `media_content_key` fields, which a declared form field
+        # would fold into one: read them from the body.
+        fields = parse_qs(router.current_event.decoded_body or "", keep_blank_values=True)
+        tool = tool_keys()
+        picked = read_session(session, tool)
+        platform = store.get_platform(str(picked["platform_id"]))
         if platform is None:
             raise NotFound("the platform of this deep-linking request is no longer registered")
         chosen = list(fields.get("media_content_key") or [])
-        chosen += [line.strip() for text in fields.get("keys") or [] for line in text.splitlines() if line.strip()]
+        chosen += [line.strip() for line in (keys or "").splitlines() if line.strip()]
         chosen = list(dict.fromkeys(key for key in chosen if len(key) <= 256))
         if not chosen:
             raise InvalidRequest("choose at least one content", field="media_content_key")
         cards = store.content_cards(chosen)
         choices = [(key, (cards[key].title if key in cards else None) or key) for key in chosen]
-        return page(*response_page(platform, session, choices, keys, base_url() + "/lti/launch"))
+        return page(*response_page(platform, picked, choices, tool, base_url() + "/lti/launch"))
 
     @router.put(
         "/v1/lti/platforms/<platform_id>",
@@ -219,7 +237,7 @@ def lti_routes(
     @router.post(
         "/v1/lti/keys",
         summary="Rotate the tool's signing key: a new key signs, the previous one stays published, older ones go",
-        responses=responses(KeySet, 400, 401, 503),
+        responses=responses(KeySet, 401, 409, 503),
     )
     def post_keys() -> Response[str]:
         return model_response(200, KeySet(**rotate().public()))
