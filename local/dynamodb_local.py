@@ -64,6 +64,17 @@ def _die_with_parent() -> None:
         pass  # not Linux: stop() and the context manager still stop it
 
 
+def stop_process(process: subprocess.Popen[bytes] | None) -> None:
+    """Stop a child process: politely, then, after ten seconds, for good."""
+    if process is not None and process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
 class DynamoDBLocal:
     """A DynamoDB Local process: `with DynamoDBLocal() as db: db.endpoint`."""
 
@@ -114,13 +125,7 @@ class DynamoDBLocal:
         raise DynamoDBLocalError(f"DynamoDB Local did not answer on {self.endpoint} within {timeout:.0f}s")
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+        stop_process(self.process)
         self.log.close()
 
     def __enter__(self) -> DynamoDBLocal:

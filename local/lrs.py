@@ -22,7 +22,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from .dynamodb_local import _die_with_parent, free_port
+from .dynamodb_local import _die_with_parent, free_port, stop_process
 from .template import ROOT
 
 USERNAME = "bridge"
@@ -145,13 +145,7 @@ class Lrs:
         return validate(statements)
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+        stop_process(self.process)
         self.log.close()
 
     def __enter__(self) -> Lrs:

@@ -31,19 +31,21 @@ _URL = Field(min_length=8, max_length=2048, pattern=r"^https?://[^\s/]+\S*$")
 PICK_SECONDS = 1800
 
 
+#: A registration, as Moodle's tool details show it.
+REGISTRATION: dict[str, Any] = {
+    "issuer": "https://moodle.example.com",
+    "client_id": "Xq3Lr0VJ1xP5aBc",
+    "auth_login_url": "https://moodle.example.com/mod/lti/auth.php",
+    "token_url": "https://moodle.example.com/mod/lti/token.php",
+    "jwks_url": "https://moodle.example.com/mod/lti/certs.php",
+    "deployment_ids": ["3"],
+}
+
+
 class PlatformInput(BaseModel):
     """A platform registration (from the LMS's tool settings)."""
 
-    model_config = ConfigDict(extra="forbid", strict=True) | example(
-        {
-            "issuer": "https://moodle.example.com",
-            "client_id": "Xq3Lr0VJ1xP5aBc",
-            "auth_login_url": "https://moodle.example.com/mod/lti/auth.php",
-            "token_url": "https://moodle.example.com/mod/lti/token.php",
-            "jwks_url": "https://moodle.example.com/mod/lti/certs.php",
-            "deployment_ids": ["3"],
-        }
-    )
+    model_config = ConfigDict(extra="forbid", strict=True) | example(REGISTRATION)
 
     issuer: str = _URL
     client_id: str = Field(min_length=1, max_length=256)
@@ -54,17 +56,7 @@ class PlatformInput(BaseModel):
 
 
 class PlatformOut(BaseModel):
-    model_config = example(
-        {
-            "platform_id": "moodle",
-            "issuer": "https://moodle.example.com",
-            "client_id": "Xq3Lr0VJ1xP5aBc",
-            "auth_login_url": "https://moodle.example.com/mod/lti/auth.php",
-            "token_url": "https://moodle.example.com/mod/lti/token.php",
-            "jwks_url": "https://moodle.example.com/mod/lti/certs.php",
-            "deployment_ids": ["3"],
-        }
-    )
+    model_config = example({"platform_id": "moodle", **REGISTRATION})
 
     platform_id: str
     issuer: str
@@ -76,7 +68,7 @@ class PlatformOut(BaseModel):
 
 
 class PlatformPage(BaseModel):
-    model_config = example({"items": [PlatformOut.model_config["json_schema_extra"]["examples"][0]]})  # type: ignore[index]
+    model_config = example({"items": [{"platform_id": "moodle", **REGISTRATION}]})
 
     items: list[PlatformOut]
 

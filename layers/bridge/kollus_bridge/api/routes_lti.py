@@ -56,6 +56,11 @@ def lti_routes(
 ) -> Router:
     router = Router()  # type: ignore[no-untyped-call]
 
+    def found(platform_id: str, platform: Platform | None) -> Response[str]:
+        if platform is None:
+            raise NotFound(f"no LTI platform {platform_id!r}")
+        return model_response(200, platform_json(platform))
+
     def base_url() -> str:
         event = router.current_event
         context = event.get("requestContext") or {}
@@ -76,7 +81,8 @@ def lti_routes(
     def get_jwks() -> Response[str]:
         return model_response(200, KeySet(**tool_keys().public()))
 
-    def start_login(params: dict[str, str]) -> Response[str]:
+    def start_login(**given: str | None) -> Response[str]:
+        params = {name: value for name, value in given.items() if value}
         url = lti_launch.login(params, store, base_url() + "/lti/launch", now_ms(), settings.lti_state_seconds)
         return Response(302, "text/plain", "", headers={"location": url, "cache-control": "no-store"})
 
@@ -93,15 +99,14 @@ def lti_routes(
         client_id: Annotated[str | None, _HINT] = None,
         lti_deployment_id: Annotated[str | None, _HINT] = None,
     ) -> Response[str]:
-        given = {
-            "iss": iss,
-            "login_hint": login_hint,
-            "target_link_uri": target_link_uri,
-            "lti_message_hint": lti_message_hint,
-            "client_id": client_id,
-            "lti_deployment_id": lti_deployment_id,
-        }
-        return start_login({name: value for name, value in given.items() if value})
+        return start_login(
+            iss=iss,
+            login_hint=login_hint,
+            target_link_uri=target_link_uri,
+            lti_message_hint=lti_message_hint,
+            client_id=client_id,
+            lti_deployment_id=lti_deployment_id,
+        )
 
     @router.post(
         "/lti/login",
@@ -116,15 +121,14 @@ def lti_routes(
         client_id: Annotated[str | None, Form(max_length=2048, examples=["Xq3Lr0VJ1xP5aBc"])] = None,
         lti_deployment_id: Annotated[str | None, Form(max_length=2048, examples=["3"])] = None,
     ) -> Response[str]:
-        given = {
-            "iss": iss,
-            "login_hint": login_hint,
-            "target_link_uri": target_link_uri,
-            "lti_message_hint": lti_message_hint,
-            "client_id": client_id,
-            "lti_deployment_id": lti_deployment_id,
-        }
-        return start_login({name: value for name, value in given.items() if value})
+        return start_login(
+            iss=iss,
+            login_hint=login_hint,
+            target_link_uri=target_link_uri,
+            lti_message_hint=lti_message_hint,
+            client_id=client_id,
+            lti_deployment_id=lti_deployment_id,
+        )
 
     @router.post(
         "/lti/launch",
@@ -210,10 +214,7 @@ def lti_routes(
         responses=responses(PlatformOut, 400, 401, 404, 503),
     )
     def get_platform(platform_id: PlatformId) -> Response[str]:
-        platform = store.get_platform(platform_id)
-        if platform is None:
-            raise NotFound(f"no LTI platform {platform_id!r}")
-        return model_response(200, platform_json(platform))
+        return found(platform_id, store.get_platform(platform_id))
 
     @router.delete(
         "/v1/lti/platforms/<platform_id>",
@@ -221,10 +222,7 @@ def lti_routes(
         responses=responses(PlatformOut, 400, 401, 404, 503),
     )
     def delete_platform(platform_id: PlatformId) -> Response[str]:
-        platform = store.delete_platform(platform_id)
-        if platform is None:
-            raise NotFound(f"no LTI platform {platform_id!r}")
-        return model_response(200, platform_json(platform))
+        return found(platform_id, store.delete_platform(platform_id))
 
     @router.get(
         "/v1/lti/platforms",

@@ -116,32 +116,17 @@ class Deliveries(Table):
 
     def redeliver_target(self, client_user_id: str, media_content_key: str, target: Target, now: int) -> bool:
         """Put a completed record's delivery to `target` back to pending; False when there is none."""
-        try:
-            self.call(
-                "update_item",
-                Key=delivery_item_key(client_user_id, media_content_key, target),
-                UpdateExpression=(
-                    "SET sync_state = :pending, sync_due = :due, sync_next_at = :now, sync_changed_at = :now, "
-                    "sync_attempts = :zero REMOVE sync_completion_sent, sync_progress_sent, sync_last_error"
-                ),
-                ConditionExpression="attribute_exists(completed_at)",
-                ExpressionAttributeValues={
-                    ":pending": {"S": SyncState.PENDING.value},
-                    ":due": {"S": DUE},
-                    ":now": {"N": str(now)},
-                    ":zero": {"N": "0"},
-                },
-            )
-        except ConditionFailed:
-            return False
-        return True
+        return self._redeliver(delivery_item_key(client_user_id, media_content_key, target), now)
 
     def redeliver(self, client_user_id: str, media_content_key: str, now: int) -> bool:
-        """Put a completed record's delivery back to pending (idempotent); False when not completed."""
+        """Put a completed record's webhook back to pending (idempotent); False when not completed."""
+        return self._redeliver(record_key(client_user_id, media_content_key), now)
+
+    def _redeliver(self, key: dict[str, Any], now: int) -> bool:
         try:
             self.call(
                 "update_item",
-                Key=record_key(client_user_id, media_content_key),
+                Key=key,
                 UpdateExpression=(
                     "SET sync_state = :pending, sync_due = :due, sync_next_at = :now, sync_changed_at = :now, "
                     "sync_attempts = :zero REMOVE sync_completion_sent, sync_progress_sent, sync_last_error"
