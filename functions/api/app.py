@@ -55,7 +55,7 @@ from kollus_bridge.auth import playback_keys
 from kollus_bridge.content import manage
 from kollus_bridge.content.catalog import Status
 from kollus_bridge.delivery.ledger import SyncState, Target
-from kollus_bridge.errors import InvalidRequest
+from kollus_bridge.errors import NotFound
 from kollus_bridge.lti.jwks import KeySets
 from kollus_bridge.observability import logger, metrics
 from kollus_bridge.progress.ingest import rules_for
@@ -253,7 +253,7 @@ def get_sync_ledger(
 def post_redeliver(identity: Annotated[RecordIdentity, Body()]) -> Response[str]:
     if identity.client_user_id is None:
         if identity.target != "webhook":
-            raise InvalidRequest("a content's content.* events go to the webhook only", field="target")
+            raise NotFound("a content's content.* events go to the webhook only")
         manage.redeliver_content(store, identity.media_content_key, now_ms())
     else:
         redeliver(identity.client_user_id, identity.media_content_key, store, now_ms(), Target(identity.target))

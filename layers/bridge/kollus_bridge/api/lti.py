@@ -26,7 +26,8 @@ from kollus_bridge.xapi.statements import registration
 
 from .models import example
 
-_URL = Field(min_length=8, max_length=2048, pattern=r"^https?://[^\s/]+\S*$")
+#: An http(s) URL of printable ASCII (one pattern that JSON Schema's and Python's regexes read alike).
+_URL = Field(min_length=8, max_length=2048, pattern=r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?([/?][!-~]*)?$")
 #: How long an instructor has to pick contents after a deep-linking launch, in seconds.
 PICK_SECONDS = 1800
 
