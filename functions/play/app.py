@@ -16,8 +16,8 @@ from kollus_bridge import edge
 from kollus_bridge.access.drm import decide_drm
 from kollus_bridge.access.play import decide_play
 from kollus_bridge.auth import kollus_keys, require_callback_token
-from kollus_bridge.errors import BridgeError
 from kollus_bridge.kollus import drm, play
+from kollus_bridge.kollus.refused import kept_when_refused
 from kollus_bridge.observability import logger, metrics
 from kollus_bridge.settings import get_settings
 from kollus_bridge.store import dynamo_store
@@ -31,12 +31,9 @@ def receive(event: Mapping[str, Any]) -> dict[str, Any]:
     require_callback_token(edge.path_parameter(event, "token"), settings)
     raw, now = edge.raw_callback(event), now_ms()
     source = "drm_callback" if str(event.get("routeKey", "")).endswith("/drm") else "play_callback"
-    try:
+    with kept_when_refused(store, raw, now, source):
         request = play.parse_play_callback(raw, settings) if source == "play_callback" else None
         items = drm.parse_drm_callback(raw, settings) if request is None else []
-    except BridgeError as error:
-        store.save_rejected(raw, error.code, error.message, error.field, now, source=source)
-        raise
     security_key, custom_key = kollus_keys(settings)
     if request is not None:
         decided = decide_play(request, settings, store, now)

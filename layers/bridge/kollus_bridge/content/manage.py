@@ -11,9 +11,10 @@ import contextlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 
-from kollus_bridge.errors import BridgeError, KollusRefused, KollusUnavailable, NotFound, StorageUnavailable
+from kollus_bridge.errors import KollusRefused, KollusUnavailable, NotFound, StorageUnavailable
 from kollus_bridge.kollus.callback import RawCallback
 from kollus_bridge.kollus.platform import PlatformEvent, parse_platform_callback
+from kollus_bridge.kollus.refused import kept_when_refused
 from kollus_bridge.kollus.vod import UploadTicket, VodClient, VodError, VodNotFound, VodUnavailable
 from kollus_bridge.settings import Settings
 
@@ -69,11 +70,8 @@ class PlatformResult:
 
 def receive_platform_callback(raw: RawCallback, settings: Settings, store: CatalogStore, now: int) -> PlatformResult:
     """Apply one platform callback to the catalog. A refused payload is kept in the rejected store."""
-    try:
+    with kept_when_refused(store, raw, now, PLATFORM_SOURCE):
         event = parse_platform_callback(raw, settings)
-    except BridgeError as error:
-        store.save_rejected(raw, error.code, error.message, error.field, now, source=PLATFORM_SOURCE)
-        raise
     fetch = settings.kollus_api_configured
 
     def decide(current: CatalogItem | None) -> Entry | None:

@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from kollus_bridge.errors import BridgeError, StorageUnavailable
+from kollus_bridge.errors import BridgeError
 from kollus_bridge.kollus.callback import RawCallback, parse_callback
+from kollus_bridge.kollus.refused import kept_when_refused
 from kollus_bridge.settings import Settings
 
 from .binding import check_binding
@@ -26,6 +27,9 @@ from .rule import (
     watched_blocks,
 )
 from .rules import ContentRules, RulesCache, default_rules
+
+#: Where a refused LMS callback is said to come from, in the rejected store.
+LMS_SOURCE = "lms_callback"
 
 
 @dataclass(frozen=True)
@@ -55,17 +59,12 @@ def ingest_callback(
     device's play approvals only for an offline session or with `REQUIRE_APPROVED_PLAY`).
     A payload that cannot be used is kept in the rejected store and the error re-raised.
     """
-    try:
+    with kept_when_refused(store, raw, now, LMS_SOURCE):
         callback = check_binding(parse_callback(raw, settings), settings, nonce_keys, store, now)
         content_rules = rules.get(callback.media_content_key) if rules else default_rules(settings)
         ratio = content_rules.min_block_watch_ratio
         update = session_update(callback, now, ratio, settings.max_playback_rate)
         applied = store.apply(update, mark_due=settings.sync_progress_updates, watch_ratio=ratio)
-    except StorageUnavailable:
-        raise  # nothing was decided about the payload: the player resends it
-    except BridgeError as error:
-        store.save_rejected(raw, error.code, error.message, error.field, now)
-        raise
     if applied.outcome is Outcome.ACCEPTED:
         store.save_snapshot(update, raw)
         if settings.max_concurrent_devices and callback.player_id:
