@@ -3,13 +3,19 @@
 our tool receives, validates our client assertion against our published key set when it issues an
 access token, validates our deep-linking response, and authenticates the scores we post.
 
-What is ours is only the HTTP around it and a gradebook: scores are kept per learner and line item,
-and a score whose timestamp is not later than the last one kept is refused with 409, as Moodle does.
+What is ours is only the HTTP around it and a gradebook: line items (one per launched content, or
+made by the tool), scores kept per learner and line item, a score to an unknown line item refused
+with 404, and a score whose timestamp is not later than the last one kept refused with 409, as Moodle
+does. Each service asks for its own scope, as Moodle does: scores `score`, looking up line items
+`lineitem` or `lineitem.readonly`, making them `lineitem`.
 
 - `GET /start?user=<sub>&content=<key>` starts a resource-link launch (a learner opening the activity),
   `GET /start?user=<sub>&deep_link=1` a deep-linking request (an instructor adding activities);
+  `&line_item=none` launches with no line item of its own, only the context's line items and leave to
+  make one (`line_item=readonly`: to look them up only), as an ungraded link does;
 - `GET /authorize`: the OIDC authorization endpoint: answers the launch form (auto-posted in a browser);
-- `POST /token`, `GET /jwks`, `POST /lineitems/<id>/scores`, `POST /deep-link-return`, `GET /gradebook`.
+- `POST /token`, `GET /jwks`, `GET|POST /lineitems`, `POST /lineitems/<id>/scores`,
+  `POST /deep-link-return`, `GET /gradebook`.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from lti1p3platform.exceptions import LineItemNotFoundException
 from lti1p3platform.ltiplatform import LTI1P3PlatformConfAbstract
 from lti1p3platform.message_launch import LTIAdvantageMessageLaunchAbstract
 from lti1p3platform.oidc_login import OIDCLoginAbstract
@@ -37,6 +44,14 @@ from lti1p3platform.service_connector import AssignmentsGradesService
 CLIENT_ID = "kollus-bridge-local"
 DEPLOYMENT_ID = "1"
 CONTEXT_ID = "course-1"
+AGS_SCOPE = "https://purl.imsglobal.org/spec/lti-ags/scope/"
+
+
+def message_hint(content: str, line_item: str = "given") -> str:
+    """The `lti_message_hint` of a resource-link launch: the content, and whether the launch names its
+    line item (`given`), only the context's line items with leave to make one (`none`), or to look
+    them up only (`readonly`)."""
+    return json.dumps({"content": content, "line_item": line_item})
 
 
 def _key_pair() -> tuple[str, str]:
@@ -90,15 +105,39 @@ class _Launch(LTIAdvantageMessageLaunchAbstract):
 
 @dataclass
 class Gradebook:
-    """Scores per (learner, line item), in the order accepted."""
+    """Line items, and scores per (learner, line item) in the order accepted."""
 
+    lineitems: dict[str, dict[str, Any]] = field(default_factory=dict)
     scores: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
     refused: int = 0
+    made: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def keep_lineitem(self, lineitem: Mapping[str, Any]) -> None:
+        with self.lock:
+            self.lineitems.setdefault(str(lineitem["id"]), dict(lineitem))
+
+    def make_lineitem(self, base: str, wanted: Mapping[str, Any]) -> dict[str, Any]:
+        with self.lock:
+            self.made += 1
+            lineitem = {**wanted, "id": f"{base}/made-{self.made}"}
+            self.lineitems[lineitem["id"]] = lineitem
+            return lineitem
+
+    def find_lineitems(self, resource_link_id: str | None, resource_id: str | None) -> list[dict[str, Any]]:
+        with self.lock:
+            return [
+                dict(item)
+                for item in self.lineitems.values()
+                if resource_link_id in {None, item.get("resourceLinkId")}
+                and resource_id in {None, item.get("resourceId")}
+            ]
 
     def accept(self, lineitem: str, score: Mapping[str, Any]) -> UpdateScoreStatus:
         key = (str(score["userId"]), lineitem)
         with self.lock:
+            if lineitem not in self.lineitems:
+                raise LineItemNotFoundException()
             kept = self.scores.setdefault(key, [])
             if kept and _seconds(score["timestamp"]) <= _seconds(kept[-1]["timestamp"]):
                 self.refused += 1
@@ -117,21 +156,37 @@ def _seconds(timestamp: str) -> int:
 
 
 class _Grades(AssignmentsGradesService):
-    def __init__(self, request: Request, config: _Config, lineitems: str, book: Gradebook) -> None:
+    """The gradebook behind lti1p3platform's AGS service, which checks each request's access token
+    for `scopes` (the ones the operation needs)."""
+
+    def __init__(self, request: Request, config: _Config, lineitems: str, book: Gradebook, scopes: list[str]) -> None:
         super().__init__(request, config, lineitems)
         self.book = book
+        self.scopes = [AGS_SCOPE + scope for scope in scopes]
+
+    @property
+    def allowed_scopes(self) -> list[str]:
+        return self.scopes
 
     def update_score(self, line_item_id: str, score: Any) -> UpdateScoreStatus:
         return self.book.accept(line_item_id, score)
 
-    def find_lineitems(self, *args: Any, **kwargs: Any) -> Any:
-        raise NotImplementedError
+    def find_lineitems(  # noqa: PLR0917 (lti1p3platform's signature)
+        self,
+        page: int = 1,
+        limit: int | None = None,
+        line_item_id: str | None = None,
+        resource_link_id: str | None = None,
+        resource_id: str | None = None,
+        tag: str | None = None,
+    ) -> Any:
+        return {"content": self.book.find_lineitems(resource_link_id, resource_id), "has_next": False}
 
     def find_lineitem(self, line_item_id: str) -> Any:
         raise NotImplementedError
 
     def create_lineitem(self, creation_data: Any) -> Any:
-        raise NotImplementedError
+        return self.book.make_lineitem(self.ags.lineitems_url or "", creation_data)
 
     def update_lineitem(self, update_data: Any) -> Any:
         raise NotImplementedError
@@ -190,10 +245,14 @@ class LtiPlatform(ThreadingHTTPServer):
             "deployment_ids": [DEPLOYMENT_ID],
         }
 
-    def start_url(self, user: str, content: str | None = None, deep_link: bool = False) -> str:
+    def start_url(
+        self, user: str, content: str | None = None, deep_link: bool = False, line_item: str = "given"
+    ) -> str:
         query = {"user": user, **({"content": content} if content else {})}
         if deep_link:
             query["deep_link"] = "1"
+        if line_item != "given":
+            query["line_item"] = line_item
         return f"{self.url}/start?{urlencode(query)}"
 
     def lineitem(self, content: str) -> str:
@@ -233,11 +292,17 @@ class _Handler(BaseHTTPRequestHandler):
             self._authorize(query)
         elif parts.path == "/gradebook":
             self._answer(200, self.server.gradebook.latest())
+        elif parts.path == "/lineitems":
+            service = self._grades("GET", query, None, ["lineitem", "lineitem.readonly"])
+            answer = service.handle_resp(service.handle_get_lineitems)
+            listed = answer.result["content"] if answer.result else {"message": answer.message}
+            self._answer(answer.code, listed, answer.media_type)
         else:
             self._answer(404, {"error": "not found"})
 
     def _start(self, query: Mapping[str, str]) -> None:
-        hint = "deep-link" if query.get("deep_link") else "content:" + query.get("content", "")
+        wanted = message_hint(query.get("content", ""), query.get("line_item", "given"))
+        hint = "deep-link" if query.get("deep_link") else wanted
         login = _Login(_Request("GET", query, {}, {}), self.server.config())
         login.set_lti_message_hint(hint=hint)
         if query.get("deep_link"):
@@ -254,11 +319,20 @@ class _Handler(BaseHTTPRequestHandler):
         if hint == "deep-link":
             launch.set_dl(self.server.url + "/deep-link-return", title="Kollus videos", extra_data={"state": "kept"})
         else:
-            content = hint.removeprefix("content:")
-            launch.set_resource_link_claim("link-" + content, title=content)
+            wanted = json.loads(hint)
+            content, line_item = str(wanted["content"]), str(wanted["line_item"])
+            link = "link-" + content
+            launch.set_resource_link_claim(link, title=f"Watch {content}")
             launch.set_custom_parameters_claim({"media_content_key": content})
             lineitems = self.server.url + "/lineitems"
-            launch.set_ags(lineitems, self.server.lineitem(content), allow_creating_lineitems=False)
+            if line_item == "given":
+                given = self.server.lineitem(content)
+                self.server.gradebook.keep_lineitem(
+                    {"id": given, "scoreMaximum": 100, "label": content, "resourceId": content, "resourceLinkId": link}
+                )
+                launch.set_ags(lineitems, given, allow_creating_lineitems=False)
+            else:
+                launch.set_ags(lineitems, None, allow_creating_lineitems=line_item == "none")
         data = launch.lti_launch()
         form = "".join(f'<input type="hidden" name="{name}" value="{data[name]}">' for name in ("id_token", "state"))
         page = (
@@ -266,6 +340,12 @@ class _Handler(BaseHTTPRequestHandler):
             '<button type="submit">Launch</button></form><script>document.getElementById("launch").submit()</script>'
         )
         self._answer(200, page, "text/html; charset=utf-8")
+
+    def _grades(self, method: str, query: Mapping[str, str], body: Any, scopes: list[str]) -> _Grades:
+        """The AGS service for this request, asking for `scopes` (their names after the AGS prefix)."""
+        headers = {"Authorization": self.headers.get("authorization", "")}
+        request = _Request(method, query, {}, headers, body)
+        return _Grades(request, self.server.config(), self.server.url + "/lineitems", self.server.gradebook, scopes)
 
     def do_POST(self) -> None:
         parts = urlsplit(self.path)
@@ -282,12 +362,14 @@ class _Handler(BaseHTTPRequestHandler):
             self._answer(200, token)
         elif parts.path.startswith("/lineitems/") and parts.path.endswith("/scores"):
             line_item = parts.path.removeprefix("/lineitems/").removesuffix("/scores")
-            headers = {"Authorization": self.headers.get("authorization", "")}
-            request = _Request("POST", {}, {}, headers, json.loads(body or b"{}"))
-            service = _Grades(request, config, self.server.url + "/lineitems", self.server.gradebook)
+            service = self._grades("POST", {}, json.loads(body or b"{}"), ["score"])
             service.ags.lineitem_url = self.server.lineitem(line_item)
             answer = service.handle_resp(service.handle_update_score, line_item_id=self.server.lineitem(line_item))
             self._answer(answer.code, {"message": answer.message})
+        elif parts.path == "/lineitems":
+            service = self._grades("POST", {}, json.loads(body or b"{}"), ["lineitem"])
+            answer = service.handle_resp(service.handle_create_lineitem)
+            self._answer(answer.code, answer.result or {"message": answer.message}, answer.media_type)
         elif parts.path == "/deep-link-return":
             try:
                 items = config.validate_deeplinking_resp({"JWT": form.get("JWT", "")})

@@ -1,13 +1,16 @@
-"""Helpers the suites share: canonical events, in-process invocation, functions on moto, and the
-functions' log lines."""
+"""Helpers the suites share: canonical events, in-process invocation, functions on moto, the
+functions' log lines, and servers on loopback (a JSON document; any server, run and stopped)."""
 
 from __future__ import annotations
 
 import io
 import json
 import logging
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from socketserver import BaseServer
 from types import ModuleType
 from typing import Any
 
@@ -67,3 +70,43 @@ def captured_logs() -> Iterator[io.StringIO]:
         logger.setLevel(level)
         for handler, stream in zip(handlers, previous, strict=True):
             handler.setStream(stream)
+
+
+@contextmanager
+def serving(server: BaseServer) -> Iterator[BaseServer]:
+    """Run `server` on a thread of its own while the block runs, then stop and close it."""
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+class _Document(BaseHTTPRequestHandler):
+    server: JsonDocument
+
+    def do_GET(self) -> None:
+        data = json.dumps(self.server.document()).encode()
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return None
+
+
+class JsonDocument(ThreadingHTTPServer):
+    """A loopback server answering every GET with `document()` as JSON (a key set, say)."""
+
+    daemon_threads = True
+
+    def __init__(self, document: Callable[[], Any]) -> None:
+        super().__init__(("127.0.0.1", 0), _Document)
+        self.document = document
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"

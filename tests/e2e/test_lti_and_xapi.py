@@ -1,8 +1,8 @@
 """The standards end to end, on the local stack as `make run` starts it: a learner launches a Kollus
 video from an LTI platform (lti1p3platform), plays it with the simulated player, and the completion
 lands in the platform's gradebook (AGS) and in the LRS (ralph) as a Video Profile statement; a
-redelivery to either changes nothing there. An instructor's deep-linking pick is validated by the
-platform."""
+redelivery to either changes nothing there. A link launched with no line item gets its grade on the
+line item the tool makes. An instructor's deep-linking pick is validated by the platform."""
 
 from __future__ import annotations
 
@@ -118,3 +118,21 @@ def test_an_instructors_deep_linking_pick_is_accepted_by_the_platform(stack: Run
         {"scoreMaximum": 100, "label": "lecture-9", "resourceId": "lecture-9"},
         {"scoreMaximum": 100, "label": "lecture-10", "resourceId": "lecture-10"},
     ]
+
+
+def test_an_ungraded_links_grade_lands_on_the_line_item_the_tool_makes(stack: RunningStack) -> None:
+    bridge = Bridge(stack.url)
+    start = f"{platform_url(stack)}/start?" + urlencode(
+        {"user": "lti-student-2", "content": "lti-lecture-2", "line_item": "none"}
+    )
+    learner, key, uservalues = open_url(bridge, launch(bridge, start))
+    run = run_player(bridge, learner, Content(key, 240.0, 4), speed=16, uservalues=uservalues)
+    assert run.refused is None and run.progress[-1]["completed"] is True
+
+    def graded() -> tuple[str, dict[str, Any]] | None:
+        book = gradebook(stack).items()
+        return next(((name.split("@", 1)[1], s) for name, s in book if name.startswith("lti-student-2@")), None)
+
+    line, score = eventually(graded)
+    assert (score["scoreGiven"], score["activityProgress"]) == (100.0, "Completed")
+    assert line.startswith(platform_url(stack) + "/lineitems/made-")  # the tool made the link's line item

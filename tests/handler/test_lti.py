@@ -1,6 +1,7 @@
 """The LTI 1.3 tool on moto, launched by a real platform implementation (lti1p3platform, run by
 `local.lti_platform`): logins, launches and every way a launch is refused; platform registration;
-the tool's key set and its rotation in Secrets Manager."""
+the tool's key set and its rotation in Secrets Manager; grades passed back by the sweep, with one
+access token across invocations, to the launch's line item or to one the tool looks up or makes."""
 
 from __future__ import annotations
 
@@ -26,10 +27,12 @@ from kollus_bridge.store.secrets import secrets_client
 from moto import mock_aws
 
 from local.dynamodb_local import LOCAL_CREDENTIALS, create_tables
-from local.lti_platform import CLIENT_ID, LtiPlatform
+from local.http_api import LambdaContext
+from local.lms_receiver import LmsReceiver
+from local.lti_platform import CLIENT_ID, LtiPlatform, message_hint
 from local.stack import LOCAL_DEFAULTS
-from tests.helpers import body_of, invoke
-from tests.payloads import API_TOKEN, FORM, http_event
+from tests.helpers import JsonDocument, body_of, invoke, load_event, serving
+from tests.payloads import API_TOKEN, FORM, Snapshot, callback_event, http_event
 
 TOOL = "https://api.example.com"
 ROUTES = {
@@ -41,15 +44,20 @@ ROUTES = {
     ("GET", "/v1/lti/platforms"): "GET /v1/lti/platforms",
     ("POST", "/v1/lti/keys"): "POST /v1/lti/keys",
     ("GET", "/v1/sync"): "GET /v1/sync",
+    ("POST", "/v1/sync/redeliver"): "POST /v1/sync/redeliver",
 }
 
 
 @dataclass
 class Tool:
-    api: ModuleType
+    functions: dict[str, ModuleType]
     platform: LtiPlatform
     client: Any
     http: urllib3.PoolManager
+
+    @property
+    def api(self) -> ModuleType:
+        return self.functions["ApiFunction"]
 
     def call(
         self, method: str, path: str, query: str = "", body: bytes | None = None, json_body: Any = None
@@ -88,33 +96,51 @@ class Tool:
         assert {"id_token", "state"} <= set(fields)
         return fields
 
-    def launch_form(self, content: str = "lecture-1", user: str = "student-1") -> dict[str, str]:
-        start = self.http.request("GET", self.platform.start_url(user, content), redirect=False)
+    def launch_form(
+        self, content: str = "lecture-1", user: str = "student-1", line_item: str = "given"
+    ) -> dict[str, str]:
+        start = self.http.request("GET", self.platform.start_url(user, content, line_item=line_item), redirect=False)
         login = parse_qs(urlsplit(start.headers["location"]).query)
         return self.authorize(self.login(**{name: values[0] for name, values in login.items()}))
 
     def launch(self, form: dict[str, str]) -> dict[str, Any]:
         return self.call("POST", "/lti/launch", body=urlencode(form).encode())
 
+    def complete(self, learner: str, content: str) -> None:
+        """The learner's player reports every block watched."""
+        snapshot = Snapshot(client_user_id=learner, media_content_key=content, block_times=dict.fromkeys(range(10), 60))
+        answer = invoke(self.functions["CallbackFunction"], callback_event(snapshot.form_body()))
+        assert body_of(answer)["completed"] is True, answer
+
+    def sweep(self) -> dict[str, Any]:
+        """One scheduled run of the sweep (an invocation of SyncFunction)."""
+        report: dict[str, Any] = self.functions["SyncFunction"].lambda_handler(
+            load_event("sync/scheduled.json"), LambdaContext("sync", 300)
+        )
+        return report
+
 
 @pytest.fixture
 def tool(
     function_environment: Callable[[dict[str, str]], None], load_functions: Callable[[], dict[str, ModuleType]]
 ) -> Iterator[Tool]:
-    platform = LtiPlatform(("127.0.0.1", 0), TOOL)
-    threading.Thread(target=platform.serve_forever, daemon=True).start()
-    try:
-        with mock_aws():
-            function_environment({})
-            client = boto3.client("dynamodb", region_name="us-east-1")
-            table = create_tables(client)["ProgressTable"]
-            function_environment({"TABLE_NAME": table})
-            tool = Tool(load_functions()["ApiFunction"], platform, client, urllib3.PoolManager(retries=False))
-            assert tool.register()["statusCode"] == 200
-            yield tool
-    finally:
-        platform.shutdown()
-        platform.server_close()
+    loaded: list[Tool] = []
+
+    def published_keys() -> Any:  # the API function's own answer, which the platform checks our assertions with
+        event = http_event("GET", "/.well-known/jwks.json", "GET /.well-known/jwks.json", content_type=None)
+        return body_of(invoke(loaded[0].api, event))
+
+    key_set = JsonDocument(published_keys)
+    lms = LmsReceiver(("127.0.0.1", 0), [LOCAL_DEFAULTS["LMS_WEBHOOK_SECRET"]])
+    platform = LtiPlatform(("127.0.0.1", 0), key_set.url)
+    with serving(key_set), serving(lms), serving(platform), mock_aws():
+        function_environment({})
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        table = create_tables(client)["ProgressTable"]
+        function_environment({"TABLE_NAME": table, "LMS_WEBHOOK_URL": lms.url, "SYNC_CONCURRENCY": "1"})
+        loaded.append(Tool(load_functions(), platform, client, urllib3.PoolManager(retries=False)))
+        assert loaded[0].register()["statusCode"] == 200
+        yield loaded[0]
 
 
 def test_a_launch_plays_the_linked_content_for_the_platforms_learner(tool: Tool) -> None:
@@ -158,6 +184,34 @@ def test_a_launch_must_carry_the_nonce_of_its_own_login(tool: Tool) -> None:
     assert swapped["statusCode"] == 403 and "nonce" in body_of(swapped)["error"]["message"]
 
 
+def kept(tool: Tool) -> list[dict[str, Any]]:
+    """The refused payloads kept in the rejected store."""
+    return [
+        item
+        for item in tool.client.scan(TableName=tool.api.store.table_name)["Items"]
+        if item["pk"]["S"].startswith("R#")
+    ]
+
+
+def test_a_refused_launch_that_came_through_our_login_is_kept(tool: Tool) -> None:
+    stranger = tool.launch({"id_token": "x.y.z", "state": "a-state-nobody-issued"})
+    assert stranger["statusCode"] == 403 and kept(tool) == []  # no login of ours: nothing is kept
+    form = tool.launch_form()
+    header, payload, signature = form["id_token"].split(".")
+    refused = tool.launch({**form, "id_token": f"{header}.{payload}.{signature[::-1]}"})
+    assert refused["statusCode"] == 403
+    (item,) = kept(tool)
+    assert (item["source"]["S"], item["reason_code"]["S"], item["field"]["S"]) == (
+        "lti_launch",
+        "forbidden",
+        "id_token",
+    )
+    assert item["reason"]["S"].startswith("the id_token is not valid")
+    unlinked = tool.launch(tool.launch_form(content=""))  # a link with no media_content_key
+    assert unlinked["statusCode"] == 400
+    assert sorted(entry["reason_code"]["S"] for entry in kept(tool)) == ["forbidden", "invalid_request"]
+
+
 def test_unregistered_deployments_and_issuers_are_refused(tool: Tool) -> None:
     assert tool.register(deployment_ids=["other"])["statusCode"] == 200
     refused = tool.call("GET", "/lti/login", query=urlencode({
@@ -166,7 +220,7 @@ def test_unregistered_deployments_and_issuers_are_refused(tool: Tool) -> None:
     }))  # fmt: skip
     assert refused["statusCode"] == 403 and body_of(refused)["error"]["field"] == "lti_deployment_id"
     location = tool.login(iss=tool.platform.url, login_hint="student-1", target_link_uri=TOOL + "/lti/launch",
-                          lti_message_hint="content:lecture-1")  # fmt: skip
+                          lti_message_hint=message_hint("lecture-1"))  # fmt: skip
     launched = tool.launch(tool.authorize(location))
     assert launched["statusCode"] == 403 and "deployment" in body_of(launched)["error"]["message"]
     unknown = tool.call("GET", "/lti/login", query=urlencode({
@@ -195,6 +249,87 @@ def test_platform_registrations_are_kept_listed_and_removed(tool: Tool) -> None:
     assert tool.call("GET", "/v1/lti/platforms/moodle")["statusCode"] == 404
     gone = tool.launch(waiting)
     assert gone["statusCode"] == 403 and "no longer registered" in body_of(gone)["error"]["message"]
+
+
+def scores(tool: Tool) -> dict[str, tuple[float, str]]:
+    return {key: (s["scoreGiven"], s["activityProgress"]) for key, s in tool.platform.gradebook.latest().items()}
+
+
+def test_completions_pass_back_to_the_launchs_line_item_with_one_access_token_across_invocations(
+    tool: Tool,
+) -> None:
+    for learner in ("student-1", "student-2"):
+        assert tool.launch(tool.launch_form("lecture-1", learner))["statusCode"] == 303
+    line = tool.platform.lineitem("lecture-1")
+    tool.complete("moodle:student-1", "lecture-1")
+    tool.sweep()  # the webhook, and the grade made due
+    tool.sweep()
+    assert scores(tool) == {f"student-1@{line}": (100.0, "Completed")}
+    tool.complete("moodle:student-2", "lecture-1")
+    tool.sweep()
+    tool.sweep()
+    assert scores(tool) == {f"student-1@{line}": (100.0, "Completed"), f"student-2@{line}": (100.0, "Completed")}
+    assert tool.platform.tokens_issued == 1  # four invocations, one token
+    assert tool.platform.gradebook.made == 0  # the launch named its line item: none is made
+
+
+def test_a_link_launched_without_a_line_item_gets_one_made_once(tool: Tool) -> None:
+    for learner in ("student-1", "student-2"):
+        assert tool.launch(tool.launch_form("lecture-2", learner, line_item="none"))["statusCode"] == 303
+    delivery = tool.api.store.get_delivery("moodle:student-1", "lecture-2", Target.AGS)
+    assert delivery is not None and delivery.link is not None
+    link = delivery.link
+    assert (link.lineitem, link.lineitems) == (None, tool.platform.url + "/lineitems")
+    assert (link.resource_link_id, link.resource_link_title, link.create_lineitem) == (
+        "link-lecture-2", "Watch lecture-2", True,
+    )  # fmt: skip
+    for learner in ("moodle:student-1", "moodle:student-2"):
+        tool.complete(learner, "lecture-2")
+    tool.sweep()
+    tool.sweep()
+    (made,) = tool.platform.gradebook.find_lineitems("link-lecture-2", "lecture-2")
+    assert made == {
+        "id": tool.platform.url + "/lineitems/made-1", "scoreMaximum": 100, "label": "Watch lecture-2",
+        "resourceId": "lecture-2", "resourceLinkId": "link-lecture-2",
+    }  # fmt: skip
+    assert tool.platform.gradebook.made == 1
+    assert scores(tool) == {
+        f"student-1@{made['id']}": (100.0, "Completed"), f"student-2@{made['id']}": (100.0, "Completed"),
+    }  # fmt: skip
+    # A later learner's grade goes to the same line item, found in the table (no lookup, nothing made).
+    assert tool.launch(tool.launch_form("lecture-2", "student-3", line_item="none"))["statusCode"] == 303
+    tool.complete("moodle:student-3", "lecture-2")
+    tool.sweep()
+    tool.sweep()
+    assert scores(tool)[f"student-3@{made['id']}"] == (100.0, "Completed")
+    assert tool.platform.gradebook.made == 1
+
+
+def test_a_link_whose_platform_lets_the_tool_only_look_line_items_up(tool: Tool) -> None:
+    """A read-only grant: a line item the platform holds for the link is used, none is ever made."""
+    assert tool.launch(tool.launch_form("lecture-3", "student-1", line_item="readonly"))["statusCode"] == 303
+    tool.complete("moodle:student-1", "lecture-3")
+    tool.sweep()
+    tool.sweep()
+    failed = body_of(tool.call("GET", "/v1/sync", query="state=failed&target=ags"))["items"]
+    assert [(row["client_user_id"], row["last_status"]) for row in failed] == [("moodle:student-1", 404)]
+    assert "make none" in failed[0]["last_error"]
+    assert tool.platform.gradebook.made == 0 and scores(tool) == {}
+    held = tool.platform.url + "/lineitems/held-3"
+    tool.platform.gradebook.keep_lineitem(
+        {
+            "id": held,
+            "scoreMaximum": 100,
+            "label": "Week 3",
+            "resourceId": "lecture-3",
+            "resourceLinkId": "link-lecture-3",
+        }
+    )
+    again = {"client_user_id": "moodle:student-1", "media_content_key": "lecture-3", "target": "ags"}
+    assert tool.call("POST", "/v1/sync/redeliver", json_body=again)["statusCode"] == 202
+    tool.sweep()
+    assert scores(tool) == {f"student-1@{held}": (100.0, "Completed")}
+    assert tool.platform.gradebook.made == 0
 
 
 def test_the_key_set_publishes_public_keys_only(tool: Tool) -> None:

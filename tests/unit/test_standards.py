@@ -14,7 +14,7 @@ from kollus_bridge.delivery.ledger import Link, StoredDelivery, SyncLedger, Targ
 from kollus_bridge.errors import InvalidRequest
 from kollus_bridge.lti import deep_linking, grades
 from kollus_bridge.lti.keys import ToolKeys, new_key
-from kollus_bridge.lti.launch import AGS_CLAIM, CLAIM, SCORE_SCOPE, Launch
+from kollus_bridge.lti.launch import AGS_CLAIM, CLAIM, LINEITEM_READ_SCOPE, LINEITEM_SCOPE, SCORE_SCOPE, Launch
 from kollus_bridge.lti.platforms import Platform
 from kollus_bridge.xapi import statements
 
@@ -48,6 +48,54 @@ def test_a_score_timestamp_is_at_least_a_whole_second_after_the_last_accepted() 
     assert grades.score_stamp(5_000, 5_000) == 6_000
     assert grades.score_stamp(5_000, 7_250) == 8_000
     assert grades.score_stamp(9_000, 7_250) == 9_000
+
+
+def test_a_link_without_a_line_item_looks_its_own_up_by_resource_link_and_content() -> None:
+    assert grades.lineitems_query("https://lms.example/ctx/9/lineitems?type=video", "rl 1", "m/1") == (
+        "https://lms.example/ctx/9/lineitems?type=video&resource_link_id=rl+1&resource_id=m%2F1"
+    )
+    listed = [
+        {"id": "https://lms.example/li/1", "resourceLinkId": "rl-2", "resourceId": "m-1"},  # another link
+        {"id": "https://lms.example/li/2", "resourceLinkId": "rl-1", "resourceId": "m-2"},  # another content
+        {"id": "not-a-url", "resourceLinkId": "rl-1", "resourceId": "m-1"},
+        "junk",
+        {"id": "https://lms.example/li/3", "resourceLinkId": "rl-1", "resourceId": "m-1"},
+    ]
+    assert grades.matching(listed, "rl-1", "m-1") == "https://lms.example/li/3"
+    assert grades.matching(listed[:2], "rl-1", "m-1") is None
+    assert grades.matching({"id": "https://lms.example/li/3"}, "rl-1", "m-1") is None  # not a container
+    assert grades.line_item("Week 3", "rl-1", "m-1") == {
+        "scoreMaximum": 100, "label": "Week 3", "resourceId": "m-1", "resourceLinkId": "rl-1",
+    }  # fmt: skip
+    assert grades.line_item_scopes(True) == (SCORE_SCOPE, LINEITEM_SCOPE)
+    assert grades.line_item_scopes(False) == (SCORE_SCOPE, LINEITEM_READ_SCOPE)
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "expected"),
+    [
+        ({"lineitem": "https://lms.example/li/7", "scope": [SCORE_SCOPE]}, ("https://lms.example/li/7", None, False)),
+        ({"lineitem": "https://lms.example/li/7", "scope": []}, (None, None, False)),  # no leave to score
+        (
+            {"lineitems": "https://lms.example/li", "scope": [SCORE_SCOPE, LINEITEM_SCOPE]},
+            (None, "https://lms.example/li", True),
+        ),
+        (
+            {"lineitems": "https://lms.example/li", "scope": [SCORE_SCOPE, LINEITEM_READ_SCOPE]},
+            (None, "https://lms.example/li", False),
+        ),
+        ({"lineitems": "https://lms.example/li", "scope": [LINEITEM_SCOPE]}, (None, None, True)),  # cannot score
+        ({"lineitems": "https://lms.example/li", "scope": [SCORE_SCOPE]}, (None, None, False)),  # cannot look up
+        ({"lineitems": "https://lms.example/li", "scope": "not a list"}, (None, None, False)),
+    ],
+)
+def test_what_a_launch_lets_the_tool_score(endpoint: dict[str, object], expected: tuple[object, ...]) -> None:
+    claims = {AGS_CLAIM: endpoint, CLAIM + "resource_link": {"id": "rl-1", "title": "Week 3"}}
+    launch = Launch(PLATFORM, "LtiResourceLinkRequest", "sub-9", "3", claims)
+    assert (launch.lineitem, launch.lineitems, launch.may_create_lineitem) == expected
+    assert (launch.resource_link_id, launch.resource_link_title) == ("rl-1", "Week 3")
+    unlinked = Launch(PLATFORM, "LtiResourceLinkRequest", "sub-9", "3", {AGS_CLAIM: endpoint})
+    assert unlinked.lineitems is None  # without a resource link there is nothing to look up
 
 
 def test_the_ags_target_scores_completion_then_each_grown_progress() -> None:

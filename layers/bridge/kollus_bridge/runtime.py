@@ -23,7 +23,7 @@ from kollus_bridge.errors import Conflict
 from kollus_bridge.kollus.vod import VodClient
 from kollus_bridge.lti.grades import AccessTokens
 from kollus_bridge.lti.keys import ToolKeys, new_key
-from kollus_bridge.lti.platforms import Platform
+from kollus_bridge.lti.platforms import LineItemStore, Platform
 from kollus_bridge.settings import Settings, SettingsError
 from kollus_bridge.store.secrets import SecretConflict, read_secret, write_secret
 
@@ -33,6 +33,9 @@ _tool_keys_lock = threading.Lock()
 #: The version name of the first key's write (Secrets Manager wants at least 32 characters): the same for
 #: every function, so only one first key is kept.
 FIRST_KEY_VERSION = "lti-tool-key-first-version-0000000001"
+#: Access tokens to the platforms' services, one cache per process and settings, so that a token serves
+#: every invocation until shortly before it expires.
+_access_tokens: dict[int, tuple[Settings, AccessTokens]] = {}
 
 
 def tool_keys(settings: Settings) -> ToolKeys:
@@ -68,26 +71,35 @@ def rotate_tool_keys(settings: Settings) -> ToolKeys:
     return rotated
 
 
-def channels(settings: Settings, platforms: Callable[[str], Platform | None] | None = None) -> dict[Target, Channel]:
+def access_tokens(settings: Settings) -> AccessTokens:
+    """The process's access-token cache for `settings` (made on first use, kept across invocations)."""
+    with _tool_keys_lock:
+        kept = _access_tokens.get(id(settings))
+        if kept is None or kept[0] is not settings:
+            tokens = AccessTokens(lambda: tool_keys(settings), timeout=settings.sync_http_timeout_seconds)
+            kept = _access_tokens[id(settings)] = (settings, tokens)
+        return kept[1]
+
+
+class DeliveryStore(SyncStore, LineItemStore, Protocol):
+    def get_platform(self, platform_id: str) -> Platform | None: ...
+
+
+def channels(settings: Settings, store: DeliveryStore | None = None) -> dict[Target, Channel]:
     """The delivery targets beside the webhook this deployment has configured: xAPI when an LRS is
-    set, AGS when the LTI tool has keys (`platforms` looks up a learner's platform)."""
+    set, AGS when the LTI tool has keys (the store knows the learners' platforms and line items)."""
     found: dict[Target, Channel] = {}
     if settings.xapi_lrs_url is not None:
         found[Target.XAPI] = XapiChannel(settings.xapi_lrs_url, lambda: xapi_lrs_credentials(settings))
     lti_configured = settings.lti_tool_keys is not None or settings.lti_tool_keys_arn is not None
-    if platforms is not None and lti_configured:
-        tokens = AccessTokens(lambda: tool_keys(settings), timeout=settings.sync_http_timeout_seconds)
-        found[Target.AGS] = AgsChannel(tokens, platforms)
+    if store is not None and lti_configured:
+        found[Target.AGS] = AgsChannel(access_tokens(settings), store.get_platform, store)
     return found
-
-
-class DeliveryStore(SyncStore, Protocol):
-    def get_platform(self, platform_id: str) -> Platform | None: ...
 
 
 def delivery_run(settings: Settings, store: DeliveryStore, remaining_ms: Callable[[], int]) -> SyncRun:
     """A run that delivers to every configured target; a deployment with none fails loudly."""
-    extra = channels(settings, store.get_platform)
+    extra = channels(settings, store)
     if settings.lms_webhook_url is None and not extra:
         raise SettingsError("LMS_WEBHOOK_URL is not set: there is nowhere to deliver completions")
     secrets = lms_webhook_secrets(settings) if settings.lms_webhook_url is not None else []

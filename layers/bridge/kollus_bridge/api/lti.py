@@ -124,8 +124,9 @@ def course_of(launch: Launch) -> str:
 
 def admit(launch: Launch, content: str, settings: Settings, store: DynamoStore, now: int) -> str:
     """Record a resource-link launch: the context's course holds the content and the learner is
-    enrolled in it until the playback URL expires; the learner's AGS line item and xAPI registration
-    are kept on their deliveries (and a completion they already have is passed back). The learner id."""
+    enrolled in it until the playback URL expires; the learner's AGS line item (or, when the launch
+    names none, where to look it up) and xAPI registration are kept on their deliveries (and a
+    completion they already have is passed back). The learner id."""
     learner = launch.client_user_id
     course_id = course_of(launch)
     course = store.get_course(course_id)
@@ -135,7 +136,8 @@ def admit(launch: Launch, content: str, settings: Settings, store: DynamoStore, 
         store.put_course(Course(course_id, title[:256], held, now, course.max_devices if course else None))
     until = now + settings.lti_playback_expires_in * 1000
     store.put_enrolments([Enrolment(course_id, learner, None, until)])
-    targets = [Target.AGS] if launch.lineitem else []
+    lineitems = launch.lineitems
+    targets = [Target.AGS] if launch.lineitem or lineitems else []
     if settings.xapi_lrs_url is not None:
         targets.append(Target.XAPI)
     if targets:
@@ -145,6 +147,10 @@ def admit(launch: Launch, content: str, settings: Settings, store: DynamoStore, 
             launch.lineitem,
             launch.context_id,
             registration(launch.platform.platform_id, launch.context_id, content),
+            lineitems=lineitems,
+            resource_link_id=launch.resource_link_id if lineitems else None,
+            resource_link_title=launch.resource_link_title if lineitems else None,
+            create_lineitem=bool(lineitems) and launch.may_create_lineitem,
         )
         store.put_link(learner, content, targets, kept)
         record = store.get_stored(learner, content)

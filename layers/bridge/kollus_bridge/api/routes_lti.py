@@ -19,6 +19,8 @@ from aws_lambda_powertools.event_handler.openapi.params import Path as PathParam
 
 from kollus_bridge.auth import playback_keys
 from kollus_bridge.errors import InvalidRequest, NotFound
+from kollus_bridge.kollus.callback import RawCallback
+from kollus_bridge.kollus.refused import kept_when_refused
 from kollus_bridge.lti import launch as lti_launch
 from kollus_bridge.lti.keys import ToolKeys
 from kollus_bridge.lti.platforms import Platform
@@ -45,6 +47,9 @@ from .service import PlaybackInput, issue_playback_url
 LTI_PUBLIC_PATHS = frozenset({"/.well-known/jwks.json", "/lti/login", "/lti/launch", "/lti/deep-link"})
 PlatformId = Annotated[str, PathParam(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._-]+$", examples=["moodle"])]
 _HINT = Query(max_length=2048, examples=["https://moodle.example.com"])
+FORM_TYPE = "application/x-www-form-urlencoded"
+#: Where a refused launch is said to come from, in the rejected store.
+LAUNCH_SOURCE = "lti_launch"
 
 
 def lti_routes(
@@ -142,7 +147,14 @@ def lti_routes(
         state: Annotated[str, Form(min_length=1, max_length=512, examples=["Zp1kq0VfXh2p3Y"])],
     ) -> Response[str]:
         now = now_ms()
-        launch = lti_launch.verify({"id_token": id_token, "state": state}, store, key_for, now)
+        pending = lti_launch.take_state(state, store, now)
+        # The state was ours: from here on a refusal is kept, as the callbacks' are (the form came
+        # through a login we started; a stranger's forms end above, keeping nothing).
+        raw = RawCallback((router.current_event.decoded_body or "").encode(), FORM_TYPE)
+        with kept_when_refused(store, raw, now, LAUNCH_SOURCE):
+            return launched(lti_launch.verify(id_token, pending, store, key_for), now)
+
+    def launched(launch: lti_launch.Launch, now: int) -> Response[str]:
         if launch.message_type == lti_launch.DEEP_LINKING:
             contents, _ = store.list_contents(
                 status=None, channel_key=None, title_contains=None, limit=200, next_token=None

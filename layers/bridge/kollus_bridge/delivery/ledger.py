@@ -82,6 +82,12 @@ class Link:
     context_id: str | None = None
     #: The xAPI registration of this learner's launches of this content from this context.
     registration: str | None = None
+    #: A launch that named no line item: the context's line items, where the link's is looked up (or,
+    #: with `create_lineitem`, made), the resource link and its title (the line item's label).
+    lineitems: str | None = None
+    resource_link_id: str | None = None
+    resource_link_title: str | None = None
+    create_lineitem: bool = False
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,8 @@ becomes, where it goes, and the client-credentials grant with an RS256 client as
   one; Moodle compares whole seconds): the event's time, but at least a second after the last
   timestamp the platform accepted.
 - Scores go to the line item's URL with `/scores` appended to its path, before its query string.
+- A launch that names no line item names the context's line items instead: the link's line item is
+  looked up there by resource link and content, and made when none is found and the platform lets us.
 """
 
 from __future__ import annotations
@@ -19,17 +21,19 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from typing import Any, TypeGuard
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from kollus_bridge.outbound import NoAnswer, request
 from kollus_bridge.times import iso_time
 
 from .keys import ToolKeys
-from .launch import SCORE_SCOPE
+from .launch import LINEITEM_READ_SCOPE, LINEITEM_SCOPE, SCORE_SCOPE
 from .platforms import Platform
 
 SCORE_TYPE = "application/vnd.ims.lis.v1.score+json"
+LINEITEM_TYPE = "application/vnd.ims.lis.v2.lineitem+json"
+LINEITEMS_TYPE = "application/vnd.ims.lis.v2.lineitemcontainer+json"
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 #: A client assertion is valid this long, in seconds.
 ASSERTION_SECONDS = 300
@@ -41,6 +45,42 @@ def scores_url(lineitem: str) -> str:
     """The line item's scores endpoint: `/scores` appended to the path, the query kept."""
     parts = urlsplit(lineitem)
     return urlunsplit(parts._replace(path=parts.path.rstrip("/") + "/scores"))
+
+
+def lineitems_query(lineitems: str, resource_link_id: str, media_content_key: str) -> str:
+    """The context's line items filtered to a resource link's content (the query it had is kept)."""
+    parts = urlsplit(lineitems)
+    query = [*parse_qsl(parts.query), ("resource_link_id", resource_link_id), ("resource_id", media_content_key)]
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def line_item(label: str, resource_link_id: str, media_content_key: str) -> dict[str, Any]:
+    """The line item made for a resource link's content: out of 100, like deep linking's."""
+    return {"scoreMaximum": 100, "label": label, "resourceId": media_content_key, "resourceLinkId": resource_link_id}
+
+
+def matching(container: Any, resource_link_id: str, media_content_key: str) -> str | None:
+    """The URL of the resource link's line item for the content, in a line item container (a JSON
+    array); checked here too, since a platform may ignore the query's filters."""
+    for item in container if isinstance(container, list) else []:
+        if (
+            isinstance(item, dict)
+            and is_url(item.get("id"))
+            and item.get("resourceLinkId") == resource_link_id
+            and item.get("resourceId") == media_content_key
+        ):
+            return str(item["id"])
+    return None
+
+
+def is_url(value: Any) -> TypeGuard[str]:
+    """A line item's id: its URL."""
+    return isinstance(value, str) and value.startswith(("https://", "http://"))
+
+
+def line_item_scopes(may_create: bool) -> tuple[str, ...]:
+    """What a token that looks up (or makes) a line item, then scores, asks for."""
+    return (SCORE_SCOPE, LINEITEM_SCOPE if may_create else LINEITEM_READ_SCOPE)
 
 
 def score_stamp(event_at: int, last_accepted: int | None) -> int:
@@ -90,11 +130,11 @@ class AccessTokens:
     keys: Callable[[], ToolKeys]
     timeout: float = 10.0
     clock: Callable[[], float] = time.time
-    _cache: dict[tuple[str, str], tuple[str, float]] = field(default_factory=dict)
+    _cache: dict[tuple[str, str, tuple[str, ...]], tuple[str, float]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def token(self, platform: Platform) -> str:
-        cache_key = (platform.platform_id, platform.token_url)
+    def token(self, platform: Platform, scopes: tuple[str, ...] = (SCORE_SCOPE,)) -> str:
+        cache_key = (platform.platform_id, platform.token_url, scopes)
         with self._lock:
             cached = self._cache.get(cache_key)
         if cached is not None and cached[1] - TOKEN_MARGIN_SECONDS > self.clock():
@@ -104,7 +144,7 @@ class AccessTokens:
             "grant_type": "client_credentials",
             "client_assertion_type": ASSERTION_TYPE,
             "client_assertion": self.keys().sign(client_assertion(platform, now)),
-            "scope": SCORE_SCOPE,
+            "scope": " ".join(scopes),
         }
         try:
             answer = request(
@@ -127,5 +167,7 @@ class AccessTokens:
         return token
 
     def forget(self, platform: Platform) -> None:
+        """Drop the platform's tokens (it refused one)."""
         with self._lock:
-            self._cache.pop((platform.platform_id, platform.token_url), None)
+            for cache_key in [key for key in self._cache if key[:2] == (platform.platform_id, platform.token_url)]:
+                del self._cache[cache_key]

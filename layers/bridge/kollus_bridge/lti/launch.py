@@ -29,6 +29,8 @@ DL_CLAIM = "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"
 RESOURCE_LINK = "LtiResourceLinkRequest"
 DEEP_LINKING = "LtiDeepLinkingRequest"
 SCORE_SCOPE = "https://purl.imsglobal.org/spec/lti-ags/scope/score"
+LINEITEM_SCOPE = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem"
+LINEITEM_READ_SCOPE = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem.readonly"
 #: Clock skew allowed on the id_token's times, in seconds.
 LEEWAY = 60
 
@@ -71,14 +73,46 @@ class Launch:
         context = self.claim("context")
         return str(context.get("title") or context.get("label") or "") or None if isinstance(context, dict) else None
 
+    def _ags(self) -> tuple[Mapping[str, Any], frozenset[str]]:
+        """The launch's AGS endpoint claim and the scopes it grants (empty when it has none)."""
+        endpoint = self.claims.get(AGS_CLAIM)
+        if not isinstance(endpoint, dict):
+            return {}, frozenset()
+        scopes = endpoint.get("scope")
+        return endpoint, frozenset(s for s in scopes if isinstance(s, str)) if isinstance(scopes, list) else frozenset()
+
     @property
     def lineitem(self) -> str | None:
         """The line item scores go to (AGS), when the platform gives one and lets us post scores."""
-        endpoint = self.claims.get(AGS_CLAIM)
-        if not isinstance(endpoint, dict) or not isinstance(endpoint.get("lineitem"), str):
+        endpoint, scopes = self._ags()
+        lineitem = endpoint.get("lineitem")
+        return lineitem if isinstance(lineitem, str) and lineitem and SCORE_SCOPE in scopes else None
+
+    @property
+    def lineitems(self) -> str | None:
+        """The context's line items (AGS), when the launch names no line item of its own but lets us
+        look one up (and, with the `lineitem` scope, create it) and post scores to it."""
+        endpoint, scopes = self._ags()
+        lineitems = endpoint.get("lineitems")
+        if self.lineitem is not None or self.resource_link_id is None or SCORE_SCOPE not in scopes:
             return None
-        scopes = endpoint.get("scope") or []
-        return endpoint["lineitem"] if SCORE_SCOPE in scopes else None
+        if not scopes & {LINEITEM_SCOPE, LINEITEM_READ_SCOPE}:
+            return None
+        return lineitems if isinstance(lineitems, str) and lineitems else None
+
+    @property
+    def may_create_lineitem(self) -> bool:
+        return LINEITEM_SCOPE in self._ags()[1]
+
+    @property
+    def resource_link_id(self) -> str | None:
+        link = self.claim("resource_link")
+        return str(link["id"]) if isinstance(link, dict) and link.get("id") else None
+
+    @property
+    def resource_link_title(self) -> str | None:
+        link = self.claim("resource_link")
+        return str(link.get("title") or "") or None if isinstance(link, dict) else None
 
     @property
     def deep_linking(self) -> Mapping[str, Any]:
@@ -128,14 +162,20 @@ def login(params: Mapping[str, str], store: LtiStore, redirect_uri: str, now: in
     return platform.auth_login_url + separator + urlencode(query)
 
 
-def verify(form: Mapping[str, str], store: LtiStore, key_for: KeyFor, now: int) -> Launch:
-    """Check a launch (the platform's form post) in full; raise `Forbidden` naming what failed."""
-    token, state = form.get("id_token"), form.get("state")
-    if not token or not state:
-        raise InvalidRequest("a launch carries id_token and state", field="id_token" if not token else "state")
-    pending = store.take_login(state)
+def take_state(state: str, store: LtiStore, now: int) -> Login:
+    """The login a launch's `state` names, taken so that no second launch can use it; `Forbidden`
+    when it is not one we issued, or was used, or expired."""
+    pending = store.take_login(state) if state else None
     if pending is None or pending.expires_at < now:
         raise Forbidden("unknown, used or expired state: start again from the LMS", field="state")
+    return pending
+
+
+def verify(token: str, pending: Login, store: LtiStore, key_for: KeyFor) -> Launch:
+    """Check a launch's id_token against the login it answers, in full; raise `Forbidden` naming
+    what failed."""
+    if not token:
+        raise InvalidRequest("a launch carries an id_token", field="id_token")
     platform = store.get_platform(pending.platform_id)
     if platform is None:
         raise Forbidden("the platform of this login is no longer registered", field="state")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 
 @dataclass(frozen=True)
@@ -39,3 +39,24 @@ class LtiStore(Protocol):
     def put_login(self, login: Login) -> None: ...
 
     def take_login(self, state: str) -> Login | None: ...
+
+
+class LinePlace(NamedTuple):
+    """Whose line item: a platform's resource link, for the content it launches."""
+
+    platform_id: str
+    resource_link_id: str
+    media_content_key: str
+
+
+class LineItemStore(Protocol):
+    """The line items found or made for resource links whose launches named none, and the claim that
+    lets one delivery at a time find or make one (so a link never gets two)."""
+
+    def get_lineitem(self, place: LinePlace) -> str | None: ...
+
+    def claim_lineitem(self, place: LinePlace, owner: str, now: int, until: int) -> bool: ...
+
+    def put_lineitem(self, place: LinePlace, lineitem: str) -> None: ...
+
+    def release_lineitem(self, place: LinePlace, owner: str) -> None: ...

@@ -21,7 +21,20 @@ from .records import DUE
 from .subjects import delivery_item_key, subject_from_key
 from .table import ConditionFailed, Table, plain, record_key
 
-_LINK_FIELDS = ("lti_platform", "lti_sub", "lti_lineitem", "lti_context", "lti_registration")
+#: How a Link's text fields are kept on a delivery item.
+_LINK_TEXT = {
+    "lti_platform": "platform_id",
+    "lti_sub": "sub",
+    "lti_lineitem": "lineitem",
+    "lti_context": "context_id",
+    "lti_registration": "registration",
+    "lti_lineitems": "lineitems",
+    "lti_resource_link": "resource_link_id",
+    "lti_resource_title": "resource_link_title",
+}
+_LINK_FIELDS = (*_LINK_TEXT, "lti_create_lineitem")
+#: A delivery item an AGS delivery can go to: the launch named a line item, or where to find one.
+_SCORABLE = " AND (attribute_exists(lti_lineitem) OR attribute_exists(lti_lineitems))"
 
 
 def delivery_from_item(item: Mapping[str, Any], source: StoredRecord | None = None) -> StoredDelivery:
@@ -29,13 +42,8 @@ def delivery_from_item(item: Mapping[str, Any], source: StoredRecord | None = No
     assert subject is not None and subject.learner is not None
     link = None
     if "lti_platform" in item and "lti_sub" in item:
-        link = Link(
-            platform_id=plain(item, "lti_platform"),
-            sub=plain(item, "lti_sub"),
-            lineitem=plain(item, "lti_lineitem") if "lti_lineitem" in item else None,
-            context_id=plain(item, "lti_context") if "lti_context" in item else None,
-            registration=plain(item, "lti_registration") if "lti_registration" in item else None,
-        )
+        text = {field: plain(item, name) for name, field in _LINK_TEXT.items() if name in item}
+        link = Link(**text, create_lineitem=bool(item.get("lti_create_lineitem", {}).get("BOOL")))
     return StoredDelivery(
         subject.learner, subject.key, subject.target, rev_of(item), ledger_from_item(item), link, source
     )
@@ -50,7 +58,7 @@ class Deliveries(Table):
             if target is Target.WEBHOOK:
                 continue
             key = delivery_item_key(record.client_user_id, record.media_content_key, target)
-            linked = " AND attribute_exists(lti_lineitem)" if target is Target.AGS else ""
+            linked = _SCORABLE if target is Target.AGS else ""
             values: dict[str, Any] = {
                 ":rev": {"N": str(record.rev)},
                 ":due": {"S": DUE},
@@ -89,14 +97,10 @@ class Deliveries(Table):
     def put_link(self, client_user_id: str, media_content_key: str, targets: Sequence[Target], link: Link) -> None:
         """Keep how the learner came through LTI on their deliveries to `targets` (the launch's line
         item and xAPI registration); their ledgers are left as they are."""
-        fields = {
-            "lti_platform": link.platform_id,
-            "lti_sub": link.sub,
-            "lti_lineitem": link.lineitem,
-            "lti_context": link.context_id,
-            "lti_registration": link.registration,
-        }
-        kept = {name: value for name, value in fields.items() if value}
+        kept: dict[str, Any] = {name: {"S": getattr(link, field)} for name, field in _LINK_TEXT.items()}
+        kept = {name: value for name, value in kept.items() if value["S"]}
+        if link.create_lineitem:
+            kept["lti_create_lineitem"] = {"BOOL": True}
         dropped = [name for name in _LINK_FIELDS if name not in kept]
         expression = "SET " + ", ".join(f"{name} = :{name}" for name in kept)
         if dropped:
@@ -106,7 +110,7 @@ class Deliveries(Table):
                 "update_item",
                 Key=delivery_item_key(client_user_id, media_content_key, target),
                 UpdateExpression=expression,
-                ExpressionAttributeValues={f":{name}": {"S": value} for name, value in kept.items()},
+                ExpressionAttributeValues={f":{name}": value for name, value in kept.items()},
             )
 
     def get_delivery(self, client_user_id: str, media_content_key: str, target: Target) -> StoredDelivery | None:

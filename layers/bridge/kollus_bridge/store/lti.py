@@ -1,19 +1,28 @@
 """LTI: the registered platforms (`pk=LTI`, `sk=P#<id>`; few, so found by issuer with one query of
-their partition) and OIDC logins waiting for their launch (`pk=LTI#LOGIN#<state>`, taken once by a
-conditional delete, gone by TTL `expires_at` when never used)."""
+their partition), OIDC logins waiting for their launch (`pk=LTI#LOGIN#<state>`, taken once by a
+conditional delete, gone by TTL `expires_at` when never used) and the line items the tool looked up
+or made for resource links whose launches named none (`pk=LTI#LINE#<platform>#<resource link>#<content>`:
+the line item's URL, or a short claim while one delivery finds or makes it)."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from typing import Any
 
-from kollus_bridge.lti.platforms import Login, Platform
+from kollus_bridge.lti.platforms import LinePlace, Login, Platform
 
 from .table import ConditionFailed, Table, key_part, plain
 
 PARTITION = "LTI"
 PLATFORM_PREFIX = "P#"
 LOGIN_PREFIX = "LTI#LOGIN#"
+LINE_PREFIX = "LTI#LINE#"
+
+
+def line_key(place: LinePlace) -> dict[str, Any]:
+    parts = "#".join(key_part(part) for part in place)
+    return {"pk": {"S": LINE_PREFIX + parts}, "sk": {"S": "-"}}
 
 
 def platform_key(platform_id: str) -> dict[str, Any]:
@@ -100,3 +109,43 @@ class Lti(Table):
         if item is None:
             return None
         return Login(state, plain(item, "nonce"), plain(item, "platform_id"), int(plain(item, "login_expires_at")))
+
+    def get_lineitem(self, place: LinePlace) -> str | None:
+        """The line item found or made for a resource link's content (None: none yet)."""
+        key = line_key(place)
+        item = self.call("get_item", Key=key, ConsistentRead=True).get("Item") or {}
+        return plain(item, "lineitem") if "lineitem" in item else None
+
+    def claim_lineitem(self, place: LinePlace, owner: str, now: int, until: int) -> bool:
+        """Claim the finding (or making) of a resource link's line item until `until` (epoch ms):
+        False while another claim holds, or once the line item is known."""
+        try:
+            self.call(
+                "put_item",
+                Item={
+                    **line_key(place),
+                    "claim_owner": {"S": owner},
+                    "claim_until": {"N": str(until)},
+                },
+                ConditionExpression=(
+                    "attribute_not_exists(pk) OR (attribute_not_exists(lineitem) AND claim_until < :now)"
+                ),
+                ExpressionAttributeValues={":now": {"N": str(now)}},
+            )
+        except ConditionFailed:
+            return False
+        return True
+
+    def put_lineitem(self, place: LinePlace, lineitem: str) -> None:
+        item = {**line_key(place), "lineitem": {"S": lineitem}}
+        self.call("put_item", Item=item)
+
+    def release_lineitem(self, place: LinePlace, owner: str) -> None:
+        """Give up a claim that found no line item, so the next attempt need not wait for it to run out."""
+        with contextlib.suppress(ConditionFailed):
+            self.call(
+                "delete_item",
+                Key=line_key(place),
+                ConditionExpression="claim_owner = :owner AND attribute_not_exists(lineitem)",
+                ExpressionAttributeValues={":owner": {"S": owner}},
+            )
