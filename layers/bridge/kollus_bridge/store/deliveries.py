@@ -97,8 +97,9 @@ class Deliveries(Table):
     def put_link(self, client_user_id: str, media_content_key: str, targets: Sequence[Target], link: Link) -> None:
         """Keep how the learner came through LTI on their deliveries to `targets` (the launch's line
         item and xAPI registration); their ledgers are left as they are."""
-        kept: dict[str, Any] = {name: {"S": getattr(link, field)} for name, field in _LINK_TEXT.items()}
-        kept = {name: value for name, value in kept.items() if value["S"]}
+        kept: dict[str, Any] = {
+            name: {"S": value} for name, field in _LINK_TEXT.items() if (value := getattr(link, field))
+        }
         if link.create_lineitem:
             kept["lti_create_lineitem"] = {"BOOL": True}
         dropped = [name for name in _LINK_FIELDS if name not in kept]
