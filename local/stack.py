@@ -322,11 +322,13 @@ def _standards(stack: Stack) -> str:
     if stack.platform is None:
         return ""
     start = stack.platform.start_url("student-1", "lecture-1")
+    ungraded = stack.platform.start_url("student-2", "lecture-2", line_item="none")
     lrs = f"ralph at {stack.lrs.url} (user {stack.lrs.auth})" if stack.lrs else stack.environment.get("XAPI_LRS_URL")
     return f"""LTI 1.3 (an LMS built on lti1p3platform at {stack.platform.url}, registered as platform `local`):
   .venv/bin/python -m local.player --url {stack.url} --launch '{start}' --speed 4
   (the learner launches lecture-1 from the LMS, the player plays the launch's URL; the grade lands in
    {stack.platform.url}/gradebook and the xAPI statements in {lrs})
+  an ungraded link (no line item: the tool makes one): --launch '{ungraded}'
   deep linking: {stack.platform.start_url("teacher-1", deep_link=True)} in a browser
 """
 

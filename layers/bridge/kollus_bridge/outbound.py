@@ -1,5 +1,5 @@
-"""Every request the bridge makes to another service (the LMS today; the Kollus API, LTI platforms and
-learning record stores as they come) goes through here.
+"""Every request the bridge makes to another service (the LMS, the Kollus VOD API, LTI platforms and
+learning record stores) goes through here.
 
 One urllib3 pool per process, reused across invocations (keep-alive), explicit connect and read
 timeouts, and no redirect ever followed: a 3xx is an answer like any other, so a URL cannot send our
