@@ -305,6 +305,27 @@ def test_a_link_launched_without_a_line_item_gets_one_made_once(tool: Tool) -> N
     assert tool.platform.gradebook.made == 1
 
 
+def test_a_kept_line_item_the_lms_deleted_is_looked_up_again_on_redelivery(tool: Tool) -> None:
+    assert tool.launch(tool.launch_form("lecture-4", "student-1", line_item="none"))["statusCode"] == 303
+    tool.complete("moodle:student-1", "lecture-4")
+    tool.sweep()
+    tool.sweep()
+    first = tool.platform.url + "/lineitems/made-1"
+    assert scores(tool) == {f"student-1@{first}": (100.0, "Completed")}
+    del tool.platform.gradebook.lineitems[first]  # an instructor deletes the column
+    assert tool.launch(tool.launch_form("lecture-4", "student-2", line_item="none"))["statusCode"] == 303
+    tool.complete("moodle:student-2", "lecture-4")
+    tool.sweep()
+    tool.sweep()
+    failed = body_of(tool.call("GET", "/v1/sync", query="state=failed&target=ags"))["items"]
+    assert [(row["client_user_id"], row["last_status"]) for row in failed] == [("moodle:student-2", 404)]
+    again = {"client_user_id": "moodle:student-2", "media_content_key": "lecture-4", "target": "ags"}
+    assert tool.call("POST", "/v1/sync/redeliver", json_body=again)["statusCode"] == 202
+    tool.sweep()
+    second = tool.platform.url + "/lineitems/made-2"
+    assert scores(tool)[f"student-2@{second}"] == (100.0, "Completed")
+
+
 def test_a_link_whose_platform_lets_the_tool_only_look_line_items_up(tool: Tool) -> None:
     """A read-only grant: a line item the platform holds for the link is used, none is ever made."""
     assert tool.launch(tool.launch_form("lecture-3", "student-1", line_item="readonly"))["statusCode"] == 303

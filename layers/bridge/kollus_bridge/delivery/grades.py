@@ -71,6 +71,11 @@ class AgsChannel:
         attempt = attempt_of("POST", grades.scores_url(lineitem), headers, message.body, timeout)
         if attempt.status == 401:
             self.tokens.forget(platform)
+        if attempt.status == 404 and link.lineitem is None and self.line_items is not None and link.resource_link_id:
+            # The LMS deleted the line item we kept: a redelivery looks the link's line item up again.
+            self.line_items.forget_lineitem(
+                LinePlace(link.platform_id, link.resource_link_id, item.media_content_key), lineitem
+            )
         return attempt
 
     def verdict(self, status: int | None) -> Verdict:

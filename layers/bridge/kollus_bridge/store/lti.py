@@ -149,3 +149,13 @@ class Lti(Table):
                 ConditionExpression="claim_owner = :owner AND attribute_not_exists(lineitem)",
                 ExpressionAttributeValues={":owner": {"S": owner}},
             )
+
+    def forget_lineitem(self, place: LinePlace, lineitem: str) -> None:
+        """Drop a kept line item the platform no longer has (unless another was kept meanwhile)."""
+        with contextlib.suppress(ConditionFailed):
+            self.call(
+                "delete_item",
+                Key=line_key(place),
+                ConditionExpression="lineitem = :lineitem",
+                ExpressionAttributeValues={":lineitem": {"S": lineitem}},
+            )
