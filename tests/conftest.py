@@ -13,6 +13,7 @@ from local.dynamodb_local import DynamoDBLocal
 from local.lrs import Lrs
 from local.stack import local_environment
 from local.template import (
+    Route,
     ScheduledFunction,
     StreamFunction,
     load_handler_module,
@@ -47,11 +48,12 @@ def load_functions() -> Callable[[], dict[str, ModuleType]]:
 
     def load() -> dict[str, ModuleType]:
         template = load_template()
-        functions = {route.function: load_handler_module(route, fresh=True) for route in routes(template)}
-        jobs: list[ScheduledFunction | StreamFunction] = [*scheduled_functions(template), *stream_functions(template)]
-        for job in jobs:
-            functions[job.function] = load_handler_module(job, fresh=True)
-        return functions
+        handlers: list[Route | ScheduledFunction | StreamFunction] = [
+            *routes(template), *scheduled_functions(template), *stream_functions(template)
+        ]  # fmt: skip
+        # One fresh module per function (a function serves many routes: the API function most of them).
+        first = {handler.function: handler for handler in reversed(handlers)}
+        return {name: load_handler_module(handler, fresh=True) for name, handler in first.items()}
 
     return load
 

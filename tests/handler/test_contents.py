@@ -4,7 +4,6 @@ API: uploads, listings, renames, deletes, errors in the one shape, and refused c
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable, Iterator
 from types import ModuleType
 from typing import Any
@@ -18,7 +17,7 @@ from moto import mock_aws
 from local.dynamodb_local import create_tables
 from local.http_api import LambdaContext
 from local.kollus_vod import LOCAL_TOKEN, KollusVod
-from tests.helpers import body_of, captured_logs, functions_on_moto, invoke, load_event
+from tests.helpers import body_of, captured_logs, functions_on_moto, invoke, load_event, serving
 from tests.payloads import API_TOKEN, CALLBACK_TOKEN, Snapshot, callback_event, http_event
 
 ROUTES = {
@@ -69,14 +68,10 @@ def bridge(
     environment: dict[str, str],
 ) -> Iterator[Bridge]:
     kollus = KollusVod(transcode_seconds=60, min_interval=0)
-    threading.Thread(target=kollus.serve_forever, daemon=True).start()
-    try:
+    with serving(kollus):
         variables = {"KOLLUS_API_URL": kollus.api_url, **environment}
         with functions_on_moto(function_environment, load_functions, variables) as (functions, client, table):
             yield Bridge(functions, client, table, kollus)
-    finally:
-        kollus.shutdown()
-        kollus.server_close()
 
 
 def uploaded(bridge: Bridge, title: str = "Week 3: Recursion") -> dict[str, Any]:
@@ -245,25 +240,20 @@ def test_the_kollus_token_from_secrets_manager(
     function_environment: Callable[[dict[str, str]], None], load_functions: Callable[[], dict[str, ModuleType]]
 ) -> None:
     kollus = KollusVod(min_interval=0)
-    threading.Thread(target=kollus.serve_forever, daemon=True).start()
-    try:
-        with mock_aws():
-            function_environment({})
-            client = boto3.client("dynamodb", region_name="us-east-1")
-            table = create_tables(client)["ProgressTable"]
-            arn = boto3.client("secretsmanager", region_name="us-east-1").create_secret(
-                Name="kollus-api", SecretString=LOCAL_TOKEN
-            )["ARN"]
-            function_environment(
-                {
-                    "TABLE_NAME": table,
-                    "KOLLUS_API_URL": kollus.api_url,
-                    "KOLLUS_API_TOKEN": "",
-                    "KOLLUS_API_TOKEN_ARN": arn,
-                }
-            )
-            bridge = Bridge(load_functions(), client, table, kollus)
-            assert uploaded(bridge)["content"]["status"] == "uploading"
-    finally:
-        kollus.shutdown()
-        kollus.server_close()
+    with serving(kollus), mock_aws():
+        function_environment({})
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        table = create_tables(client)["ProgressTable"]
+        arn = boto3.client("secretsmanager", region_name="us-east-1").create_secret(
+            Name="kollus-api", SecretString=LOCAL_TOKEN
+        )["ARN"]
+        function_environment(
+            {
+                "TABLE_NAME": table,
+                "KOLLUS_API_URL": kollus.api_url,
+                "KOLLUS_API_TOKEN": "",
+                "KOLLUS_API_TOKEN_ARN": arn,
+            }
+        )
+        bridge = Bridge(load_functions(), client, table, kollus)
+        assert uploaded(bridge)["content"]["status"] == "uploading"

@@ -4,7 +4,6 @@ concurrent updates, so concurrency is tested on DynamoDB Local instead)."""
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable, Iterator
 from types import ModuleType
 from typing import Any
@@ -22,7 +21,7 @@ from local.dynamodb_local import create_tables
 from local.http_api import LambdaContext
 from local.lms_receiver import LmsReceiver
 from local.stack import LOCAL_DEFAULTS
-from tests.helpers import body_of, captured_logs, invoke, load_event
+from tests.helpers import body_of, captured_logs, invoke, load_event, serving
 from tests.payloads import API_TOKEN, Snapshot, callback_event, http_event, progress_event
 
 
@@ -332,8 +331,7 @@ class TestSyncEndpoints:
 
 def test_the_scheduled_sync_delivers_to_the_lms(deployment: Deployment, load_functions: Any, monkeypatch: Any) -> None:
     receiver = LmsReceiver(("127.0.0.1", 0), [LOCAL_DEFAULTS["LMS_WEBHOOK_SECRET"]])
-    threading.Thread(target=receiver.serve_forever, daemon=True).start()
-    try:
+    with serving(receiver):
         snapshot = Snapshot(block_times=dict.fromkeys(range(10), 60.0), uservalues={"uservalue0": "course-7"})
         assert deployment.post(callback_event(snapshot.form_body()))[1]["completed"] is True
         monkeypatch.setenv("LMS_WEBHOOK_URL", receiver.url)
@@ -343,17 +341,13 @@ def test_the_scheduled_sync_delivers_to_the_lms(deployment: Deployment, load_fun
         assert (result["delivered"], result["failed"]) == (1, 0)
         (message,) = receiver.delivered()
         assert message.body["data"]["uservalues"] == {"uservalue0": "course-7"}
-    finally:
-        receiver.shutdown()
-        receiver.server_close()
 
 
 def test_the_stream_delivers_a_record_that_became_due(
     deployment: Deployment, load_functions: Any, monkeypatch: Any
 ) -> None:
     receiver = LmsReceiver(("127.0.0.1", 0), [LOCAL_DEFAULTS["LMS_WEBHOOK_SECRET"]])
-    threading.Thread(target=receiver.serve_forever, daemon=True).start()
-    try:
+    with serving(receiver):
         snapshot = Snapshot(block_times=dict.fromkeys(range(10), 60.0))
         assert deployment.post(callback_event(snapshot.form_body()))[1]["completed"] is True
         monkeypatch.setenv("LMS_WEBHOOK_URL", receiver.url)
@@ -365,6 +359,3 @@ def test_the_stream_delivers_a_record_that_became_due(
         again = deliver_function.lambda_handler(event, LambdaContext("deliver", 60))  # Lambda may hand it over twice
         assert (again["delivered"], again["not_due"]) == (0, 1)
         assert [message.body["type"] for message in receiver.delivered()] == ["progress.completed"]
-    finally:
-        receiver.shutdown()
-        receiver.server_close()

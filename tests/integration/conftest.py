@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 
 import pytest
@@ -11,6 +10,7 @@ from kollus_bridge.store import DynamoStore
 from local.dynamodb_local import DynamoDBLocal, create_tables, unique_suffix
 from local.lms_receiver import LmsReceiver
 from local.stack import LOCAL_DEFAULTS
+from tests.helpers import serving
 
 
 @pytest.fixture
@@ -32,8 +32,5 @@ def lms() -> Iterator[LmsReceiver]:
     receiver = LmsReceiver(
         ("127.0.0.1", 0), [LOCAL_DEFAULTS["LMS_WEBHOOK_SECRET"]], tolerance=10**9
     )  # clocks run ahead
-    thread = threading.Thread(target=receiver.serve_forever, daemon=True)
-    thread.start()
-    yield receiver
-    receiver.shutdown()
-    receiver.server_close()
+    with serving(receiver):
+        yield receiver

@@ -7,7 +7,6 @@ from __future__ import annotations
 import itertools
 import multiprocessing
 import random
-import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -31,6 +30,7 @@ from local.dynamodb_local import DynamoDBLocal
 from local.kollus_vod import LOCAL_TOKEN, KollusVod
 from local.lms_receiver import LmsReceiver
 from local.stack import LOCAL_DEFAULTS
+from tests.helpers import serving
 from tests.integration.test_sync import Clock, sync
 
 pytestmark = pytest.mark.dynamodb_local
@@ -143,13 +143,9 @@ class _Sink(BaseHTTPRequestHandler):
 def kollus(store: DynamoStore) -> Iterator[KollusVod]:
     vod = KollusVod(transcode_seconds=0.05, min_interval=0.03)
     sink = CallbackSink(store, settings_for(store))
-    for server in (vod, sink):
-        threading.Thread(target=server.serve_forever, daemon=True).start()
     vod.callback_url = f"http://127.0.0.1:{sink.server_address[1]}/"
-    yield vod
-    for server in (vod, sink):
-        server.shutdown()
-        server.server_close()
+    with serving(vod), serving(sink):
+        yield vod
 
 
 def client_of(kollus: KollusVod, store: DynamoStore) -> VodClient:
@@ -212,8 +208,7 @@ def test_reconciliation_repairs_what_callbacks_missed(kollus: KollusVod, store: 
 
 def test_content_webhooks_go_through_the_ledger_exactly_once(kollus: KollusVod, store: DynamoStore) -> None:
     lms = LmsReceiver(("127.0.0.1", 0), [SECRET], tolerance=10**9)
-    threading.Thread(target=lms.serve_forever, daemon=True).start()
-    try:
+    with serving(lms):
         settings = settings_for(store, LMS_WEBHOOK_URL=lms.url)
         key = upload(kollus, store, "Sorting")
         wait_for(lambda: status_of(store, key) is Status.READY)
@@ -230,9 +225,6 @@ def test_content_webhooks_go_through_the_ledger_exactly_once(kollus: KollusVod, 
         assert kinds == [("content.ready", key), ("content.deleted", key)]
         ready = lms.delivered()[0].body["data"]
         assert ready["title"] == "Sorting" and ready["duration"] == length and ready["status"] == "ready"
-    finally:
-        lms.shutdown()
-        lms.server_close()
 
 
 def _take_slots(endpoint: str, table: str, api_url: str, until: float, granted: Any) -> None:
@@ -261,8 +253,7 @@ def test_the_rate_limit_holds_across_processes(dynamodb_local: DynamoDBLocal, st
     """Four processes, each with its own client and limiter at the deployed spacing, call the stand-in as
     fast as they may for six seconds: Kollus (the stand-in) never sees two requests within a second."""
     kollus = KollusVod(min_interval=1.0)
-    threading.Thread(target=kollus.serve_forever, daemon=True).start()
-    try:
+    with serving(kollus):
         context = multiprocessing.get_context("spawn")
         granted = context.Queue()
         until = time.time() + 6
@@ -283,9 +274,6 @@ def test_the_rate_limit_holds_across_processes(dynamodb_local: DynamoDBLocal, st
         assert kollus.too_soon == 0 and len(arrivals) >= 6  # contended, and never two within a second
         assert min(later - earlier for earlier, later in itertools.pairwise(arrivals)) >= 1.0
         assert all(later - earlier >= 1.0 for earlier, later in itertools.pairwise(times))
-    finally:
-        kollus.shutdown()
-        kollus.server_close()
 
 
 def test_a_sweep_leaves_contents_of_unswept_channels_alone(kollus: KollusVod, store: DynamoStore) -> None:

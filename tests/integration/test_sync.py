@@ -28,6 +28,7 @@ from local.stack import LOCAL_DEFAULTS
 from local.streams import StreamPoller
 from local.template import load_template, stream_functions
 from tests import reliability
+from tests.helpers import serving
 from tests.payloads import FORM, Snapshot
 
 pytestmark = pytest.mark.dynamodb_local
@@ -139,16 +140,11 @@ def test_an_unreliable_lms_loses_nothing_and_duplicates_keep_their_id(store: Dyn
 
 def test_a_redirect_is_a_failed_attempt_that_names_where_it_pointed(store: DynamoStore, lms: LmsReceiver) -> None:
     elsewhere = LmsReceiver(("127.0.0.1", 0), [SECRET], tolerance=10**9)
-    thread = threading.Thread(target=elsewhere.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(elsewhere):
         settings, clock = settings_for(store, lms), Clock()
         lms.script.answers.append(Answer(status=302, location=elsewhere.url, body=b"<html>internal admin page</html>"))
         complete(store, settings, "learner-1", "content-1", clock.now)
         report = sync(store, settings, clock)
-    finally:
-        elsewhere.shutdown()
-        elsewhere.server_close()
     assert (report.failed, report.retried, report.delivered) == (1, 0, 0)
     assert elsewhere.received == []  # not followed, neither as a POST nor as a GET
     (entry,) = sync_ledger(SyncState.FAILED, 10, None, store).entries

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -11,6 +10,8 @@ from typing import Any
 
 import pytest
 from kollus_bridge.outbound import Answer, NoAnswer, request
+
+from tests.helpers import serving
 
 
 class Server(ThreadingHTTPServer):
@@ -59,12 +60,8 @@ class Handler(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def server() -> Iterator[Server]:
-    instance = Server()
-    thread = threading.Thread(target=instance.serve_forever, daemon=True)
-    thread.start()
-    yield instance
-    instance.shutdown()
-    instance.server_close()
+    with serving(Server()) as instance:
+        yield instance
 
 
 def test_requests_reuse_one_connection(server: Server) -> None:
