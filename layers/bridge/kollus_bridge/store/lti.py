@@ -142,20 +142,17 @@ class Lti(Table):
 
     def release_lineitem(self, place: LinePlace, owner: str) -> None:
         """Give up a claim that found no line item, so the next attempt need not wait for it to run out."""
-        with contextlib.suppress(ConditionFailed):
-            self.call(
-                "delete_item",
-                Key=line_key(place),
-                ConditionExpression="claim_owner = :owner AND attribute_not_exists(lineitem)",
-                ExpressionAttributeValues={":owner": {"S": owner}},
-            )
+        self._delete_line(place, "claim_owner = :owner AND attribute_not_exists(lineitem)", {":owner": owner})
 
     def forget_lineitem(self, place: LinePlace, lineitem: str) -> None:
         """Drop a kept line item the platform no longer has (unless another was kept meanwhile)."""
+        self._delete_line(place, "lineitem = :lineitem", {":lineitem": lineitem})
+
+    def _delete_line(self, place: LinePlace, condition: str, values: Mapping[str, str]) -> None:
         with contextlib.suppress(ConditionFailed):
             self.call(
                 "delete_item",
                 Key=line_key(place),
-                ConditionExpression="lineitem = :lineitem",
-                ExpressionAttributeValues={":lineitem": {"S": lineitem}},
+                ConditionExpression=condition,
+                ExpressionAttributeValues={name: {"S": value} for name, value in values.items()},
             )
