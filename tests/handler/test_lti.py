@@ -112,6 +112,24 @@ class Tool:
         answer = invoke(self.functions["CallbackFunction"], callback_event(snapshot.form_body()))
         assert body_of(answer)["completed"] is True, answer
 
+    def plays_through(self, content: str, user: str, line_item: str = "given") -> None:
+        """The learner launches the link and watches all of it; two sweeps run (the first delivers the
+        webhook and makes the grade due, the second passes the grade back)."""
+        assert self.launch(self.launch_form(content, user, line_item))["statusCode"] == 303
+        self.complete(f"moodle:{user}", content)
+        self.sweep()
+        self.sweep()
+
+    def failed_grades(self) -> list[dict[str, Any]]:
+        """The ledger's failed rows of the gradebook target."""
+        rows: list[dict[str, Any]] = body_of(self.call("GET", "/v1/sync", query="state=failed&target=ags"))["items"]
+        return rows
+
+    def redeliver_grade(self, learner: str, content: str) -> None:
+        again = {"client_user_id": learner, "media_content_key": content, "target": "ags"}
+        assert self.call("POST", "/v1/sync/redeliver", json_body=again)["statusCode"] == 202
+        self.sweep()
+
     def sweep(self) -> dict[str, Any]:
         """One scheduled run of the sweep (an invocation of SyncFunction)."""
         report: dict[str, Any] = self.functions["SyncFunction"].lambda_handler(
@@ -258,24 +276,19 @@ def scores(tool: Tool) -> dict[str, tuple[float, str]]:
 def test_completions_pass_back_to_the_launchs_line_item_with_one_access_token_across_invocations(
     tool: Tool,
 ) -> None:
-    for learner in ("student-1", "student-2"):
-        assert tool.launch(tool.launch_form("lecture-1", learner))["statusCode"] == 303
     line = tool.platform.lineitem("lecture-1")
-    tool.complete("moodle:student-1", "lecture-1")
-    tool.sweep()  # the webhook, and the grade made due
-    tool.sweep()
+    tool.plays_through("lecture-1", "student-1")
     assert scores(tool) == {f"student-1@{line}": (100.0, "Completed")}
-    tool.complete("moodle:student-2", "lecture-1")
-    tool.sweep()
-    tool.sweep()
+    tool.plays_through("lecture-1", "student-2")
     assert scores(tool) == {f"student-1@{line}": (100.0, "Completed"), f"student-2@{line}": (100.0, "Completed")}
     assert tool.platform.tokens_issued == 1  # four invocations, one token
     assert tool.platform.gradebook.made == 0  # the launch named its line item: none is made
 
 
 def test_a_link_launched_without_a_line_item_gets_one_made_once(tool: Tool) -> None:
-    for learner in ("student-1", "student-2"):
+    for learner in ("student-1", "student-2"):  # both complete before a sweep runs
         assert tool.launch(tool.launch_form("lecture-2", learner, line_item="none"))["statusCode"] == 303
+        tool.complete(f"moodle:{learner}", "lecture-2")
     delivery = tool.api.store.get_delivery("moodle:student-1", "lecture-2", Target.AGS)
     assert delivery is not None and delivery.link is not None
     link = delivery.link
@@ -283,8 +296,6 @@ def test_a_link_launched_without_a_line_item_gets_one_made_once(tool: Tool) -> N
     assert (link.resource_link_id, link.resource_link_title, link.create_lineitem) == (
         "link-lecture-2", "Watch lecture-2", True,
     )  # fmt: skip
-    for learner in ("moodle:student-1", "moodle:student-2"):
-        tool.complete(learner, "lecture-2")
     tool.sweep()
     tool.sweep()
     (made,) = tool.platform.gradebook.find_lineitems("link-lecture-2", "lecture-2")
@@ -297,44 +308,30 @@ def test_a_link_launched_without_a_line_item_gets_one_made_once(tool: Tool) -> N
         f"student-1@{made['id']}": (100.0, "Completed"), f"student-2@{made['id']}": (100.0, "Completed"),
     }  # fmt: skip
     # A later learner's grade goes to the same line item, found in the table (no lookup, nothing made).
-    assert tool.launch(tool.launch_form("lecture-2", "student-3", line_item="none"))["statusCode"] == 303
-    tool.complete("moodle:student-3", "lecture-2")
-    tool.sweep()
-    tool.sweep()
+    tool.plays_through("lecture-2", "student-3", line_item="none")
     assert scores(tool)[f"student-3@{made['id']}"] == (100.0, "Completed")
     assert tool.platform.gradebook.made == 1
 
 
 def test_a_kept_line_item_the_lms_deleted_is_looked_up_again_on_redelivery(tool: Tool) -> None:
-    assert tool.launch(tool.launch_form("lecture-4", "student-1", line_item="none"))["statusCode"] == 303
-    tool.complete("moodle:student-1", "lecture-4")
-    tool.sweep()
-    tool.sweep()
+    tool.plays_through("lecture-4", "student-1", line_item="none")
     first = tool.platform.url + "/lineitems/made-1"
     assert scores(tool) == {f"student-1@{first}": (100.0, "Completed")}
     del tool.platform.gradebook.lineitems[first]  # an instructor deletes the column
-    assert tool.launch(tool.launch_form("lecture-4", "student-2", line_item="none"))["statusCode"] == 303
-    tool.complete("moodle:student-2", "lecture-4")
-    tool.sweep()
-    tool.sweep()
-    failed = body_of(tool.call("GET", "/v1/sync", query="state=failed&target=ags"))["items"]
-    assert [(row["client_user_id"], row["last_status"]) for row in failed] == [("moodle:student-2", 404)]
-    again = {"client_user_id": "moodle:student-2", "media_content_key": "lecture-4", "target": "ags"}
-    assert tool.call("POST", "/v1/sync/redeliver", json_body=again)["statusCode"] == 202
-    tool.sweep()
+    tool.plays_through("lecture-4", "student-2", line_item="none")
+    (row,) = tool.failed_grades()
+    assert (row["client_user_id"], row["last_status"]) == ("moodle:student-2", 404)
+    tool.redeliver_grade("moodle:student-2", "lecture-4")
     second = tool.platform.url + "/lineitems/made-2"
     assert scores(tool)[f"student-2@{second}"] == (100.0, "Completed")
 
 
 def test_a_link_whose_platform_lets_the_tool_only_look_line_items_up(tool: Tool) -> None:
     """A read-only grant: a line item the platform holds for the link is used, none is ever made."""
-    assert tool.launch(tool.launch_form("lecture-3", "student-1", line_item="readonly"))["statusCode"] == 303
-    tool.complete("moodle:student-1", "lecture-3")
-    tool.sweep()
-    tool.sweep()
-    failed = body_of(tool.call("GET", "/v1/sync", query="state=failed&target=ags"))["items"]
-    assert [(row["client_user_id"], row["last_status"]) for row in failed] == [("moodle:student-1", 404)]
-    assert "make none" in failed[0]["last_error"]
+    tool.plays_through("lecture-3", "student-1", line_item="readonly")
+    (row,) = tool.failed_grades()
+    assert (row["client_user_id"], row["last_status"]) == ("moodle:student-1", 404)
+    assert "make none" in row["last_error"]
     assert tool.platform.gradebook.made == 0 and scores(tool) == {}
     held = tool.platform.url + "/lineitems/held-3"
     tool.platform.gradebook.keep_lineitem(
@@ -346,9 +343,7 @@ def test_a_link_whose_platform_lets_the_tool_only_look_line_items_up(tool: Tool)
             "resourceLinkId": "link-lecture-3",
         }
     )
-    again = {"client_user_id": "moodle:student-1", "media_content_key": "lecture-3", "target": "ags"}
-    assert tool.call("POST", "/v1/sync/redeliver", json_body=again)["statusCode"] == 202
-    tool.sweep()
+    tool.redeliver_grade("moodle:student-1", "lecture-3")
     assert scores(tool) == {f"student-1@{held}": (100.0, "Completed")}
     assert tool.platform.gradebook.made == 0
 
