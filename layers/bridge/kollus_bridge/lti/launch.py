@@ -63,15 +63,19 @@ class Launch:
         given = self.custom.get("client_user_id")
         return str(given) if given else f"{self.platform.platform_id}:{self.sub}"
 
+    def _text(self, claim: str, *names: str) -> str | None:
+        """The first non-empty of `names` in an object claim (`context`, `resource_link`), as text."""
+        found = self.claim(claim)
+        values = [found.get(name) for name in names] if isinstance(found, dict) else []
+        return next((str(value) for value in values if value), None)
+
     @property
     def context_id(self) -> str | None:
-        context = self.claim("context")
-        return str(context["id"]) if isinstance(context, dict) and context.get("id") else None
+        return self._text("context", "id")
 
     @property
     def context_title(self) -> str | None:
-        context = self.claim("context")
-        return str(context.get("title") or context.get("label") or "") or None if isinstance(context, dict) else None
+        return self._text("context", "title", "label")
 
     def _ags(self) -> tuple[Mapping[str, Any], frozenset[str]]:
         """The launch's AGS endpoint claim and the scopes it grants (empty when it has none)."""
@@ -106,13 +110,11 @@ class Launch:
 
     @property
     def resource_link_id(self) -> str | None:
-        link = self.claim("resource_link")
-        return str(link["id"]) if isinstance(link, dict) and link.get("id") else None
+        return self._text("resource_link", "id")
 
     @property
     def resource_link_title(self) -> str | None:
-        link = self.claim("resource_link")
-        return str(link.get("title") or "") or None if isinstance(link, dict) else None
+        return self._text("resource_link", "title")
 
     @property
     def deep_linking(self) -> Mapping[str, Any]:
