@@ -15,7 +15,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from kollus_bridge import edge
 from kollus_bridge.access.drm import decide_drm
 from kollus_bridge.access.play import decide_play
-from kollus_bridge.auth import kollus_keys, require_callback_token
+from kollus_bridge.auth import kollus_keys, nonce_keys, require_callback_token
 from kollus_bridge.kollus import drm, play
 from kollus_bridge.kollus.refused import kept_when_refused
 from kollus_bridge.observability import logger, metrics
@@ -36,13 +36,13 @@ def receive(event: Mapping[str, Any]) -> dict[str, Any]:
         items = drm.parse_drm_callback(raw, settings) if request is None else []
     security_key, custom_key = kollus_keys(settings)
     if request is not None:
-        decided = decide_play(request, settings, store, now)
+        decided = decide_play(request, settings, store, now, lambda: nonce_keys(settings))
         metric = "Play_allowed" if decided.allowed else "Play_refused"
         metrics.add_metric(name=metric, unit=MetricUnit.Count, value=1)
         logger.info("play callback", extra={"kind": request.kind, "allowed": decided.allowed, "reason": decided.reason})
         body, headers = play.answer(decided.data, security_key, custom_key)
     else:
-        answers = decide_drm(items, settings, store, now)
+        answers = decide_drm(items, settings, store, now, lambda: nonce_keys(settings))
         refused = sum(not entry["result"] for entry in answers)
         metrics.add_metric(name="Drm_answered", unit=MetricUnit.Count, value=len(answers))
         metrics.add_metric(name="Drm_refused", unit=MetricUnit.Count, value=refused)

@@ -345,9 +345,12 @@ def test_offline_sessions_count_within_an_approved_download(bridge: Bridge) -> N
     offline = int(time.time()) + 3 * 86400  # played on a plane three days later
     assert progress(bridge, offline, nonce=nonce)[0] == 403  # no download approved yet
     item = {"kind": 1, "client_user_id": "u-1", "media_content_key": "lecture-1", "player_id": "phone"}
+    item["uservalues"] = json.dumps({"uservalue99": nonce})  # the download URL's values, as the player sends them
     assert drm(bridge, [item])[1][0]["result"] == 1
     assert progress(bridge, offline, nonce=nonce)[1]["result"] == "accepted"
-    assert progress(bridge, offline, player_id="laptop", nonce=nonce)[0] == 403  # another device: not this download
+    _, other = bridge.call("POST", "/v1/playback-urls", "/v1/playback-urls", body=request)  # another page load
+    laptop = parse_qs(urlsplit(other["url"]).query)["uservalue99"][0]
+    assert progress(bridge, offline, player_id="laptop", nonce=laptop)[0] == 403  # another device: not this download
     status, body = progress(bridge, int(time.time()) + 12 * 86400, nonce=nonce)  # after the enrolment ended
     assert (status, body["error"]["field"]) == (403, "start_at")
 

@@ -168,7 +168,7 @@ def test_a_launch_plays_the_linked_content_for_the_platforms_learner(tool: Tool)
     query = parse_qs(url.query)
     claims = jwt.decode(query["jwt"][0], LOCAL_DEFAULTS["KOLLUS_SECURITY_KEY"], algorithms=["HS256"])
     assert claims["cuid"] == "moodle:student-1" and claims["mc"] == [{"mckey": "lecture-1"}]
-    assert query["uservalue99"][0].startswith("v2.")  # the session nonce binds the progress that follows
+    assert query["uservalue99"][0].startswith("v3.")  # the session nonce binds the progress that follows
     store = tool.api.store
     course = store.get_course("lti:moodle:course-1")
     assert course is not None and course.media_content_keys == ("lecture-1",)

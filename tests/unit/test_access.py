@@ -54,7 +54,7 @@ def test_a_play_callback_as_the_player_sends_it() -> None:
         media_content_key="nY3CaQtl", uservalues=quote(values),  # percent-encoded twice, as samples show
     )  # fmt: skip
     assert request.kind == 1 and request.uservalues == {"uservalue0": "course-7"}  # type: ignore[attr-defined]
-    assert request.device == "548D"  # type: ignore[attr-defined]  # the player id, as LMS callbacks carry it
+    assert request.device("uservalue99") == "6C8C"  # type: ignore[attr-defined]  # the hardware id tells devices apart
     for odd in ("null", "[1]", "000", "{"):  # unreadable uservalues never block playback
         assert parse(kind="3", client_user_id="u", media_content_key="m", uservalues=odd).uservalues == {}  # type: ignore[attr-defined]
 

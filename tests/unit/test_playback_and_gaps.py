@@ -60,7 +60,8 @@ def test_playback_url_shape() -> None:
 
 def test_nonce_binds_learner_content_and_validity() -> None:
     nonce = sign_nonce("ours", "learner-1", "content-1", issued_at=1000, expires_at=4600)
-    assert nonce.startswith("v2.1000.4600.")
+    assert nonce.startswith("v3.1000.4600.")
+    assert sign_nonce("ours", "learner-1", "content-1", 1000, 4600) != nonce  # each page load its own
     assert read_nonce(["ours"], "learner-1", "content-1", nonce, now=5000) == NonceWindow(1000, 4600)
     assert read_nonce(["new", "ours"], "learner-1", "content-1", nonce, now=5000)  # during key rotation
     assert read_nonce(["ours"], "learner-2", "content-1", nonce, now=5000) is None
@@ -68,9 +69,27 @@ def test_nonce_binds_learner_content_and_validity() -> None:
     assert read_nonce(["other"], "learner-1", "content-1", nonce, now=5000) is None
     assert read_nonce(["ours"], "learner-1", "content-1", nonce, now=0) is None  # issued in the future
     longer = nonce.replace(".4600.", ".99999.")  # a longer validity than signed
-    earlier = nonce.replace("v2.1000.", "v2.999.")
-    for bad in (longer, earlier, "", "v2", "v2.1000.x", "v2.x.y.z", "v2.1000.900.x", "v2.1000.4600.%%%", nonce[:-2]):
+    earlier = nonce.replace("v3.1000.", "v3.999.")
+    renamed = ".".join([*nonce.split(".")[:3], "AAAAAAAAAAAA", nonce.split(".")[4]])  # another page load's id
+    for bad in (
+        longer,
+        earlier,
+        renamed,
+        "",
+        "v2",
+        "v2.1000.x",
+        "v2.x.y.z",
+        "v2.1000.900.x",
+        "v2.1000.4600.%%%",
+        nonce[:-2],
+    ):
         assert read_nonce(["ours"], "learner-1", "content-1", bad, now=5000) is None
+
+
+def test_a_v2_nonce_without_an_id_is_still_read() -> None:
+    message = b'["learner-1","content-1",1000,4600]'
+    mac = base64.urlsafe_b64encode(hmac.new(b"ours", message, hashlib.sha256).digest()[:18]).decode().rstrip("=")
+    assert read_nonce(["ours"], "learner-1", "content-1", f"v2.1000.4600.{mac}", now=5000) == NonceWindow(1000, 4600)
 
 
 def test_a_v1_nonce_is_valid_for_the_longest_url() -> None:

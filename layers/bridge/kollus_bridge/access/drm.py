@@ -5,6 +5,7 @@ is remembered for the device, so that its offline sessions' progress is accepted
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from kollus_bridge.errors import StorageUnavailable
@@ -12,17 +13,25 @@ from kollus_bridge.kollus.drm import DrmItem, item_data
 from kollus_bridge.observability import logger
 from kollus_bridge.settings import Settings
 
-from .play import approve, entitled, message
+from .play import Session, approve, device_refusal, entitled, message
 from .ports import AccessStore, Decision
 
 
-def decide_drm(items: list[DrmItem], settings: Settings, store: AccessStore, now: int) -> list[dict[str, Any]]:
-    """One answer per item, in order, each logged. Without storage, each answer follows
-    `PLAY_FAIL_OPEN` (an approved download then lasts at most an hour)."""
+def decide_drm(
+    items: list[DrmItem], settings: Settings, store: AccessStore, now: int, nonce_keys: Callable[[], list[str]] = list
+) -> list[dict[str, Any]]:
+    """One answer per item, in order, each logged. A download (kind 1) passes the entitlement and the
+    device rules as a play does. Without storage, each answer follows `PLAY_FAIL_OPEN` (an approved
+    download then lasts at most an hour)."""
     answers = []
     for item in items:
+        device = item.device(settings.playback_nonce_slot)
         try:
             found = entitled(item.client_user_id, item.media_content_key, store, now)
+            refusal = None
+            if found.allowed and found.course_id and item.kind == 1:
+                session = Session(item.client_user_id, item.media_content_key, device, item.uservalues)
+                refusal = device_refusal(session, found.course_id, settings, store, now, nonce_keys)
         except StorageUnavailable:
             logger.warning("DRM callback answered without storage", extra={"fail_open": settings.play_fail_open})
             allowed = settings.play_fail_open
@@ -32,15 +41,16 @@ def decide_drm(items: list[DrmItem], settings: Settings, store: AccessStore, now
         expiry = now // 1000 + settings.drm_expiry_seconds
         if found.until is not None:
             expiry = min(expiry, found.until // 1000)
-        allowed = found.allowed or item.kind == 2  # a finished download is recorded, whatever it is
-        if found.allowed and item.kind in (1, 3) and item.device:
+        granted = found.allowed and refusal is None
+        allowed = granted or item.kind == 2  # a finished download is recorded, whatever it is
+        if granted and item.kind in (1, 3) and device:
             # Progress from this download's offline sessions is accepted within this approval.
-            approve(item.client_user_id, item.media_content_key, item.device, "download", now, expiry, store)
-        text = None if allowed else message(settings, found.reason)
+            approve(item.client_user_id, item.media_content_key, device, "download", now, expiry, store)
+        text = None if allowed else message(settings, refusal or found.reason)
         answers.append(item_data(item, allowed, expiry, not found.allowed, text))
         decision = Decision(
-            now, item.client_user_id, item.media_content_key, item.device, f"drm_{item.kind}",
-            found.allowed, found.reason.value, found.course_id,
+            now, item.client_user_id, item.media_content_key, device, f"drm_{item.kind}",
+            granted, refusal or found.reason.value, found.course_id,
         )  # fmt: skip
         try:
             store.log_access(decision, settings.access_log_days)

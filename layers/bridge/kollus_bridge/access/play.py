@@ -8,11 +8,13 @@ storage is unreachable it answers per `PLAY_FAIL_OPEN`, never with an error the 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from kollus_bridge.errors import Forbidden, StorageUnavailable
 from kollus_bridge.kollus.play import PlayRequest, kind1_data, kind3_data
+from kollus_bridge.kollus.playback import read_nonce
 from kollus_bridge.observability import logger
 from kollus_bridge.settings import Settings
 
@@ -30,6 +32,8 @@ MESSAGES = {
             "동시에 재생할 수 있는 기기 수를 넘었습니다. 다른 기기에서 재생을 멈춘 뒤 다시 시도해 주세요."
         ),
         "unavailable": "일시적인 오류로 재생할 수 없습니다. 잠시 후 다시 시도해 주세요.",
+        "no_device_identity": "이 기기를 확인할 수 없어 재생할 수 없습니다. 강의 페이지를 다시 열어 주세요.",
+        "no_signed_session": "강의 페이지에서 발급한 재생 주소가 아닙니다. 강의 페이지를 다시 열어 주세요.",
     },
     "en": {
         Reason.NOT_IN_A_COURSE: "This lecture is not part of a course you can take yet.",
@@ -38,6 +42,8 @@ MESSAGES = {
         Reason.ENDED: "Your enrolment has ended.",
         "too_many_devices": "You are already playing on as many devices as allowed. Stop one and try again.",
         "unavailable": "Playback is unavailable for a moment. Please try again shortly.",
+        "no_device_identity": "This device cannot be told apart from others. Open the lecture page again.",
+        "no_signed_session": "This playback was not opened from the lecture page. Open the lecture page again.",
     },
 }
 
@@ -58,32 +64,36 @@ def message(settings: Settings, reason: str) -> str:
     return MESSAGES[settings.play_message_language][reason]
 
 
-def decide_play(request: PlayRequest, settings: Settings, store: AccessStore, now: int) -> PlayAnswer:
-    """The answer to one play callback (kind 1 or 3), logged."""
+def decide_play(
+    request: PlayRequest, settings: Settings, store: AccessStore, now: int, nonce_keys: Callable[[], list[str]] = list
+) -> PlayAnswer:
+    """The answer to one play callback (kind 1 or 3: both pass the entitlement and the device rules), logged."""
+    device = request.device(settings.playback_nonce_slot)
     try:
         found = entitled(request.client_user_id, request.media_content_key, store, now)
         allowed, reason = found.allowed, found.reason.value
-        course = found.course_id
-        if request.kind == 1 and allowed and course and not _device_admitted(request, course, settings, store, now):
-            allowed, reason = False, "too_many_devices"
+        if allowed and found.course_id:
+            session = Session(request.client_user_id, request.media_content_key, device, request.uservalues)
+            refusal = device_refusal(session, found.course_id, settings, store, now, nonce_keys)
+            if refusal is not None:
+                allowed, reason = False, refusal
     except StorageUnavailable:
         logger.warning("play callback answered without storage", extra={"fail_open": settings.play_fail_open})
         return _unavailable(request, settings, now)
     expiry = now // 1000 + settings.play_expiry_seconds
     if allowed and found.until is not None:
         expiry = min(expiry, found.until // 1000)
-    if allowed and settings.require_approved_play and request.device:
-        approve(request.client_user_id, request.media_content_key, request.device, "streaming", now, expiry, store)
+    if allowed and settings.require_approved_play and device:
+        approve(request.client_user_id, request.media_content_key, device, "streaming", now, expiry, store)
     if request.kind == 1:
         data = kind1_data(allowed, expiry, None if allowed else message(settings, reason))
     else:
-        refusal = None if found.allowed else message(settings, found.reason)
-        data = kind3_data(found.allowed, found.reason is Reason.ENDED, refusal)
+        data = kind3_data(allowed, found.reason is Reason.ENDED, None if allowed else message(settings, reason))
     decision = Decision(
         now,
         request.client_user_id,
         request.media_content_key,
-        request.device,
+        device,
         f"play_{request.kind}",
         allowed,
         reason,
@@ -110,25 +120,55 @@ def approve(  # noqa: PLR0917 (learner, content, device, way, from, until and th
 ADMIT_TRIES = 6
 
 
-def _device_admitted(request: PlayRequest, course_id: str, settings: Settings, store: AccessStore, now: int) -> bool:
-    """Whether the device may start under the learner's device limit (the course's, else the
-    deployment's). Admission is a write conditioned on the devices read, so two devices that start in
-    the same instant cannot both take the last place."""
+@dataclass(frozen=True)
+class Session:
+    """What a play or DRM request says of the playback it asks for."""
+
+    client_user_id: str
+    media_content_key: str
+    device: str | None
+    uservalues: Mapping[str, str]
+
+
+def device_refusal(  # noqa: PLR0917 (the request, its course, the rules, storage, time and keys)
+    session: Session,
+    course_id: str,
+    settings: Settings,
+    store: AccessStore,
+    now: int,
+    nonce_keys: Callable[[], list[str]],
+) -> str | None:
+    """Why the device may not play (None: it may). With signed playback on, only a device holding a
+    valid playback URL of this learner's may take a place; under a device limit, only a device that can
+    be told apart, within the limit (the course's, else the deployment's). Admission is a write
+    conditioned on the devices read, so two devices that start in the same instant cannot both take the
+    last place."""
+    if settings.require_signed_playback:
+        nonce = session.uservalues.get(settings.playback_nonce_slot)
+        window = (
+            None
+            if nonce is None
+            else read_nonce(nonce_keys(), session.client_user_id, session.media_content_key, nonce, now // 1000)
+        )
+        slack = settings.session_start_slack_seconds
+        if window is None or not window.issued_at - slack <= now // 1000 <= window.expires_at + slack:
+            return "no_signed_session"
     limit = settings.max_concurrent_devices
     if limit:
         course = store.get_course(course_id)
         limit = course.max_devices if course and course.max_devices else limit
-    device = request.device
-    if not limit or device is None:
-        return True
+    if not limit:
+        return None
+    if session.device is None:
+        return "no_device_identity"
     idle_ms = settings.device_idle_seconds * 1000
     for _ in range(ADMIT_TRIES):
-        devices, rev = store.get_devices(request.client_user_id)
-        admitted = admit(devices, device, now, idle_ms, limit)
+        devices, rev = store.get_devices(session.client_user_id)
+        admitted = admit(devices, session.device, now, idle_ms, limit)
         if admitted is None:
-            return False
-        if store.put_devices(request.client_user_id, admitted, rev):
-            return True
+            return "too_many_devices"
+        if store.put_devices(session.client_user_id, admitted, rev):
+            return None
     raise StorageUnavailable("the learner's devices keep changing; try again")
 
 

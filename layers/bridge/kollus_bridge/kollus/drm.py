@@ -8,13 +8,15 @@ than the enrolment allows.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from kollus_bridge.errors import InvalidPayload
 from kollus_bridge.settings import Settings
 
 from .callback import RawCallback, decode_request
+from .play import uservalues_of
+from .playback import device_identity
 from .values import read_count, read_integer, read_text
 
 #: Items one DRM callback may carry (a bulk refresh lists every downloaded file).
@@ -30,10 +32,11 @@ class DrmItem:
     hardware_id: str | None = None
     session_key: str | None = None
     start_at: int | None = None
+    uservalues: dict[str, str] = field(default_factory=dict)
 
-    @property
-    def device(self) -> str | None:
-        return self.player_id or self.hardware_id
+    def device(self, nonce_slot: str) -> str | None:
+        """The device, named as the play and LMS callbacks name it (`playback.device_identity`)."""
+        return device_identity(self.hardware_id, self.uservalues.get(nonce_slot), self.player_id)
 
 
 def _item(value: Any, at: int) -> DrmItem:
@@ -57,6 +60,7 @@ def _item(value: Any, at: int) -> DrmItem:
         hardware_id=read_text(value.get("hardware_id"), f"{where}.hardware_id"),
         session_key=read_text(value.get("session_key"), f"{where}.session_key"),
         start_at=read_integer(value.get("start_at"), f"{where}.start_at", 10**13),
+        uservalues=uservalues_of(value.get("uservalues")),
     )
 
 

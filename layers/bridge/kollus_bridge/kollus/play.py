@@ -18,7 +18,7 @@ from kollus_bridge.errors import InvalidPayload
 from kollus_bridge.settings import Settings
 
 from .callback import RawCallback, decode_request
-from .playback import jwt_hs256
+from .playback import device_identity, jwt_hs256
 from .values import read_count, read_text
 
 #: The header Kollus reads the custom key from.
@@ -35,16 +35,18 @@ class PlayRequest:
     device_name: str | None = None
     uservalues: dict[str, str] = field(default_factory=dict)
 
-    @property
-    def device(self) -> str | None:
-        """The device: its player id (which the LMS callbacks carry too), else its hardware id."""
-        return self.player_id or self.hardware_id
+    def device(self, nonce_slot: str) -> str | None:
+        """The device (`playback.device_identity`): its hardware id, else the session nonce its URL
+        carries, else a player id of its own; the LMS callbacks name it the same way."""
+        return device_identity(self.hardware_id, self.uservalues.get(nonce_slot), self.player_id)
 
 
-def _uservalues(value: Any) -> dict[str, str]:
+def uservalues_of(value: Any) -> dict[str, str]:
     """The `uservalues` JSON string, percent-decoded again if it still looks encoded; `{}` if absent or
     unreadable (no decision depends on it: it is kept for the record, and a player's odd encoding
     must never block playback)."""
+    if isinstance(value, dict):
+        return {str(name): str(item) for name, item in value.items() if item is not None}
     text = read_text(value, "uservalues", 20_000)
     if text is None:
         return {}
@@ -77,7 +79,7 @@ def parse_play_callback(raw: RawCallback, settings: Settings) -> PlayRequest:
         player_id=read_text(variables.get("player_id"), "player_id"),
         hardware_id=read_text(variables.get("hardware_id"), "hardware_id"),
         device_name=read_text(variables.get("device_name"), "device_name"),
-        uservalues=_uservalues(variables.get("uservalues")),
+        uservalues=uservalues_of(variables.get("uservalues")),
     )
 
 

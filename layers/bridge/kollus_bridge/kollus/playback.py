@@ -4,10 +4,12 @@ The URL is `https://<player host>/s?jwt=<JWT>&custom_key=<key>` plus `uservalue*
 `t=<seconds>` to resume. The JWT is HS256 with the Kollus security key and carries only Kollus's
 claims (`cuid`, `expt`, `mc`): Kollus warns against registered claims such as `exp` or `iat`.
 
-The nonce (`v2.<issued_at>.<expires_at>.<mac>`) travels in a uservalue slot; the player echoes it in
-every callback, and an HMAC over learner, content, issue time and expiry proves the URL came from us
-and says when it could start a session. A `v1.<issued_at>.<mac>` nonce (issued before the expiry was
-carried) is read as valid for the longest a URL can be: `MAX_URL_SECONDS`.
+The nonce (`v3.<issued_at>.<expires_at>.<id>.<mac>`) travels in a uservalue slot; the player echoes it
+in every callback, and an HMAC over learner, content, issue time, expiry and a random id proves the URL
+came from us, says when it could start a session, and names the page load that opened it (two URLs
+issued in the same second differ). A `v2.<issued_at>.<expires_at>.<mac>` nonce (issued before the id
+was carried) is read alike; a `v1.<issued_at>.<mac>` one as valid for the longest a URL can be:
+`MAX_URL_SECONDS`.
 """
 
 from __future__ import annotations
@@ -17,11 +19,12 @@ import binascii
 import hashlib
 import hmac
 import json
+import secrets
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-NONCE_VERSION = "v2"
+NONCE_VERSION = "v3"
 #: A nonce stamped further ahead than this (clock skew) is not accepted.
 NONCE_FUTURE_TOLERANCE_SECONDS = 300
 #: The longest a playback URL is valid (`expires_in` at most a day): a v1 nonce's assumed validity.
@@ -94,10 +97,14 @@ def _mac(key: str, fields: list[str | int]) -> str:
     return _b64url(hmac.new(key.encode("utf-8"), message, hashlib.sha256).digest()[:18])
 
 
-def sign_nonce(key: str, client_user_id: str, media_content_key: str, issued_at: int, expires_at: int) -> str:
-    """`v2.<issued_at>.<expires_at>.<mac>`: binds a playback to one learner, content and validity."""
-    mac = _mac(key, [client_user_id, media_content_key, issued_at, expires_at])
-    return f"{NONCE_VERSION}.{issued_at}.{expires_at}.{mac}"
+def sign_nonce(  # noqa: PLR0917 (the key, what it binds, and the page load's id)
+    key: str, client_user_id: str, media_content_key: str, issued_at: int, expires_at: int, nonce_id: str | None = None
+) -> str:
+    """`v3.<issued_at>.<expires_at>.<id>.<mac>`: binds a playback to one learner, content and validity,
+    and names it (a random id unless given)."""
+    nonce_id = nonce_id or _b64url(secrets.token_bytes(9))
+    mac = _mac(key, [client_user_id, media_content_key, issued_at, expires_at, nonce_id])
+    return f"{NONCE_VERSION}.{issued_at}.{expires_at}.{nonce_id}.{mac}"
 
 
 def _stamp(text: str) -> int | None:
@@ -109,11 +116,12 @@ def read_nonce(
 ) -> NonceWindow | None:
     """The validity of `nonce` when we issued it (any current key) for this learner and content, else None."""
     parts = nonce.split(".")
-    if parts[0] == NONCE_VERSION and len(parts) == 4:
-        issued_at, expires_at, given = _stamp(parts[1]), _stamp(parts[2]), parts[3]
+    fields: list[str | int]
+    if parts[0] in ("v2", NONCE_VERSION) and len(parts) == (4 if parts[0] == "v2" else 5):
+        issued_at, expires_at, given = _stamp(parts[1]), _stamp(parts[2]), parts[-1]
         if issued_at is None or expires_at is None or expires_at < issued_at:
             return None
-        fields: list[str | int] = [client_user_id, media_content_key, issued_at, expires_at]
+        fields = [client_user_id, media_content_key, issued_at, expires_at, *parts[3:-1]]
     elif parts[0] == "v1" and len(parts) == 3:
         issued_at, given = _stamp(parts[1]), parts[2]
         if issued_at is None:
@@ -131,3 +139,20 @@ def read_nonce(
     if not any(hmac.compare_digest(_mac(key, fields), given) for key in keys):
         return None
     return NonceWindow(issued_at, expires_at)
+
+
+#: `player_id` values that name a kind of player, not a device (HTML5 and Flash players send them on every device).
+SHARED_PLAYER_IDS = frozenset({"khp", "kfp"})
+
+
+def device_identity(hardware_id: str | None, nonce: str | None, player_id: str | None) -> str | None:
+    """What tells a learner's devices apart: the `hardware_id` where the player sends one, else the
+    playback URL's session nonce (a new URL per page load, echoed in every callback), else a `player_id`
+    that is a device's own (not `khp` or `kfp`); None when there is nothing."""
+    if hardware_id and hardware_id.strip():
+        return hardware_id.strip()
+    if nonce:
+        return "nonce:" + hashlib.sha256(nonce.encode("utf-8", "surrogatepass")).hexdigest()[:24]
+    if player_id and player_id.strip() and player_id.strip().lower() not in SHARED_PLAYER_IDS:
+        return player_id.strip()
+    return None
