@@ -58,6 +58,9 @@ LOCAL_DEFAULTS = {
     "KOLLUS_CHANNEL_KEY": "lectures",
     # A key made for this process (the local stack's tool keys; AWS keeps them in Secrets Manager).
     "LTI_TOOL_KEYS": ToolKeys((new_key(),)).text(),
+    # The simulated classes replay hours of viewing in seconds: the playback clock would credit them
+    # almost nothing. `ENFORCE_PLAYBACK_CLOCK=true make run` turns it on, as in AWS.
+    "ENFORCE_PLAYBACK_CLOCK": "false",
     "POWERTOOLS_TRACE_DISABLED": "true",
     "POWERTOOLS_METRICS_DISABLED": "true",
     "POWERTOOLS_LOG_LEVEL": "WARNING",

@@ -23,6 +23,8 @@ from local.http_api import LambdaContext
 from local.template import ROOT
 
 EVENTS = ROOT / "events"
+#: Settings for suites that replay simulated viewing in a moment: the playback clock off, as its docs say.
+REPLAY = {"ENFORCE_PLAYBACK_CLOCK": "false"}
 
 
 def load_event(relative: str) -> dict[str, Any]:

@@ -177,9 +177,41 @@ def _rules_body(media_content_key: str) -> api_models.Rules:
         media_content_key=media_content_key,
         completion_threshold=rules.completion_threshold,
         min_block_watch_ratio=rules.min_block_watch_ratio,
+        max_playback_rate=rules.max_playback_rate,
+        block_count=rules.block_count,
+        grid=rules.grid,
         source=rules.source,
         updated_at=iso_time(rules.updated_at),
     )
+
+
+@app.get(
+    "/v1/progress/flags",
+    summary="A content's sessions credited less than they claimed (the playback clock, another grid)",
+    description="Newest callback of each flagged session: what it claimed and what was credited, and why.",
+    responses=responses(api_models.FlagPage, 400, 401, 503),
+)
+def get_flags(
+    media_content_key: Annotated[str, Query(min_length=1, max_length=256, examples=["nY3CaQtl"])],
+    limit: Annotated[int, Query(ge=1, le=500, examples=[100])] = 100,
+    next_token: Annotated[str | None, Query(max_length=4096)] = None,
+) -> Response[str]:
+    flags, token = store.flagged_sessions(media_content_key, limit, next_token)
+    items = [
+        api_models.FlaggedSession(
+            client_user_id=flag.client_user_id,
+            session=flag.session_key,
+            start_at=flag.start_at,
+            grid=flag.grid,
+            claimed_blocks=flag.claimed,
+            credited_blocks=flag.credited,
+            limit=flag.limit,  # type: ignore[arg-type]
+            suspicious=flag.suspicious,
+            received_at=iso_time(flag.received_at),
+        )
+        for flag in flags
+    ]
+    return model_response(200, api_models.FlagPage(items=items, next_token=token))
 
 
 @app.get(

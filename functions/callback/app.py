@@ -39,6 +39,8 @@ def receive_callback(event: dict[str, Any]) -> dict[str, Any]:
     metrics.add_metric(name=f"Callback_{result.outcome.value}", unit=MetricUnit.Count, value=1)
     if result.suspicious:
         metrics.add_metric(name="SuspiciousSession", unit=MetricUnit.Count, value=1)
+    if result.limit is not None:
+        metrics.add_metric(name="CreditLimited", unit=MetricUnit.Count, value=1)
     view = result.view
     return {  # api_models.CallbackResult
         "result": result.outcome.value,

@@ -33,7 +33,7 @@ class NullStore:
         self.states: dict[tuple[str, str], Any] = {}
         self.empty = RecordState()
 
-    def apply(self, update: Any, mark_due: bool = False, watch_ratio: float = 0.5) -> Any:
+    def apply(self, update: Any, mark_due: bool = False, watch_ratio: float = 0.5, **_: Any) -> Any:
         from kollus_bridge.progress.ports import ApplyResult  # noqa: PLC0415
         from kollus_bridge.progress.rule import merge  # noqa: PLC0415
 

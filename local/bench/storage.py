@@ -114,7 +114,9 @@ def measure_storage(database: DynamoDBLocal, reports: list[Report]) -> dict[str,
     settings = settings_from({"TABLE_NAME": table, "KOLLUS_CALLBACK_TOKEN": "t", "API_TOKEN": "a"})
     outcomes: dict[str, int] = {}
     for report in reports:
-        result = ingest_callback(RawCallback(report.form_body(), FORM), settings, store, 1_000)
+        # Each callback arrives when its session has run `run_time`, so the playback clock judges it as in AWS.
+        arrival = (report.session.start_at + int(report.run_time)) * 1000
+        result = ingest_callback(RawCallback(report.form_body(), FORM), settings, store, arrival)
         outcomes[result.outcome.value] = outcomes.get(result.outcome.value, 0) + 1
     count = len(reports)
     return {

@@ -22,6 +22,7 @@ from kollus_bridge.store.table import record_key
 
 from local.simulator import Content, Play, Session, expected_watched, play_session, random_script
 from tests import reliability
+from tests.helpers import REPLAY
 
 pytestmark = pytest.mark.dynamodb_local
 FORM = "application/x-www-form-urlencoded"
@@ -75,7 +76,7 @@ def with_faults(store: DynamoStore, faults: Faults) -> Iterator[Faults]:
 
 
 def settings_for(store: DynamoStore) -> Settings:
-    return settings_from({"TABLE_NAME": store.table_name, "KOLLUS_CALLBACK_TOKEN": "t", "API_TOKEN": "a"})
+    return settings_from({"TABLE_NAME": store.table_name, "KOLLUS_CALLBACK_TOKEN": "t", "API_TOKEN": "a", **REPLAY})
 
 
 def record_blocks(store: DynamoStore, learner: str, content: str) -> dict[int, frozenset[int]]:

@@ -28,7 +28,7 @@ from local.stack import LOCAL_DEFAULTS
 from local.streams import StreamPoller
 from local.template import load_template, stream_functions
 from tests import reliability
-from tests.helpers import serving
+from tests.helpers import REPLAY, serving
 from tests.payloads import FORM, Snapshot
 
 pytestmark = pytest.mark.dynamodb_local
@@ -47,6 +47,7 @@ def settings_for(store: DynamoStore, lms: LmsReceiver, **overrides: str) -> Sett
             "LMS_WEBHOOK_SECRET": SECRET,
             "SYNC_HTTP_TIMEOUT_SECONDS": "0.5",
             "SYNC_RETRY_BASE_SECONDS": "1",
+            **REPLAY,
             **overrides,
         }
     )

@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 from kollus_bridge.errors import Forbidden
 from kollus_bridge.kollus.callback import Callback
-from kollus_bridge.kollus.playback import sign_nonce
+from kollus_bridge.kollus.playback import device_identity, sign_nonce
 from kollus_bridge.progress.binding import check_binding, covers, session_start
 from kollus_bridge.progress.ports import Approval
 from kollus_bridge.settings import settings_from
@@ -23,7 +23,8 @@ class Approvals:
 
     def approval(self, client_user_id: str, media_content_key: str, device: str) -> Approval | None:
         self.reads += 1
-        return self.found if (client_user_id, media_content_key, device) == ("u-1", "m-1", "phone") else None
+        devices = {"phone", device_identity(None, NONCE, "phone")}
+        return self.found if (client_user_id, media_content_key) == ("u-1", "m-1") and device in devices else None
 
 
 def callback(start_at: int, nonce: str | None = NONCE, player_id: str = "phone") -> Callback:
@@ -36,7 +37,7 @@ def callback(start_at: int, nonce: str | None = NONCE, player_id: str = "phone")
 
 def check(start_at: int, store: Approvals, nonce: str | None = NONCE, **environment: str) -> Callback:
     settings = settings_from(BASE | environment)
-    return check_binding(callback(start_at, nonce), settings, lambda: ["ours"], store, (ISSUED + 5) * 1000)
+    return check_binding(callback(start_at, nonce), settings, lambda: ["ours"], store, (ISSUED + 5) * 1000).callback
 
 
 def test_start_times_in_seconds_or_milliseconds() -> None:

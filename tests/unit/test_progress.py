@@ -15,7 +15,7 @@ from kollus_bridge.progress.rule import (
     complete,
     merge,
     percent,
-    session_update,
+    plain_update,
     summarize,
     version_of,
     watched_blocks,
@@ -40,11 +40,11 @@ def played(**seconds: float | None) -> dict[int, BlockReport]:
     return {int(name[1:]): BlockReport(played=True, seconds=value) for name, value in seconds.items()}
 
 
-def apply_all(updates: list[SessionUpdate], threshold: float = 90) -> RecordState:
+def apply_all(updates: list[SessionUpdate], threshold: float = 90, grid: int | None = None) -> RecordState:
     state = RecordState()
     for update in updates:
         state, _ = merge(state, update)
-        state = complete(state, now=update.summary.received_at, completion_threshold=threshold)
+        state = complete(state, now=update.summary.received_at, completion_threshold=threshold, grid=grid)
     return state
 
 
@@ -89,23 +89,23 @@ class TestVersion:
 
 class TestMerge:
     def test_duplicate_and_stale_change_nothing(self) -> None:
-        newer = session_update(callback(serial=2, blocks=played(b0=60)), 10, 0.5)
-        older = session_update(callback(serial=1, blocks=played(b0=10)), 20, 0.5)
+        newer = plain_update(callback(serial=2, blocks=played(b0=60)), 10, 0.5)
+        older = plain_update(callback(serial=1, blocks=played(b0=10)), 20, 0.5)
         state, outcome = merge(RecordState(), newer)
         assert outcome is Outcome.ACCEPTED
         assert merge(state, newer) == (state, Outcome.DUPLICATE)
         assert merge(state, older) == (state, Outcome.STALE)
 
     def test_sessions_are_learner_content_start_at_and_player(self) -> None:
-        phone = session_update(callback(player_id="phone", blocks=played(b0=60)), 1, 0.5)
-        laptop = session_update(callback(player_id="laptop", blocks=played(b1=60)), 2, 0.5)
+        phone = plain_update(callback(player_id="phone", blocks=played(b0=60)), 1, 0.5)
+        laptop = plain_update(callback(player_id="laptop", blocks=played(b1=60)), 2, 0.5)
         view = summarize(apply_all([phone, laptop]), 90)
         assert view.sessions == 2 and view.watched_blocks == 2
 
     def test_play_time_sums_each_sessions_newest_value(self) -> None:
-        first = [session_update(callback(start_at=1, serial=n, play_time=30 * n), n, 0.5) for n in range(1, 4)]
+        first = [plain_update(callback(start_at=1, serial=n, play_time=30 * n), n, 0.5) for n in range(1, 4)]
         second = [
-            session_update(callback(start_at=2, serial=n, play_time=10 * n, real_play_time=5 * n), n, 0.5)
+            plain_update(callback(start_at=2, serial=n, play_time=10 * n, real_play_time=5 * n), n, 0.5)
             for n in range(1, 3)
         ]
         view = summarize(apply_all(first + second + first), 90)
@@ -113,45 +113,46 @@ class TestMerge:
         assert view.real_play_time == 10
 
     def test_last_position_comes_from_the_newest_session_and_callback(self) -> None:
-        old_session = session_update(callback(start_at=50, serial=9, last_play_at=500), 300, 0.5)
-        new_session = session_update(callback(start_at=60, serial=1, last_play_at=42), 100, 0.5)
-        newer_in_session = session_update(callback(start_at=60, serial=2, last_play_at=77), 90, 0.5)
+        old_session = plain_update(callback(start_at=50, serial=9, last_play_at=500), 300, 0.5)
+        new_session = plain_update(callback(start_at=60, serial=1, last_play_at=42), 100, 0.5)
+        newer_in_session = plain_update(callback(start_at=60, serial=2, last_play_at=77), 90, 0.5)
         assert summarize(apply_all([new_session, newer_in_session, old_session]), 90).last_position == 77
 
     def test_progress_is_rounded_down_to_two_decimals(self) -> None:
         assert percent(1, 3) == Decimal("33.33")
         assert percent(2, 3) == Decimal("66.66")
         assert percent(3, 3) == Decimal("100.00")
-        update = session_update(callback(block_count=3, duration=3.0, blocks=played(b0=1, b1=1)), 1, 0.5)
+        update = plain_update(callback(block_count=3, duration=3.0, blocks=played(b0=1, b1=1)), 1, 0.5)
         assert summarize(apply_all([update]), 90).progress == Decimal("66.66")
 
     def test_completion_is_stamped_once_and_never_reverts(self) -> None:
-        nine = session_update(callback(blocks=played(**{f"b{i}": 60 for i in range(9)})), 1000, 0.5)
+        nine = plain_update(callback(blocks=played(**{f"b{i}": 60 for i in range(9)})), 1000, 0.5)
         state = apply_all([nine], threshold=90)
         assert state.completed_at == 1000
-        later = session_update(callback(start_at=200, block_count=20, blocks=played(b0=30)), 2000, 0.5)
+        later = plain_update(callback(start_at=200, block_count=20, blocks=played(b0=30)), 2000, 0.5)
         state, _ = merge(state, later)
         state = complete(state, now=2000, completion_threshold=90)
         view = summarize(state, 90)
         assert view.completed and view.completed_at == 1000
 
     def test_below_threshold_is_not_complete(self) -> None:
-        eight = session_update(callback(blocks=played(**{f"b{i}": 60 for i in range(8)})), 1, 0.5)
+        eight = plain_update(callback(blocks=played(**{f"b{i}": 60 for i in range(8)})), 1, 0.5)
         view = summarize(apply_all([eight]), 90)
         assert not view.completed and view.completed_at is None and view.progress == 80
 
-    def test_block_count_change_keeps_both_grids_and_reports_the_best(self) -> None:
-        coarse = session_update(
+    def test_block_count_change_keeps_both_grids_and_reports_the_finest(self) -> None:
+        coarse = plain_update(
             callback(start_at=1, block_count=4, duration=400.0, blocks=played(b0=100, b1=100)), 1, 0.5
         )
-        fine = session_update(callback(start_at=2, block_count=10, duration=400.0, blocks=played(b0=40)), 2, 0.5)
+        fine = plain_update(callback(start_at=2, block_count=10, duration=400.0, blocks=played(b0=40)), 2, 0.5)
         state = apply_all([coarse, fine])
         assert state.watched == {4: {0, 1}, 10: {0}}
-        view = summarize(state, 90)
-        assert (view.block_count, view.watched_blocks, view.progress) == (4, 2, Decimal(50))
+        view = summarize(state, 90)  # a coarser grid never stands in for the finer one (ingest maps it onto it)
+        assert (view.block_count, view.watched_blocks, view.progress) == (10, 1, Decimal(10))
+        assert summarize(state, 90, grid=4).progress == Decimal(50)
 
     def test_empty_record_reports_zero(self) -> None:
-        update = session_update(callback(block_count=7), 1, 0.5)
+        update = plain_update(callback(block_count=7), 1, 0.5)
         view = summarize(apply_all([update]), 90)
         assert (view.block_count, view.watched_blocks, view.progress, view.completed) == (7, 0, Decimal(0), False)
 
@@ -159,6 +160,8 @@ class TestMerge:
 # --- properties: the same callbacks in any order, any number of times, give the same record -----
 
 SESSIONS = [(100, "khp"), (100, "phone"), (160, "khp")]
+#: The content's grid of record, as ingestion fixes it (the finest grid the histories draw).
+GRID_OF_RECORD = 10
 
 
 @st.composite
@@ -185,14 +188,14 @@ def session_histories(draw: st.DrawFn) -> list[SessionUpdate]:
                 last_play_at=float(serial * 7),
                 blocks={index: BlockReport(played=True, seconds=seconds) for index, seconds in times.items()},
             )
-            updates.append(session_update(reported, received_at=0, min_block_watch_ratio=0.5))
+            updates.append(plain_update(reported, received_at=0, min_block_watch_ratio=0.5))
     return updates
 
 
 def final_record(updates: list[SessionUpdate]) -> tuple[object, ...]:
     """The stored state that must not depend on delivery (the completion time is when it happened)."""
-    state = apply_all(updates, threshold=50)
-    return state.sessions, state.watched, state.completed_at is not None, summarize(state, 50)
+    state = apply_all(updates, threshold=50, grid=GRID_OF_RECORD)
+    return state.sessions, state.watched, state.completed_at is not None, summarize(state, 50, GRID_OF_RECORD)
 
 
 @settings(max_examples=300, deadline=None)
@@ -211,11 +214,11 @@ def test_progress_is_monotone_and_completion_never_reverts(history: list[Session
     was_completed = False
     for update in data.draw(st.permutations(history)):
         state, _ = merge(state, update)
-        state = complete(state, now=1, completion_threshold=50)
+        state = complete(state, now=1, completion_threshold=50, grid=GRID_OF_RECORD)
         for grid, blocks in previous_blocks.items():
             assert blocks <= state.watched[grid]
         previous_blocks = dict(state.watched)
-        completed = summarize(state, 50).completed
+        completed = summarize(state, 50, GRID_OF_RECORD).completed
         assert completed or not was_completed
         was_completed = completed
 

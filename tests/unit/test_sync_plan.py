@@ -13,7 +13,7 @@ from kollus_bridge.delivery.ledger import Attempt, StoredContent, StoredRecord, 
 from kollus_bridge.delivery.messages import plan
 from kollus_bridge.delivery.sync import after_failure
 from kollus_bridge.kollus.callback import BlockReport, Callback
-from kollus_bridge.progress.rule import RecordState, complete, merge, session_update
+from kollus_bridge.progress.rule import RecordState, complete, merge, plain_update
 from kollus_bridge.settings import settings_from
 
 SETTINGS = settings_from({"TABLE_NAME": "table", "KOLLUS_CALLBACK_TOKEN": "t", "API_TOKEN": "a"})
@@ -34,7 +34,7 @@ def record(blocks: int, ledger: SyncLedger | None = None) -> StoredRecord:
         uservalues={"uservalue0": "course-7"},
         blocks={index: BlockReport(True, 60.0) for index in range(blocks)},
     )
-    state, _ = merge(RecordState(), session_update(callback, 1_795_305_600_000, 0.5))
+    state, _ = merge(RecordState(), plain_update(callback, 1_795_305_600_000, 0.5))
     state = complete(state, 1_795_305_600_000, 90)
     return StoredRecord("u-1", "m-1", state, rev=1, ledger=ledger or SyncLedger(state=SyncState.PENDING))
 

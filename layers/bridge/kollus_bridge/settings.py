@@ -26,7 +26,7 @@ from typing import Any
 FLAT_FIELDS = (
     "json_data", "client_user_id", "media_content_key", "start_at", "player_id", "block_cnt", "duration",
     "block_play_", "block_time_", "play_time", "real_playtime", "playtime_percent", "last_play_at", "run_time",
-    "show_time", "play_status", "host_name", "encoding_profile_key", "uservalue",
+    "show_time", "play_status", "host_name", "encoding_profile_key", "uservalue", "hardware_id",
 )  # fmt: skip
 
 
@@ -221,6 +221,9 @@ class Settings:
     #: Clock skew allowed between a session's `start_at` and its playback URL's validity, in seconds.
     session_start_slack_seconds: int = setting(_integer(0, 86_400), 900)
     max_playback_rate: float = setting(_number(1, 16), 2.0)
+    #: Credit a session at most the content time its elapsed time allows at MAX_PLAYBACK_RATE (off:
+    #: replays of recorded traffic and load tests only).
+    enforce_playback_clock: bool = setting(_flag, True)
     #: How long a function reuses a content's rules before reading them again.
     rules_cache_seconds: float = setting(_number(0, 3600), 60.0)
 

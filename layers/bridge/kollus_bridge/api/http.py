@@ -29,7 +29,7 @@ from kollus_bridge.progress.rule import blocks_needed, missing_ranges
 from kollus_bridge.settings import Settings
 from kollus_bridge.times import iso_time
 
-from .models import ErrorBody, LedgerEntry, ProgressDetail, ProgressRecord
+from .models import ErrorBody, LedgerEntry, Lowered, ProgressDetail, ProgressRecord, SessionCredit
 from .service import RecordView
 
 _ERROR_DESCRIPTIONS = {
@@ -191,6 +191,7 @@ def progress_record(item: RecordView) -> ProgressRecord:
         real_play_time=view.real_play_time,
         sessions=view.sessions,
         suspicious_sessions=view.suspicious_sessions,
+        limited_sessions=view.limited_sessions,
         completion_threshold=item.rules.completion_threshold,
         updated_at=iso_time(view.updated_at),
     )
@@ -198,10 +199,29 @@ def progress_record(item: RecordView) -> ProgressRecord:
 
 def progress_detail_json(item: RecordView) -> ProgressDetail:
     """One record with what is missing: the unwatched ranges and the blocks still needed."""
+    state = item.state
+    sessions = sorted(state.sessions.items(), key=lambda entry: (entry[1].start_at, entry[0])) if state else []
+    lowered = state.lowered if state else None
     return ProgressDetail(
         **progress_record(item).model_dump(),
         missing_ranges=missing_ranges(item.view),
         blocks_needed=blocks_needed(item.view, item.rules.completion_threshold),
+        credit=[
+            SessionCredit(
+                session=key,
+                start_at=session.start_at,
+                block_count=session.block_count,
+                grid=session.grid,
+                claimed_blocks=session.claimed,
+                credited_blocks=session.credited,
+                limit=session.limit,  # type: ignore[arg-type]
+                suspicious=session.suspicious,
+            )
+            for key, session in sessions
+        ],
+        lowered=None
+        if lowered is None
+        else Lowered(at=iso_time(lowered[0]), progress_before=float(lowered[1]), progress_after=float(lowered[2])),
     )
 
 

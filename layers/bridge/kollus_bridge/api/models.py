@@ -21,9 +21,12 @@ RECORD_EXAMPLE: dict[str, Any] = {
     "real_play_time": 610.0,
     "sessions": 3,
     "suspicious_sessions": 0,
+    "limited_sessions": 1,
     "completion_threshold": 90.0,
     "updated_at": "2026-11-22T09:14:03.120Z",
 }
+CREDIT_EXAMPLE: dict[str, Any] = {"session": "MZXW6YTBOI6GKZLTMVZHI", "start_at": 1763802000, "block_count": 10}
+CREDIT_EXAMPLE |= {"grid": 10, "claimed_blocks": 9, "credited_blocks": 4, "limit": "clock", "suspicious": True}
 LEDGER_EXAMPLE: dict[str, Any] = {
     "subject": "progress",
     "target": "webhook",
@@ -227,18 +230,80 @@ class ProgressRecord(BaseModel):
     play_time: float
     real_play_time: float
     sessions: int
-    suspicious_sessions: int = Field(description="Sessions that reported more content time than wall-clock allows.")
+    suspicious_sessions: int = Field(
+        description="Sessions that claimed more content time than the playback clock (or their own open time) allows."
+    )
+    limited_sessions: int = Field(description="Sessions credited fewer blocks than they claimed (see credit).")
     completion_threshold: float = Field(description="The content's rule in force.")
     updated_at: str | None
 
 
+class SessionCredit(BaseModel):
+    model_config = example(CREDIT_EXAMPLE)
+
+    session: str = Field(description="The session's key in the record (from start_at and player_id).")
+    start_at: int
+    block_count: int = Field(description="The grid the session's player reported.")
+    grid: int | None = Field(description="The grid of record its claim was judged on (null: before that rule).")
+    claimed_blocks: int | None = Field(description="Blocks its newest callback claimed, on the grid of record.")
+    credited_blocks: int | None = Field(description="Of those, the blocks credited.")
+    limit: Literal["clock", "grid", "no_duration"] | None = Field(
+        description="Why fewer were credited: clock (more content time than elapsed time allows at the highest "
+        "playback rate), grid (another grid: only the content time its block times prove), no_duration."
+    )
+    suspicious: bool
+
+
+class Lowered(BaseModel):
+    at: str | None = Field(description="When the grid-of-record rule re-evaluated the record (ISO-8601 UTC).")
+    progress_before: float
+    progress_after: float
+
+
 class ProgressDetail(ProgressRecord):
-    model_config = example({**RECORD_EXAMPLE, "missing_ranges": [[120.0, 180.0], [480.0, 600.0]], "blocks_needed": 2})
+    model_config = example(
+        {
+            **RECORD_EXAMPLE,
+            "missing_ranges": [[120.0, 180.0], [480.0, 600.0]],
+            "blocks_needed": 2,
+            "credit": [CREDIT_EXAMPLE],
+            "lowered": None,
+        }
+    )
 
     missing_ranges: list[tuple[float, float]] | None = Field(
         description="Unwatched parts as merged [start_second, end_second) pairs; null without a duration."
     )
     blocks_needed: int = Field(description="More watched blocks needed to reach the completion threshold.")
+    credit: list[SessionCredit] = Field(description="Each session the record keeps whole: claimed and credited.")
+    lowered: Lowered | None = Field(
+        description="Set when the grid-of-record rule lowered figures credited before it (the old and new progress)."
+    )
+
+
+FLAG_EXAMPLE: dict[str, Any] = {"client_user_id": "user-1042", "received_at": "2026-11-22T09:14:03.120Z"}
+FLAG_EXAMPLE |= {name: value for name, value in CREDIT_EXAMPLE.items() if name != "block_count"}
+
+
+class FlaggedSession(BaseModel):
+    model_config = example(FLAG_EXAMPLE)
+
+    client_user_id: str
+    session: str
+    start_at: int
+    grid: int
+    claimed_blocks: int
+    credited_blocks: int
+    limit: Literal["clock", "grid", "no_duration"]
+    suspicious: bool
+    received_at: str | None = Field(description="When its newest flagged callback arrived (ISO-8601 UTC).")
+
+
+class FlagPage(BaseModel):
+    model_config = example({"items": [FLAG_EXAMPLE], "next_token": None})
+
+    items: list[FlaggedSession]
+    next_token: str | None = Field(description="Pass back as next_token for the next page; null on the last.")
 
 
 class ProgressPage(BaseModel):
@@ -262,6 +327,9 @@ class Rules(BaseModel):
     media_content_key: str
     completion_threshold: float
     min_block_watch_ratio: float
+    max_playback_rate: float = Field(description="The highest playback rate the playback clock allows.")
+    block_count: int | None = Field(description="The grid of record set for the content (null: the finest seen).")
+    grid: int | None = Field(description="The grid records are judged on now (null: no callback yet).")
     source: Literal["default", "content"] = Field(description="content: set for this content; default: the defaults.")
     updated_at: str | None
 

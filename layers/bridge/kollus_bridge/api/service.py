@@ -71,6 +71,7 @@ class RecordView:
     rules: ContentRules
     #: The content's title, when the catalog knows it.
     title: str | None = None
+    state: RecordState | None = None
 
 
 #: The catalog's cards by media content key (titles and durations).
@@ -91,17 +92,23 @@ class ProgressPage:
     next_token: str | None
 
 
-def set_rules(media_content_key: str, rules: RulesInput, store: RulesStore, now: int) -> ContentRules:
-    store.put_rules(media_content_key, rules.completion_threshold, rules.min_block_watch_ratio, now)
-    return ContentRules(rules.completion_threshold, rules.min_block_watch_ratio, "content", now)
+def set_rules(media_content_key: str, rules: RulesInput, store: RulesStore, now: int) -> None:
+    store.put_rules(
+        media_content_key,
+        rules.completion_threshold,
+        rules.min_block_watch_ratio,
+        now,
+        max_playback_rate=rules.max_playback_rate,
+        block_count=rules.block_count,
+    )
 
 
 def _record_view(record: Record, settings: Settings, store: ProgressStore, rules: RulesCache, now: int) -> RecordView:
     """A stored record as reported under its content's rules in force."""
     content_rules = rules.get(record.media_content_key)
     state = current_state(record, content_rules, settings, store, now)
-    view = summarize(state, content_rules.completion_threshold)
-    return RecordView(record.client_user_id, record.media_content_key, view, content_rules)
+    view = summarize(state, content_rules.completion_threshold, content_rules.grid)
+    return RecordView(record.client_user_id, record.media_content_key, view, content_rules, state=state)
 
 
 def progress_detail(
@@ -122,7 +129,7 @@ def progress_detail(
         if card is None:
             raise NotFound("no progress recorded for this learner and content")
         content_rules = rules.get(media_content_key)
-        empty = summarize(RecordState(), content_rules.completion_threshold)
+        empty = summarize(RecordState(), content_rules.completion_threshold, content_rules.grid)
         return _with_card(RecordView(client_user_id, media_content_key, empty, content_rules), card)
     return _with_card(_record_view(record, settings, store, rules, now), card)
 
@@ -151,6 +158,15 @@ def progress_page(
     return ProgressPage([_with_card(view, known.get(view.media_content_key)) for view in views], token)
 
 
+def _integral(value: Any) -> Any:
+    # JSON has one number type: 3600.0 is the integer 3600 (as JSON Schema says); 3600.5 is not.
+    return int(value) if type(value) is float and value.is_integer() else value
+
+
+#: An integer in strict JSON: a whole number, never a boolean or a string.
+WholeNumber = Annotated[int, BeforeValidator(_integral)]
+
+
 class RulesInput(BaseModel):
     """What `PUT /v1/contents/{media_content_key}/rules` accepts."""
 
@@ -163,15 +179,16 @@ class RulesInput(BaseModel):
 
     completion_threshold: float = Field(ge=1, le=100, description="Percent of blocks that completes the content.")
     min_block_watch_ratio: float = Field(ge=0, le=1, description="Share of a block that must be played.")
+    max_playback_rate: float | None = Field(
+        default=None,
+        ge=1,
+        le=16,
+        description="The highest playback rate the playback clock allows (MAX_PLAYBACK_RATE).",
+    )
+    block_count: WholeNumber | None = Field(
+        default=None, ge=1, le=100_000, description="The content's grid of record (default: the finest grid seen)."
+    )
 
-
-def _integral(value: Any) -> Any:
-    # JSON has one number type: 3600.0 is the integer 3600 (as JSON Schema says); 3600.5 is not.
-    return int(value) if type(value) is float and value.is_integer() else value
-
-
-#: An integer in strict JSON: a whole number, never a boolean or a string.
-WholeNumber = Annotated[int, BeforeValidator(_integral)]
 
 #: The uservalue names Kollus knows (no leading zeros), and how long a value may be.
 USERVALUE_NAME = r"uservalue([0-9]|[1-9][0-9])"

@@ -74,6 +74,7 @@ class Callback:
     media_content_key: str
     start_at: int
     player_id: str = ""
+    hardware_id: str | None = None
     block_count: int
     duration: float | None = None
     blocks: dict[int, BlockReport] = dataclasses.field(default_factory=dict)
@@ -345,6 +346,7 @@ def parse_callback(raw: RawCallback, settings: Settings) -> Callback:
         media_content_key=media_content_key,
         start_at=start_at,
         player_id=read_text(*pick(user, "player_id", "player_id")) or "",
+        hardware_id=read_text(*pick(user, "hardware_id", "hardware_id")),
         block_count=block_count,
         duration=duration or None,  # 0 means "no usable duration"
         blocks=blocks,

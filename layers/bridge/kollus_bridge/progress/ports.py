@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, Protocol
 
 from kollus_bridge.kollus.callback import RawCallback
@@ -29,6 +30,28 @@ class ApplyResult:
     outcome: Outcome
     state: RecordState
     rev: int = 0
+    #: The write's timing condition did not hold (a newer callback whose session is not as assumed):
+    #: `first_seen` and `session_exists` are what the record holds; judge the credit again.
+    recheck: bool = False
+    first_seen: int | None = None
+    session_exists: bool = False
+    #: Accepted: the record before the write (what the write added is `state` less this).
+    previous: RecordState | None = None
+
+
+@dataclass(frozen=True)
+class Timing:
+    """What the record write must find of the session for the credit it carries to hold."""
+
+    #: Keep when the session's first callback arrived (`f:`): the session is timed from it.
+    track_first_seen: bool = False
+    #: The credit assumes the first callback arrived at or before this (epoch ms).
+    seen_by: int | None = None
+    #: The credit assumes the first callback arrived exactly then (None with `new`: it arrives now).
+    seen_at: int | None = None
+    new: bool = False
+    #: The session must be known already (its playback URL no longer opens new sessions).
+    must_exist: bool = False
 
 
 @dataclass(frozen=True)
@@ -47,11 +70,34 @@ class ApprovalStore(Protocol):
 class ProgressStore(ApprovalStore, Protocol):
     """Records, their sessions' raw snapshots, and refused payloads."""
 
-    def apply(self, update: SessionUpdate, mark_due: bool = False, watch_ratio: float = 0.5) -> ApplyResult: ...
+    def apply(
+        self, update: SessionUpdate, mark_due: bool = False, watch_ratio: float = 0.5, timing: Timing = ...
+    ) -> ApplyResult: ...
+
+    def fold_sessions(
+        self, client_user_id: str, media_content_key: str, before: RecordState, after: RecordState, folded: list[str]
+    ) -> RecordState | None: ...
+
+    def move_to_grid(
+        self,
+        client_user_id: str,
+        media_content_key: str,
+        grid: int,
+        blocks: frozenset[int],
+        others: list[int],
+        *,
+        lowered: tuple[int, Decimal, Decimal] | None = None,
+    ) -> RecordState | None: ...
+
+    def flag_session(self, update: SessionUpdate) -> None: ...
+
+    def withdraw_credit(self, update: SessionUpdate, blocks: frozenset[int], rev: int) -> RecordState | None: ...
 
     def mark_completed(self, client_user_id: str, media_content_key: str, now: int) -> None: ...
 
-    def save_snapshot(self, update: SessionUpdate, raw: RawCallback) -> None: ...
+    def save_snapshot(self, update: SessionUpdate, raw: RawCallback, credit_seconds: float | None = None) -> None: ...
+
+    def raise_grid(self, media_content_key: str, block_count: int, duration: float | None) -> bool: ...
 
     def save_rejected(
         self, raw: RawCallback, code: str, message: str, field: str | None, now: int, *, source: str = ...
@@ -65,8 +111,19 @@ class ProgressStore(ApprovalStore, Protocol):
 
     def session_snapshots(self, client_user_id: str, media_content_key: str) -> list[RawCallback]: ...
 
+    def credited_snapshots(
+        self, client_user_id: str, media_content_key: str
+    ) -> list[tuple[RawCallback, float | None]]: ...
+
     def replace_watched(
-        self, client_user_id: str, media_content_key: str, watched: Mapping[int, frozenset[int]], ratio: float, rev: int
+        self,
+        client_user_id: str,
+        media_content_key: str,
+        watched: Mapping[int, frozenset[int]],
+        ratio: float,
+        rev: int,
+        *,
+        lowered: tuple[int, Decimal, Decimal] | None = None,
     ) -> RecordState | None: ...
 
     def records_of_learner(
@@ -81,6 +138,15 @@ class ProgressStore(ApprovalStore, Protocol):
 class RulesStore(Protocol):
     def get_rules(self, media_content_key: str) -> dict[str, Any] | None: ...
 
-    def put_rules(self, media_content_key: str, completion_threshold: float, ratio: float, now: int) -> None: ...
+    def put_rules(
+        self,
+        media_content_key: str,
+        completion_threshold: float,
+        ratio: float,
+        now: int,
+        *,
+        max_playback_rate: float | None = None,
+        block_count: int | None = None,
+    ) -> None: ...
 
     def delete_rules(self, media_content_key: str) -> None: ...

@@ -21,6 +21,8 @@ from fractions import Fraction
 
 from kollus_bridge.kollus.callback import Callback
 
+from .credit import Credit, Limit, claim_of, credit
+
 #: Each component of the packed version must stay below this (12 decimal digits).
 _VERSION_PART = 10**12
 
@@ -45,8 +47,15 @@ class SessionSummary:
     real_play_time: float
     last_play_at: float | None
     received_at: int  # epoch milliseconds, the server's clock
-    #: Reported more content time than its wall-clock time allows (see `implausible`).
+    #: Reported more content time than the playback clock or its own open time allows.
     suspicious: bool = False
+    #: The content's grid of record when this callback was judged (None: stored before grids of record).
+    grid: int | None = None
+    #: Blocks the callback claimed on that grid, and how many of them were credited.
+    claimed: int | None = None
+    credited: int | None = None
+    #: Why fewer were credited than claimed (`credit.Limit`), else None.
+    limit: str | None = None
 
 
 @dataclass(frozen=True)
@@ -57,8 +66,25 @@ class SessionUpdate:
     media_content_key: str
     session_key: str
     summary: SessionSummary
-    watched: frozenset[int]  # block indexes on the grid `summary.block_count`
+    watched: frozenset[int]  # credited block indexes on the grid of record, `summary.grid`
     uservalues: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def grid(self) -> int:
+        return self.summary.grid or self.summary.block_count
+
+
+@dataclass(frozen=True)
+class Folded:
+    """Sessions folded out of a record to bound its size: how many, their play times and flags, and the
+    grids on which they were credited blocks of their own grid (evidence for completion)."""
+
+    sessions: int = 0
+    play_time: float = 0.0
+    real_play_time: float = 0.0
+    suspicious: int = 0
+    limited: int = 0
+    own_grids: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -74,6 +100,9 @@ class RecordState:
     uservalues: Mapping[str, str] = field(default_factory=dict)
     #: The min_block_watch_ratio the watched sets were computed with (None: not recorded).
     watch_ratio: float | None = None
+    folded: Folded = field(default_factory=Folded)
+    #: When the grid-of-record rule lowered figures credited before it: (at, progress before, after).
+    lowered: tuple[int, Decimal, Decimal] | None = None
 
 
 @dataclass(frozen=True)
@@ -93,6 +122,7 @@ class ProgressView:
     updated_at: int | None
     suspicious_sessions: int = 0
     watched: frozenset[int] = frozenset()  # the watched blocks of the reported grid
+    limited_sessions: int = 0
 
 
 def session_key(start_at: int, player_id: str) -> str:
@@ -116,20 +146,8 @@ def version_of(callback: Callback) -> int:
 
 
 def watched_blocks(callback: Callback, min_block_watch_ratio: float) -> frozenset[int]:
-    """Blocks this callback proves watched on its own grid.
-
-    A block counts when reported played and its block time reaches `min_block_watch_ratio` of a block's
-    length (`duration / block_count`); without a block time or a usable duration the flag alone counts.
-    """
-    duration = callback.duration
-    watched = set()
-    for index, block in callback.blocks.items():
-        if not block.played:
-            continue
-        no_time = block.seconds is None or not duration
-        if no_time or block.seconds * callback.block_count >= min_block_watch_ratio * duration:  # type: ignore[operator]
-            watched.add(index)
-    return frozenset(watched)
+    """Blocks this callback claims watched on its own grid (`credit.claim_of`)."""
+    return claim_of(callback, min_block_watch_ratio).watched
 
 
 #: Content seconds a session may report beyond what its playback rate allows (buffering, rounding).
@@ -138,16 +156,16 @@ PLAUSIBILITY_SLACK_SECONDS = 60.0
 
 def implausible(callback: Callback, max_playback_rate: float) -> bool:
     """True when the content time played exceeds what the player's open time allows at the
-    fastest playback rate. Never blocks anything: it only flags the session."""
+    fastest playback rate (only when the player reports both; the playback clock needs neither)."""
     if callback.play_time is None or callback.run_time is None:
         return False
     return callback.play_time > max_playback_rate * callback.run_time + PLAUSIBILITY_SLACK_SECONDS
 
 
 def session_update(
-    callback: Callback, received_at: int, min_block_watch_ratio: float, max_playback_rate: float = 2.0
+    callback: Callback, received_at: int, credit: Credit, max_playback_rate: float = 2.0
 ) -> SessionUpdate:
-    """Turn a parsed callback into what it contributes to the learner's record."""
+    """Turn a parsed callback and its credit into what it contributes to the learner's record."""
     summary = SessionSummary(
         version=version_of(callback),
         start_at=callback.start_at,
@@ -157,16 +175,29 @@ def session_update(
         real_play_time=callback.real_play_time or 0.0,
         last_play_at=callback.last_play_at,
         received_at=received_at,
-        suspicious=implausible(callback, max_playback_rate),
+        suspicious=credit.limit is Limit.CLOCK or implausible(callback, max_playback_rate),
+        grid=credit.grid,
+        claimed=len(credit.claimed),
+        credited=len(credit.credited),
+        limit=None if credit.limit is None else credit.limit.value,
     )
     return SessionUpdate(
         client_user_id=callback.client_user_id,
         media_content_key=callback.media_content_key,
         session_key=session_key(callback.start_at, callback.player_id),
         summary=summary,
-        watched=watched_blocks(callback, min_block_watch_ratio),
+        watched=credit.credited,
         uservalues=dict(callback.uservalues),
     )
+
+
+def plain_update(
+    callback: Callback, received_at: int, min_block_watch_ratio: float, max_playback_rate: float = 2.0
+) -> SessionUpdate:
+    """A callback's contribution on its own grid without the playback clock (replays, tests, analytics)."""
+    claim = claim_of(callback, min_block_watch_ratio)
+    found = credit(claim, claim.grid, min_block_watch_ratio, callback.duration, max_playback_rate, received_at, None)
+    return session_update(callback, received_at, found, max_playback_rate)
 
 
 def classify(stored: SessionSummary | None, update: SessionUpdate) -> Outcome:
@@ -181,16 +212,16 @@ def merge(state: RecordState, update: SessionUpdate) -> tuple[RecordState, Outco
     outcome = classify(state.sessions.get(update.session_key), update)
     if outcome is not Outcome.ACCEPTED:
         return state, outcome
-    grid = update.summary.block_count
+    grid = update.grid
     watched = dict(state.watched)
     if update.watched:
         watched[grid] = watched.get(grid, frozenset()) | update.watched
     received = update.summary.received_at
     return (
-        RecordState(
+        replace(
+            state,
             sessions={**state.sessions, update.session_key: update.summary},
             watched=watched,
-            completed_at=state.completed_at,
             created_at=state.created_at if state.created_at is not None else received,
             updated_at=received,
             uservalues=dict(update.uservalues) if update.uservalues else state.uservalues,
@@ -209,35 +240,55 @@ def _newest(state: RecordState) -> SessionSummary | None:
     return ranked[-1][1] if ranked else None
 
 
-def _best_grid(state: RecordState, fallback: int) -> tuple[int, frozenset[int]]:
-    """(block_count, watched blocks) of the grid with the most progress; ties go to the finer grid."""
-    grids = [(percent(len(blocks), grid), grid) for grid, blocks in state.watched.items() if blocks]
-    if not grids:
-        return fallback, frozenset()
-    _, grid = max(grids)
-    return grid, frozenset(state.watched[grid])
+def reported_grid(state: RecordState, grid: int | None = None) -> int:
+    """The grid a record is reported on: the content's grid of record when given, else the finest grid
+    the record holds blocks or sessions on."""
+    if grid:
+        return grid
+    grids = [*state.watched, *(session.grid or session.block_count for session in state.sessions.values())]
+    return max(grids, default=1)
 
 
-def summarize(state: RecordState, completion_threshold: float) -> ProgressView:
-    """Every reported figure of a record, derived from its stored state."""
+def own_grid_evidence(state: RecordState, grid: int) -> bool:
+    """Whether a session on the grid of record itself was credited blocks: blocks brought on other
+    grids add content time, but never complete a record on their own."""
+    if grid in state.folded.own_grids:
+        return True
+    return any(
+        session.block_count == grid and (session.credited is None or session.credited > 0)
+        for session in state.sessions.values()
+    )
+
+
+def summarize(state: RecordState, completion_threshold: float, grid: int | None = None) -> ProgressView:
+    """Every reported figure of a record, derived from its stored state, on the grid of record `grid`
+    (None: the record's own finest grid)."""
     newest = _newest(state)
-    block_count, watched = _best_grid(state, newest.block_count if newest else 1)
+    block_count = reported_grid(state, grid)
+    watched = frozenset(block for block in state.watched.get(block_count, frozenset()) if block < block_count)
     progress = percent(len(watched), block_count)
+    folded = state.folded
+    sessions = state.sessions.values()
     return ProgressView(
         block_count=block_count,
         duration=newest.duration if newest else None,
         watched_blocks=len(watched),
         progress=progress,
-        completed=state.completed_at is not None or reaches(progress, completion_threshold),
+        completed=state.completed_at is not None or _completes(state, watched, block_count, completion_threshold),
         completed_at=state.completed_at,
         last_position=newest.last_play_at if newest else None,
-        play_time=math.fsum(session.play_time for session in state.sessions.values()),
-        real_play_time=math.fsum(session.real_play_time for session in state.sessions.values()),
-        sessions=len(state.sessions),
+        play_time=math.fsum([folded.play_time, *(session.play_time for session in sessions)]),
+        real_play_time=math.fsum([folded.real_play_time, *(session.real_play_time for session in sessions)]),
+        sessions=folded.sessions + len(state.sessions),
         updated_at=state.updated_at,
-        suspicious_sessions=sum(session.suspicious for session in state.sessions.values()),
+        suspicious_sessions=folded.suspicious + sum(session.suspicious for session in sessions),
         watched=watched,
+        limited_sessions=folded.limited + sum(session.limit is not None for session in sessions),
     )
+
+
+def _completes(state: RecordState, watched: frozenset[int], grid: int, completion_threshold: float) -> bool:
+    return reaches(percent(len(watched), grid), completion_threshold) and own_grid_evidence(state, grid)
 
 
 def missing_ranges(view: ProgressView) -> list[tuple[float, float]] | None:
@@ -281,14 +332,15 @@ def reaches(progress: Decimal, completion_threshold: float) -> bool:
     return progress >= Decimal(str(completion_threshold))
 
 
-def needs_completion(state: RecordState, completion_threshold: float) -> bool:
-    """True when the record has reached the threshold but has no completion time yet."""
+def needs_completion(state: RecordState, completion_threshold: float, grid: int | None = None) -> bool:
+    """True when the record has reached the threshold on its grid of record but has no completion time yet."""
     if state.completed_at is not None:
         return False
-    grid, watched = _best_grid(state, 1)  # the reported grid, as `summarize` picks it, without the rest
-    return reaches(percent(len(watched), grid), completion_threshold)
+    block_count = reported_grid(state, grid)
+    watched = frozenset(block for block in state.watched.get(block_count, frozenset()) if block < block_count)
+    return _completes(state, watched, block_count, completion_threshold)
 
 
-def complete(state: RecordState, now: int, completion_threshold: float) -> RecordState:
+def complete(state: RecordState, now: int, completion_threshold: float, grid: int | None = None) -> RecordState:
     """Stamp the completion time the first time the threshold is reached; it never reverts."""
-    return replace(state, completed_at=now) if needs_completion(state, completion_threshold) else state
+    return replace(state, completed_at=now) if needs_completion(state, completion_threshold, grid) else state

@@ -10,6 +10,8 @@ from typing import Literal
 
 from kollus_bridge.settings import Settings
 
+from .credit import record_grid
+
 
 @dataclass(frozen=True)
 class ContentRules:
@@ -17,10 +19,27 @@ class ContentRules:
     min_block_watch_ratio: float
     source: Literal["default", "content"] = "default"
     updated_at: int | None = None
+    #: The highest playback rate the playback clock allows (the deployment's MAX_PLAYBACK_RATE unless set).
+    max_playback_rate: float = 2.0
+    #: A grid of record set for the content (None: the finest grid seen, `known_grid`).
+    block_count: int | None = None
+    known_grid: int | None = None
+    known_duration: float | None = None
+
+    def grid_for(self, block_count: int) -> int:
+        """The grid of record for a callback on `block_count` blocks."""
+        return record_grid(self.block_count, self.known_grid, block_count)
+
+    @property
+    def grid(self) -> int | None:
+        """The grid records are reported on (None: nothing seen yet; each record's own finest)."""
+        return self.block_count or self.known_grid
 
 
 def default_rules(settings: Settings) -> ContentRules:
-    return ContentRules(settings.completion_threshold, settings.min_block_watch_ratio)
+    return ContentRules(
+        settings.completion_threshold, settings.min_block_watch_ratio, max_playback_rate=settings.max_playback_rate
+    )
 
 
 class RulesCache:

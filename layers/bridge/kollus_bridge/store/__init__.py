@@ -1,8 +1,10 @@
 """Storage: the only package that touches boto3. One table, one module per aggregate.
 
 - `table`: the client, key encoding, the call wrapper and error mapping;
-- `records` (progress records, with `record_items` for their item layout), `snapshots` (each
-  session's newest raw callback, deflated by `bodies`), `rejected` (refused payloads), `rules`
+- `records` (progress records, with `record_items` for their item layout and `rewrites` for
+  whole-record rewrites), `flags` (sessions
+  credited less than they claimed), `snapshots` (each session's newest raw callback, deflated by
+  `bodies`), `rejected` (refused payloads), `rules`
   (per-content rules), `catalog` (contents and their cards, laid out by `catalog_items`), `slots`
   (the VOD API's rate slot), `courses` (courses and enrolments, both ways), `devices` (a learner's
   playing devices), `approvals` (devices the play and DRM callbacks approved), `access_log` (play
@@ -24,12 +26,13 @@ from .catalog import Catalog
 from .courses import Courses
 from .deliveries import Deliveries
 from .devices import Devices
+from .flags import Flags
 from .insights import Insights
 from .lease import Lease
 from .ledger import Ledger
 from .lti import Lti
-from .records import Records
 from .rejected import Rejected
+from .rewrites import RecordRewrites
 from .rules import Rules
 from .slots import Slots
 from .snapshots import Snapshots
@@ -37,7 +40,8 @@ from .table import dynamodb_client
 
 
 class DynamoStore(
-    Records,
+    RecordRewrites,
+    Flags,
     Snapshots,
     Rejected,
     Rules,

@@ -1,23 +1,28 @@
 """The progress record's item, both ways: `pk=L#<learner>`, `sk=P#<content>`.
 
 One attribute per session, `s:<session key>` = [version, start_at, block_count, duration, play_time,
-real_play_time, last_play_at, received_at, suspicious]; one number set per block grid,
-`w:<block_count>`; `completed_at`, `uservalues`, `watch_ratio`, the revision `rev`; and the sync ledger
-(`sync_*`), which `ledger` writes.
+real_play_time, last_play_at, received_at, suspicious, grid of record, claimed, credited, limit], and
+for a session timed from its first callback, `f:<session key>` = when that arrived; one number set of
+credited blocks per grid, `w:<block_count>` (the grid of record's; others until re-evaluated onto it);
+`folded` (sessions folded out: count, play times, flags, own grids); `lowered` (when the grid-of-record
+rule lowered earlier figures); `completed_at`, `uservalues`, `watch_ratio`, the revision `rev`; and the
+sync ledger (`sync_*`), which `ledger` writes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 from kollus_bridge.delivery.ledger import StoredRecord, SyncLedger, SyncState
-from kollus_bridge.progress.rule import RecordState, SessionSummary
+from kollus_bridge.progress.rule import Folded, RecordState, SessionSummary
 
 from .table import deserializer, identity_from_key, number, optional_int, serializer
 
 SESSION_PREFIX = "s:"
 GRID_PREFIX = "w:"
+FIRST_SEEN_PREFIX = "f:"
 
 
 def summary_value(summary: SessionSummary) -> Any:
@@ -32,7 +37,38 @@ def summary_value(summary: SessionSummary) -> Any:
             number(summary.last_play_at),
             summary.received_at,
             summary.suspicious,
+            summary.grid,
+            summary.claimed,
+            summary.credited,
+            summary.limit,
         ]
+    )
+
+
+def folded_value(folded: Folded) -> Any:
+    return serializer.serialize(
+        [
+            folded.sessions,
+            number(folded.play_time),
+            number(folded.real_play_time),
+            folded.suspicious,
+            folded.limited,
+            sorted(folded.own_grids),
+        ]
+    )
+
+
+def _folded_from(value: list[Any] | None) -> Folded:
+    if not value:
+        return Folded()
+    sessions, play_time, real_play_time, suspicious, limited, own = value
+    return Folded(
+        int(sessions),
+        float(play_time),
+        float(real_play_time),
+        int(suspicious),
+        int(limited),
+        frozenset(int(grid) for grid in own),
     )
 
 
@@ -42,6 +78,7 @@ def _float(value: Any) -> float | None:
 
 def _summary_from(value: list[Any]) -> SessionSummary:
     version, start_at, block_count, duration, play_time, real_play_time, last_play_at, received_at, *rest = value
+    grid, claimed, credited, limit = (rest[1:] + [None] * 4)[:4]
     return SessionSummary(
         version=int(version),
         start_at=int(start_at),
@@ -52,6 +89,10 @@ def _summary_from(value: list[Any]) -> SessionSummary:
         last_play_at=_float(last_play_at),
         received_at=int(received_at),
         suspicious=bool(rest and rest[0]),
+        grid=optional_int(grid),
+        claimed=optional_int(claimed),
+        credited=optional_int(credited),
+        limit=limit,
     )
 
 
@@ -76,7 +117,22 @@ def state_from_item(item: Mapping[str, Any]) -> RecordState:
         updated_at=optional_int(plain.get("updated_at")),
         uservalues=dict(plain.get("uservalues") or {}),
         watch_ratio=None if plain.get("watch_ratio") is None else float(plain["watch_ratio"]),
+        folded=_folded_from(plain.get("folded")),
+        lowered=_lowered_from(plain.get("lowered")),
     )
+
+
+def _lowered_from(value: list[Any] | None) -> tuple[int, Decimal, Decimal] | None:
+    if not value:
+        return None
+    at, before, after = value
+    return int(at), Decimal(before), Decimal(after)
+
+
+def first_seen(item: Mapping[str, Any], session_key: str) -> int | None:
+    """When the session's first callback arrived, if the record keeps it (sessions timed from it)."""
+    value = item.get(FIRST_SEEN_PREFIX + session_key)
+    return None if value is None else int(value["N"])
 
 
 def ledger_from_item(item: Mapping[str, Any]) -> SyncLedger:

@@ -6,15 +6,24 @@ Every write is a single conditional request; the record is the commit point of a
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from kollus_bridge.delivery.ledger import StoredRecord, SyncState
-from kollus_bridge.progress.ports import ApplyResult
-from kollus_bridge.progress.rule import Outcome, RecordState, SessionUpdate, classify
+from kollus_bridge.progress.ports import ApplyResult, Timing
+from kollus_bridge.progress.rule import Outcome, RecordState, SessionUpdate, classify, merge
 
 from .pages import decode_token, encode_token
-from .record_items import GRID_PREFIX, SESSION_PREFIX, rev_of, state_from_item, stored_record_from_item, summary_value
+from .record_items import (
+    FIRST_SEEN_PREFIX,
+    GRID_PREFIX,
+    SESSION_PREFIX,
+    first_seen,
+    rev_of,
+    state_from_item,
+    stored_record_from_item,
+    summary_value,
+)
 from .table import ConditionFailed, Table, learner_partition, number_value, record_key, serializer
 
 #: The value of `sync_due`, the sparse due-index key, while a delivery is due.
@@ -23,13 +32,17 @@ CONTENT_INDEX = "content-index"
 #: The key attributes a listing's page token holds, and their types.
 LEARNER_KEY_TYPES = {"pk": "S", "sk": "S"}
 CONTENT_KEY_TYPES = {"pk": "S", "sk": "S", "media_content_key": "S", "client_user_id": "S"}
+NO_TIMING = Timing()
 
 
 class Records(Table):
-    def apply(self, update: SessionUpdate, mark_due: bool = False, watch_ratio: float = 0.5) -> ApplyResult:
+    def apply(
+        self, update: SessionUpdate, mark_due: bool = False, watch_ratio: float = 0.5, timing: Timing = NO_TIMING
+    ) -> ApplyResult:
         """Merge one session's newest callback into the record, atomically (write 1).
 
-        `mark_due` (coalesced progress updates) also puts the record in the due index.
+        `mark_due` (coalesced progress updates) also puts the record in the due index. `timing` adds
+        what the credit assumes of the session to the write's condition (see `Timing`).
         """
         summary = update.summary
         names = {"#s": SESSION_PREFIX + update.session_key}
@@ -58,10 +71,24 @@ class Records(Table):
                 "sync_state = if_not_exists(sync_state, :pending), "
                 "sync_changed_at = if_not_exists(sync_changed_at, :now)"
             )
+        condition = "(attribute_not_exists(#s) OR #s[0] < :version)"
+        if timing.track_first_seen:
+            names["#f"] = FIRST_SEEN_PREFIX + update.session_key
+            expression += ", #f = if_not_exists(#f, :now)"
+            if timing.seen_by is not None:
+                values[":seen"] = {"N": str(timing.seen_by)}
+                condition += " AND #f <= :seen"
+            elif timing.new:
+                condition += " AND attribute_not_exists(#f)"
+            elif timing.seen_at is not None:
+                values[":seen"] = {"N": str(timing.seen_at)}
+                condition += " AND #f = :seen"
+        if timing.must_exist:
+            condition += " AND attribute_exists(#s)"
         values[":one"] = {"N": "1"}
         expression += " ADD rev :one"
         if update.watched:
-            names["#w"] = GRID_PREFIX + str(summary.block_count)
+            names["#w"] = GRID_PREFIX + str(update.grid)
             values[":blocks"] = {"NS": [str(block) for block in sorted(update.watched)]}
             expression += ", #w :blocks"
         try:
@@ -69,16 +96,28 @@ class Records(Table):
                 "update_item",
                 Key=record_key(update.client_user_id, update.media_content_key),
                 UpdateExpression=expression,
-                ConditionExpression="attribute_not_exists(#s) OR #s[0] < :version",
+                ConditionExpression=condition,
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values,
-                ReturnValues="ALL_NEW",
+                ReturnValues="ALL_OLD",  # the record before: what this write added is known exactly
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ConditionFailed as failed:
             state = state_from_item(failed.item)
-            return ApplyResult(classify(state.sessions.get(update.session_key), update), state, rev_of(failed.item))
-        return ApplyResult(Outcome.ACCEPTED, state_from_item(response["Attributes"]), rev_of(response["Attributes"]))
+            stored = state.sessions.get(update.session_key)
+            rev = rev_of(failed.item)
+            if stored is not None and stored.version >= summary.version:
+                return ApplyResult(classify(stored, update), state, rev)
+            seen = first_seen(failed.item, update.session_key)
+            return ApplyResult(
+                Outcome.STALE, state, rev, recheck=True, first_seen=seen, session_exists=stored is not None
+            )
+        old = response.get("Attributes") or {}
+        previous = state_from_item(old) if old else RecordState()
+        state, _ = merge(previous, update)  # the write did what `merge` specifies
+        if previous.watch_ratio is None:
+            state = replace(state, watch_ratio=watch_ratio)
+        return ApplyResult(Outcome.ACCEPTED, state, rev_of(old) + 1, previous=previous)
 
     def mark_completed(self, client_user_id: str, media_content_key: str, now: int) -> None:
         """Stamp the completion time once, and make its delivery to the LMS due (same write)."""
@@ -150,37 +189,3 @@ class Records(Table):
         start = decode_token(next_token, CONTENT_KEY_TYPES, {"media_content_key": {"S": media_content_key}})
         items, last = self.query_page(request, start)
         return self._records_at([{"pk": item["pk"], "sk": item["sk"]} for item in items]), encode_token(last)
-
-    def replace_watched(
-        self, client_user_id: str, media_content_key: str, watched: Mapping[int, frozenset[int]], ratio: float, rev: int
-    ) -> RecordState | None:
-        """Replace the watched sets (re-evaluated under `ratio`) unless the record changed since `rev`."""
-        current = self.get_record(client_user_id, media_content_key)
-        if current is None:
-            return None
-        names: dict[str, str] = {}
-        values: dict[str, Any] = {":ratio": number_value(ratio), ":rev": {"N": str(rev)}, ":one": {"N": "1"}}
-        sets, removals = ["watch_ratio = :ratio"], []
-        for position, grid in enumerate(sorted(set(current.watched) | set(watched))):
-            names[f"#g{position}"] = GRID_PREFIX + str(grid)
-            blocks = watched.get(grid)
-            if blocks:
-                values[f":g{position}"] = {"NS": [str(block) for block in sorted(blocks)]}
-                sets.append(f"#g{position} = :g{position}")
-            else:
-                removals.append(f"#g{position}")
-        expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removals) if removals else "") + " ADD rev :one"
-        request: dict[str, Any] = {
-            "Key": record_key(client_user_id, media_content_key),
-            "UpdateExpression": expression,
-            "ConditionExpression": "rev = :rev",
-            "ExpressionAttributeValues": values,
-            "ReturnValues": "ALL_NEW",
-        }
-        if names:
-            request["ExpressionAttributeNames"] = names
-        try:
-            response = self.call("update_item", **request)
-        except ConditionFailed:
-            return None  # changed meanwhile: the next read or callback re-evaluates again
-        return state_from_item(response["Attributes"])

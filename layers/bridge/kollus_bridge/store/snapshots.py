@@ -13,7 +13,7 @@ from kollus_bridge.kollus.callback import RawCallback
 from kollus_bridge.progress.rule import SessionUpdate
 
 from .bodies import pack, unpack
-from .table import ConditionFailed, Table, key_part, learner_partition
+from .table import ConditionFailed, Table, key_part, learner_partition, number_value
 
 
 def session_item_key(client_user_id: str, media_content_key: str, session_key: str) -> dict[str, Any]:
@@ -21,9 +21,10 @@ def session_item_key(client_user_id: str, media_content_key: str, session_key: s
 
 
 class Snapshots(Table):
-    def save_snapshot(self, update: SessionUpdate, raw: RawCallback) -> None:
-        """Keep the session's newest raw callback (write 2); an older one never replaces a newer."""
-        item = {
+    def save_snapshot(self, update: SessionUpdate, raw: RawCallback, credit_seconds: float | None = None) -> None:
+        """Keep the session's newest raw callback (write 2); an older one never replaces a newer.
+        `credit_seconds`: the content time the playback clock let it be credited (None: all it claimed)."""
+        item: dict[str, Any] = {
             **session_item_key(update.client_user_id, update.media_content_key, update.session_key),
             "version": {"N": str(update.summary.version)},
             "start_at": {"N": str(update.summary.start_at)},
@@ -32,6 +33,8 @@ class Snapshots(Table):
             "raw_query": {"S": raw.query},
             "content_type": {"S": raw.content_type or ""},
         }
+        if credit_seconds is not None:
+            item["credit_seconds"] = number_value(credit_seconds)
         # A newer snapshot of this session is stored already.
         with contextlib.suppress(ConditionFailed):
             self.call(
@@ -43,7 +46,11 @@ class Snapshots(Table):
 
     def session_snapshots(self, client_user_id: str, media_content_key: str) -> list[RawCallback]:
         """The newest raw callback of every session of a record."""
-        snapshots: list[RawCallback] = []
+        return [raw for raw, _ in self.credited_snapshots(client_user_id, media_content_key)]
+
+    def credited_snapshots(self, client_user_id: str, media_content_key: str) -> list[tuple[RawCallback, float | None]]:
+        """The newest raw callback of every session of a record, with the content time the clock let it credit."""
+        snapshots: list[tuple[RawCallback, float | None]] = []
         start = None
         while True:
             request: dict[str, Any] = {
@@ -56,10 +63,13 @@ class Snapshots(Table):
             }
             items, start = self.query_page(request, start)
             snapshots.extend(
-                RawCallback(
-                    body=unpack(item["raw_body"]["B"]),
-                    content_type=item.get("content_type", {}).get("S") or None,
-                    query=item.get("raw_query", {}).get("S", ""),
+                (
+                    RawCallback(
+                        body=unpack(item["raw_body"]["B"]),
+                        content_type=item.get("content_type", {}).get("S") or None,
+                        query=item.get("raw_query", {}).get("S", ""),
+                    ),
+                    float(item["credit_seconds"]["N"]) if "credit_seconds" in item else None,
                 )
                 for item in items
             )
