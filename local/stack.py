@@ -294,6 +294,13 @@ Try it (four blocks of 60 s; the completion reaches the LMS within a second):
   curl -s -H 'Authorization: Bearer {api_token}' \\
     '{stack.url}/v1/progress?client_user_id=learner-1&media_content_key=lecture-1'
 
+A forgery (one block standing for the whole lecture: judged on lecture-1's 4-block grid, credited nothing):
+  curl -s -X POST '{callback}' \\
+    --data-urlencode client_user_id=learner-2 --data-urlencode media_content_key=lecture-1 \\
+    --data-urlencode start_at=1710395296 --data-urlencode block_cnt=1 --data-urlencode block_play_1=1
+  curl -s -H 'Authorization: Bearer {api_token}' '{stack.url}/v1/progress/flags?media_content_key=lecture-1'
+  (playback clock {_clock(stack)})
+
 Content management (a stand-in Kollus at {kollus}; platform callbacks go to {callback}/platform):
   curl -s -X POST -H 'Authorization: Bearer {api_token}' -H 'content-type: application/json' \\
     -d '{{"title": "Week 3: Recursion", "uploaded_by": "teacher-12"}}' {stack.url}/v1/uploads
@@ -319,6 +326,12 @@ Learning analytics (`make demo` in another terminal plays a class of simulated l
 {_standards(stack)}
 Ctrl-C stops everything.
 """
+
+
+def _clock(stack: Stack) -> str:
+    if stack.environment.get("ENFORCE_PLAYBACK_CLOCK", "true").lower() in ("false", "0", "no", "off"):
+        return "off, so simulated classes replay at once; ENFORCE_PLAYBACK_CLOCK=true make run turns it on, as in AWS"
+    return "on: a session is credited at most what MAX_PLAYBACK_RATE allows in the time since its URL or first callback"
 
 
 def _standards(stack: Stack) -> str:

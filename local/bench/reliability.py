@@ -17,6 +17,7 @@ RELIABILITY_SUITES = [
     "tests/integration/test_storage_faults.py",
     "tests/integration/test_dynamodb_local.py::test_concurrent_shuffled_duplicated_callbacks_lose_nothing",
     "tests/integration/test_sync.py::test_many_runs_against_a_randomly_failing_lms",
+    "tests/hostile/test_hostile.py",
 ]
 RELIABILITY_SIZES = {"FUZZ_EXAMPLES": "500", "SOAK_SCALE": "2"}
 

@@ -14,7 +14,6 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from kollus_bridge.errors import RecordTooLarge
 from kollus_bridge.kollus.callback import RawCallback, parse_callback
 from kollus_bridge.progress.credit import claim_of, on_grid
 from kollus_bridge.progress.ingest import ingest_callback
@@ -119,22 +118,29 @@ class TestConditionalWrites:
         assert result.outcome is Outcome.DUPLICATE
         assert stored_state(store).completed_at == 900
 
-    def test_a_record_beyond_the_item_size_limit_is_refused_and_kept(self, store: DynamoStore, table: str) -> None:
-        settings = settings_for(table)
-        outcomes = []
-        # Each grid of ~10,000 watched blocks adds ~30 KB to the record; DynamoDB stops items at 400 KB.
-        for grid in range(9_985, 10_001):
-            snapshot = Snapshot(block_count=grid, duration=None, serial=grid, start_at=grid)
-            snapshot.block_times = dict.fromkeys(range(grid), 1.0)
+    def test_a_record_kept_too_large_before_the_bounds_takes_an_honest_callback(
+        self, store: DynamoStore, table: str
+    ) -> None:
+        """A record filled before the bounds (a set per grid, as credit was then kept) until DynamoDB
+        refuses to grow it: the next callback compacts it onto the grid of record and is accepted."""
+        grids = 0
+        for grid in range(9_950, 10_001):
             try:
-                outcomes.append(ingest_callback(RawCallback(snapshot.flat_body(), FORM), settings, store, 1).outcome)
-            except RecordTooLarge:
-                break
-        assert 10 <= len(outcomes) < 16
-        assert set(outcomes) == {Outcome.ACCEPTED}
-        assert len(stored_state(store).watched) == len(outcomes)  # the refused callback changed nothing
-        rejected = [item for item in store.client.scan(TableName=table)["Items"] if item["pk"]["S"].startswith("R#")]
-        assert rejected and rejected[0]["reason_code"]["S"] == "record_too_large"
+                store.client.update_item(
+                    TableName=table, Key=record_key("learner-1", "content-1"),
+                    UpdateExpression="ADD #w :blocks", ExpressionAttributeNames={"#w": f"w:{grid}"},
+                    ExpressionAttributeValues={":blocks": {"NS": [str(block) for block in range(grid)]}},
+                )  # fmt: skip
+            except store.client.exceptions.ClientError:
+                break  # the item is at DynamoDB's limit
+            grids += 1
+        assert 5 <= grids < 51
+        honest = Snapshot(block_count=10_000, block_times={0: 0.06, 1: 0.06}, duration=600)
+        result = ingest_callback(RawCallback(honest.form_body(), FORM), settings_for(table), store, now=1)
+        assert result.outcome is Outcome.ACCEPTED
+        state = stored_state(store)
+        assert set(state.watched) == {10_000} and {0, 1} <= state.watched[10_000]
+        assert state.lowered is not None  # the blocks of the other grids had no callbacks to prove them
 
 
 # --- many threads at once, through the handler ----------------------------------------------------

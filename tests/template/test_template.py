@@ -103,6 +103,7 @@ def test_routes() -> None:
         ("POST /callbacks/kollus/{token}", "CallbackFunction"),
         ("OPTIONS /callbacks/kollus/{token}", "CallbackFunction"),
         ("GET /v1/progress", "ApiFunction"),
+        ("GET /v1/progress/flags", "ApiFunction"),
         ("GET /v1/sync", "ApiFunction"),
         ("POST /v1/sync/redeliver", "ApiFunction"),
         ("GET /v1/contents/{media_content_key}/rules", "ApiFunction"),
@@ -200,7 +201,13 @@ def test_policies_are_least_privilege() -> None:
         "dynamodb:GetItem", "dynamodb:Query", "dynamodb:BatchWriteItem", "dynamodb:PutItem",
     }  # fmt: skip
     play_secrets = [
-        {"Ref": name} for name in ("CallbackTokenSecret", "KollusSecurityKeySecret", "KollusCustomKeySecret")
+        {"Ref": name}
+        for name in (
+            "CallbackTokenSecret",
+            "KollusSecurityKeySecret",
+            "KollusCustomKeySecret",
+            "PlaybackNonceKeySecret",
+        )
     ]
     assert actions_on("PlayFunction", play_secrets) == {"secretsmanager:GetSecretValue"}
     indexes = [

@@ -99,7 +99,7 @@ def set_rules(media_content_key: str, rules: RulesInput, store: RulesStore, now:
         rules.min_block_watch_ratio,
         now,
         max_playback_rate=rules.max_playback_rate,
-        block_count=rules.block_count,
+        block_count=rules.block_count or None,
     )
 
 
@@ -185,8 +185,8 @@ class RulesInput(BaseModel):
         le=16,
         description="The highest playback rate the playback clock allows (MAX_PLAYBACK_RATE).",
     )
-    block_count: WholeNumber | None = Field(
-        default=None, ge=1, le=100_000, description="The content's grid of record (default: the finest grid seen)."
+    block_count: WholeNumber = Field(
+        default=0, ge=0, le=100_000, description="The content's grid of record; 0: the finest grid its players report."
     )
 
 

@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from kollus_bridge.kollus.callback import Callback
+from kollus_bridge.kollus.callback import BlockReport, Callback
 
 #: One reporting interval: players report every 30-60 s, so a session may be this far ahead of the clock.
 REPORT_INTERVAL_SECONDS = 60
@@ -38,13 +38,23 @@ class Limit(StrEnum):
 
 @dataclass(frozen=True)
 class Claim:
-    """A callback's claim: the blocks it says were watched on its own grid, and the content seconds
-    its block times prove for each played block (None: reported played without a usable time)."""
+    """A callback's claim: the blocks it says were watched on its own grid, and the blocks as reported
+    (whose times say what content time each proves on another grid)."""
 
     grid: int
     duration: float | None
     watched: frozenset[int]
-    proven: Mapping[int, float | None]
+    blocks: Mapping[int, BlockReport]
+
+    def proven(self) -> dict[int, float]:
+        """The content seconds each played block proves: its time, at most a block's length (none
+        without a time or a duration)."""
+        if not self.duration:
+            return {}
+        length = self.duration / self.grid
+        return {
+            index: min(block.seconds, length) for index, block in self.blocks.items() if block.played and block.seconds
+        }
 
 
 @dataclass(frozen=True)
@@ -62,22 +72,13 @@ def claim_of(callback: Callback, min_block_watch_ratio: float) -> Claim:
     `min_block_watch_ratio` of a block; without a block time or a usable duration, the flag alone
     claims it (such a block then proves no content time on another grid)."""
     duration = callback.duration
-    grid = callback.block_count
-    length = duration / grid if duration else None
-    watched: set[int] = set()
-    proven: dict[int, float | None] = {}
-    for index, block in callback.blocks.items():
-        if not block.played:
-            continue
-        seconds = block.seconds
-        if seconds is None or length is None:
-            proven[index] = None
-            watched.add(index)
-            continue
-        proven[index] = min(seconds, length)
-        if seconds >= min_block_watch_ratio * length:
-            watched.add(index)
-    return Claim(grid, duration, frozenset(watched), proven)
+    needed = min_block_watch_ratio * duration / callback.block_count if duration else None
+    watched = frozenset(
+        index
+        for index, (played, seconds, _) in callback.blocks.items()
+        if played and (seconds is None or needed is None or seconds >= needed)
+    )
+    return Claim(callback.block_count, duration, watched, callback.blocks)
 
 
 def record_grid(pinned: int | None, known: int | None, claim_grid: int) -> int:
@@ -99,10 +100,9 @@ def on_grid(claim: Claim, grid: int, min_block_watch_ratio: float, duration: flo
     source, target = duration / claim.grid, duration / grid
     needed = max(min_block_watch_ratio * target, _EPSILON)
     held: dict[int, float] = {}
-    for index in sorted(claim.proven):
-        left = claim.proven[index]
-        if not left:
-            continue
+    proven = replace(claim, duration=duration).proven()
+    for index in sorted(proven):
+        left = proven[index]
         start, end = index * source, (index + 1) * source
         block = int(start // target + _EPSILON)
         while left > _EPSILON and block < grid and block * target < end - _EPSILON:

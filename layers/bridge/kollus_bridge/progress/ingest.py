@@ -24,7 +24,6 @@ from .rule import (
     ProgressView,
     RecordState,
     SessionUpdate,
-    complete,
     needs_completion,
     percent,
     reported_grid,
@@ -165,10 +164,11 @@ def _within_record_clock(  # noqa: PLR0917 (the write, its rate and block length
     back (the highest first), and its session says so."""
     previous = applied.previous or RecordState()
     created = previous.created_at if previous.created_at is not None else now
-    held = applied.state.watched.get(update.grid, frozenset())
-    over = len(held) - clock_blocks(created, now, rate, length)
+    over = len(applied.state.watched.get(update.grid, ())) - clock_blocks(created, now, rate, length)
+    if over <= 0:
+        return applied, update
     added = sorted(update.watched - previous.watched.get(update.grid, frozenset()))
-    if over <= 0 or not added:
+    if not added:
         return applied, update
     taken = frozenset(added[-over:])
     summary = replace(update.summary, credited=len(update.watched - taken), limit=Limit.CLOCK.value, suspicious=True)
@@ -280,7 +280,7 @@ def current_state(
         state = reevaluate(record, rules, settings, store, grid=grid, now=now)
     if needs_completion(state, rules.completion_threshold, grid):
         store.mark_completed(record.client_user_id, record.media_content_key, now)
-        state = complete(state, now, rules.completion_threshold, grid)
+        state = replace(state, completed_at=now)
     return state
 
 

@@ -265,7 +265,7 @@ def summarize(state: RecordState, completion_threshold: float, grid: int | None 
     (None: the record's own finest grid)."""
     newest = _newest(state)
     block_count = reported_grid(state, grid)
-    watched = frozenset(block for block in state.watched.get(block_count, frozenset()) if block < block_count)
+    watched = frozenset(state.watched.get(block_count, ()))
     progress = percent(len(watched), block_count)
     folded = state.folded
     sessions = state.sessions.values()
@@ -337,8 +337,7 @@ def needs_completion(state: RecordState, completion_threshold: float, grid: int 
     if state.completed_at is not None:
         return False
     block_count = reported_grid(state, grid)
-    watched = frozenset(block for block in state.watched.get(block_count, frozenset()) if block < block_count)
-    return _completes(state, watched, block_count, completion_threshold)
+    return _completes(state, state.watched.get(block_count, frozenset()), block_count, completion_threshold)
 
 
 def complete(state: RecordState, now: int, completion_threshold: float, grid: int | None = None) -> RecordState:
