@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from decimal import Decimal
 
 from kollus_bridge.errors import BridgeError, Forbidden, InvalidPayload, RecordTooLarge, StorageUnavailable
 from kollus_bridge.kollus.callback import RawCallback, parse_callback
@@ -282,11 +281,3 @@ def current_state(
         store.mark_completed(record.client_user_id, record.media_content_key, now)
         state = replace(state, completed_at=now)
     return state
-
-
-def lowered_note(state: RecordState) -> dict[str, object] | None:
-    """What the API says of a record the grid-of-record rule lowered."""
-    if state.lowered is None:
-        return None
-    at, before, after = state.lowered
-    return {"at": at, "progress_before": float(before), "progress_after": float(Decimal(after))}
