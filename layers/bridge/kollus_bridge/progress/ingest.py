@@ -88,7 +88,10 @@ def ingest_callback(
     if applied.outcome is Outcome.ACCEPTED:
         length = (callback.duration or content_rules.known_duration or 0) / grid
         if settings.enforce_playback_clock and length:
-            applied, update = _within_record_clock(applied, update, content_rules.max_playback_rate, length, store, now)
+            start = binding.reference
+            applied, update = _within_record_clock(
+                applied, update, content_rules.max_playback_rate, length, store, now, start
+            )
             state = applied.state
         clocked = update.summary.limit == Limit.CLOCK.value
         store.save_snapshot(update, raw, (update.summary.credited or 0) * length if clocked else None)
@@ -155,14 +158,23 @@ def _apply(
     raise StorageUnavailable("the learner's record keeps changing; resend later")
 
 
-def _within_record_clock(  # noqa: PLR0917 (the write, its rate and block length, storage and time)
-    applied: ApplyResult, update: SessionUpdate, rate: float, length: float, store: ProgressStore, now: int
+def _within_record_clock(  # noqa: PLR0917 (the write, its rate and block length, storage, times)
+    applied: ApplyResult,
+    update: SessionUpdate,
+    rate: float,
+    length: float,
+    store: ProgressStore,
+    now: int,
+    reference: int | None,
 ) -> tuple[ApplyResult, SessionUpdate]:
-    """Hold the whole record to the playback clock too, from its first callback: several sessions at
-    once each within their own clock cannot together pass it. Blocks this write added past it are taken
-    back (the highest first), and its session says so."""
+    """Hold the whole record to the playback clock too, from its first callback (or this session's
+    reference time, when earlier: a URL issued before, a download approved before): several sessions
+    at once each within their own clock cannot together pass it. Blocks this write added past it are
+    taken back (the highest first), and its session says so."""
     previous = applied.previous or RecordState()
     created = previous.created_at if previous.created_at is not None else now
+    if reference is not None:
+        created = min(created, reference)
     over = len(applied.state.watched.get(update.grid, ())) - clock_blocks(created, now, rate, length)
     if over <= 0:
         return applied, update
