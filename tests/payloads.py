@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -86,6 +87,22 @@ class Snapshot:
 
     def flat_body(self) -> bytes:
         return urlencode(self.flat()).encode()
+
+
+def flat_form(
+    learner: str, content: str, start_at: int, block_count: int, blocks: Mapping[int, float | None], **fields: object
+) -> bytes:
+    """A flat form callback as a forger writes it: `blocks` 0-based, None for a played flag without a
+    block time; only the fields given (plus `player_id=khp`, the HTML5 player's)."""
+    form: dict[str, object] = {
+        "client_user_id": learner, "media_content_key": content, "start_at": start_at, "player_id": "khp",
+        "block_cnt": block_count, **fields,
+    }  # fmt: skip
+    for index, seconds in blocks.items():
+        form[f"block_play_{index + 1}"] = 1
+        if seconds is not None:
+            form[f"block_time_{index + 1}"] = seconds
+    return urlencode(form).encode()
 
 
 def http_event(

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from types import ModuleType
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from kollus_bridge.kollus.playback import sign_nonce
@@ -16,7 +16,7 @@ from kollus_bridge.kollus.playback import sign_nonce
 from local.stack import LOCAL_DEFAULTS
 from tests.handler.test_access import Bridge, course, drm, enrol
 from tests.helpers import body_of, functions_on_moto, invoke
-from tests.payloads import FORM, Snapshot, callback_event
+from tests.payloads import FORM, Snapshot, callback_event, flat_form
 
 CLOCK = {"ENFORCE_PLAYBACK_CLOCK": "true"}
 NONCE_KEY = LOCAL_DEFAULTS["PLAYBACK_NONCE_KEY"]
@@ -44,16 +44,7 @@ def post(bridge: Bridge, body: bytes, content_type: str = FORM) -> tuple[int, An
 
 
 def flat(learner: str, start_at: int, block_count: int, blocks: Mapping[int, float | None], **fields: object) -> bytes:
-    """A flat form callback: `blocks` 0-based, None for a played flag without a block time."""
-    form: dict[str, object] = {
-        "client_user_id": learner, "media_content_key": "lecture-1", "start_at": start_at, "player_id": "khp",
-        "block_cnt": block_count, **fields,
-    }  # fmt: skip
-    for index, seconds in blocks.items():
-        form[f"block_play_{index + 1}"] = 1
-        if seconds is not None:
-            form[f"block_time_{index + 1}"] = seconds
-    return urlencode(form).encode()
+    return flat_form(learner, "lecture-1", start_at, block_count, blocks, **fields)
 
 
 def detail(bridge: Bridge, learner: str) -> dict[str, Any]:

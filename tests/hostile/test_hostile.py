@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from urllib.parse import urlencode
 
 import pytest
 from kollus_bridge.access.entitlement import Enrolment
@@ -24,7 +23,7 @@ from kollus_bridge.store import DynamoStore
 from kollus_bridge.store.table import record_key
 
 from tests import reliability
-from tests.payloads import FORM
+from tests.payloads import FORM, flat_form
 
 SUITE = "hostile learners on DynamoDB Local"
 KEY = "nonce-key"
@@ -55,15 +54,7 @@ class Bridge:
 
 
 def flat(learner: str, start_at: int, block_count: int, blocks: Mapping[int, float | None], **fields: object) -> bytes:
-    form: dict[str, object] = {
-        "client_user_id": learner, "media_content_key": "lecture", "start_at": start_at, "player_id": "khp",
-        "block_cnt": block_count, **fields,
-    }  # fmt: skip
-    for index, seconds in blocks.items():
-        form[f"block_play_{index + 1}"] = 1
-        if seconds is not None:
-            form[f"block_time_{index + 1}"] = seconds
-    return urlencode(form).encode()
+    return flat_form(learner, "lecture", start_at, block_count, blocks, **fields)
 
 
 def honest(bridge: Bridge, learner: str, start_at: int, at: int, watched: int) -> IngestResult:
