@@ -32,7 +32,15 @@ class NullStore:
         from kollus_bridge.progress.rule import RecordState  # noqa: PLC0415
 
         self.states: dict[tuple[str, str], Any] = {}
+        self.grids: dict[str, dict[str, Any]] = {}  # a content's grid of record, as `store.rules` keeps it
         self.empty = RecordState()
+
+    def get_rules(self, media_content_key: str) -> dict[str, Any] | None:
+        return self.grids.get(media_content_key)
+
+    def raise_grid(self, media_content_key: str, block_count: int, duration: float | None) -> bool:
+        self.grids[media_content_key] = {"known_grid": block_count, "known_duration": duration}
+        return True
 
     def apply(self, update: Any, mark_due: bool = False, watch_ratio: float = 0.5, **_: Any) -> Any:
         from kollus_bridge.progress.ports import ApplyResult  # noqa: PLC0415

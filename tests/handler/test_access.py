@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from types import ModuleType
 from typing import Any
@@ -15,7 +14,7 @@ import jwt
 import pytest
 
 from local.stack import LOCAL_DEFAULTS
-from tests.helpers import body_of, functions_on_moto, invoke
+from tests.helpers import body_of, invoke
 from tests.payloads import API_TOKEN, CALLBACK_TOKEN, http_event
 
 SECURITY_KEY, CUSTOM_KEY = LOCAL_DEFAULTS["KOLLUS_SECURITY_KEY"], LOCAL_DEFAULTS["KOLLUS_CUSTOM_KEY"]
@@ -53,21 +52,6 @@ class Bridge:
             return response["statusCode"], body_of(response), response.get("headers") or {}
         claims = jwt.decode(response["body"], SECURITY_KEY, algorithms=["HS256"])
         return 200, claims["data"], response["headers"]
-
-
-@pytest.fixture
-def environment() -> dict[str, str]:
-    return {}
-
-
-@pytest.fixture
-def bridge(
-    function_environment: Callable[[dict[str, str]], None],
-    load_functions: Callable[[], dict[str, ModuleType]],
-    environment: dict[str, str],
-) -> Iterator[Bridge]:
-    with functions_on_moto(function_environment, load_functions, environment) as (functions, client, table):
-        yield Bridge(functions, client, table)
 
 
 def course(bridge: Bridge, course_id: str, *contents: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Mapping
 from types import ModuleType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -15,27 +15,12 @@ from kollus_bridge.kollus.playback import sign_nonce
 
 from local.stack import LOCAL_DEFAULTS
 from tests.handler.test_access import Bridge, course, drm, enrol
-from tests.helpers import body_of, functions_on_moto, invoke
+from tests.helpers import body_of, invoke
 from tests.payloads import FORM, Snapshot, callback_event, flat_form
 
 CLOCK = {"ENFORCE_PLAYBACK_CLOCK": "true"}
 NONCE_KEY = LOCAL_DEFAULTS["PLAYBACK_NONCE_KEY"]
 DAY = 86_400
-
-
-@pytest.fixture
-def environment() -> dict[str, str]:
-    return {}
-
-
-@pytest.fixture
-def bridge(
-    function_environment: Callable[[dict[str, str]], None],
-    load_functions: Callable[[], dict[str, ModuleType]],
-    environment: dict[str, str],
-) -> Iterator[Bridge]:
-    with functions_on_moto(function_environment, load_functions, environment) as (functions, client, table):
-        yield Bridge(functions, client, table)
 
 
 def post(bridge: Bridge, body: bytes, content_type: str = FORM) -> tuple[int, Any]:

@@ -2,10 +2,11 @@
 
 A learner's record for one content is the merge of its sessions. A session (learner, content,
 `start_at`, `player_id`) reports cumulative values, so only its newest callback matters; which one is
-newest is decided by `SessionSummary.version`. Watched blocks are a union per block grid (a grid is
-one `block_count`), so merging is commutative, associative and idempotent: the record does not depend
-on the order, repetition or concurrency of deliveries. `merge` below is the specification that the
-DynamoDB writes in `kollus_bridge.store.records` carry out atomically.
+newest is decided by `SessionSummary.version`. Credited blocks (`credit`: judged on the content's grid
+of record under the playback clock) are a union per block grid, so merging is commutative,
+associative and idempotent: the record does not depend on the order, repetition or concurrency of
+deliveries. `merge` below is the specification that the DynamoDB writes in `kollus_bridge.store.records`
+carry out atomically. A record is reported on its content's grid of record (`summarize`'s `grid`).
 """
 
 from __future__ import annotations
