@@ -48,11 +48,15 @@ class Bridge:
     url: str
     api_token: str = LOCAL_DEFAULTS["API_TOKEN"]
     callback_token: str = LOCAL_DEFAULTS["KOLLUS_CALLBACK_TOKEN"]
+    play_token: str = LOCAL_DEFAULTS["KOLLUS_PLAY_CALLBACK_TOKEN"]
+    drm_token: str = LOCAL_DEFAULTS["KOLLUS_DRM_CALLBACK_TOKEN"]
     security_key: str = LOCAL_DEFAULTS["KOLLUS_SECURITY_KEY"]
     http: urllib3.PoolManager = field(default_factory=lambda: urllib3.PoolManager(timeout=30.0, retries=False))
 
     def callback_url(self, route: str = "") -> str:
-        return f"{self.url}/callbacks/kollus/{self.callback_token}{route}"
+        """A callback door's URL (`""` the LMS callback, `/play`, `/drm`), each with its own token."""
+        token = {"": self.callback_token, "/play": self.play_token, "/drm": self.drm_token}[route]
+        return f"{self.url}/callbacks/kollus/{token}{route}"
 
     def api(self, method: str, path: str, body: dict[str, Any]) -> Any:
         """One LMS API call with a JSON body; its JSON answer, or RuntimeError naming the refusal."""

@@ -14,7 +14,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from types import FrameType
@@ -23,7 +23,7 @@ from typing import Any
 from kollus_bridge.analytics.links import View, sign_view
 from kollus_bridge.lti.keys import ToolKeys, new_key
 from kollus_bridge.lti.platforms import Platform
-from kollus_bridge.settings import get_settings
+from kollus_bridge.settings import DOORS, SETTING_NAMES, get_settings
 from kollus_bridge.store import DynamoStore
 
 from .dynamodb_local import LOCAL_CREDENTIALS, DynamoDBLocal, DynamoDBLocalError, create_tables
@@ -48,6 +48,9 @@ from .template import (
 #: Local stand-ins for what Secrets Manager holds in AWS. Never use them in a deployment.
 LOCAL_DEFAULTS = {
     "KOLLUS_CALLBACK_TOKEN": "local-callback-token",
+    "KOLLUS_PLAY_CALLBACK_TOKEN": "local-play-token",
+    "KOLLUS_DRM_CALLBACK_TOKEN": "local-drm-token",
+    "KOLLUS_PLATFORM_CALLBACK_TOKEN": "local-platform-token",
     "API_TOKEN": "local-api-token",
     "LMS_WEBHOOK_SECRET": "whsec_a29sbHVzLWxtcy1icmlkZ2UtbG9jYWwtc2VjcmV0ISE=",
     "KOLLUS_SECURITY_KEY": "local-kollus-security-key-not-for-production",
@@ -121,7 +124,9 @@ def configure(
         environment["LMS_WEBHOOK_URL"] = lms_url
     if kollus_api_url:
         environment["KOLLUS_API_URL"] = kollus_api_url
-    environment.update({key: value for key, value in os.environ.items() if key in environment})
+    environment.update(
+        {key: value for key, value in os.environ.items() if key in environment or key.lower() in SETTING_NAMES}
+    )
     os.environ.update(environment)
     return environment
 
@@ -223,9 +228,8 @@ def running_stack(port: int = 3000, dynamodb_port: int = 0, quiet: bool = False)
         cleanup.callback(server.server_close)
         cleanup.callback(server.shutdown)
         if kollus is not None:
-            token = environment["KOLLUS_CALLBACK_TOKEN"].split(",")[0]
             host, bound = server.server_address[:2]
-            kollus.callback_url = f"http://{host!s}:{bound}/callbacks/kollus/{token}/platform"
+            kollus.callback_url = door_url(f"http://{host!s}:{bound}", environment, "platform")
         platform = _start_platform(server, database, tables, quiet)
         cleanup.callback(platform.server_close)
         cleanup.callback(platform.shutdown)
@@ -267,10 +271,15 @@ def _start_platform(server: LocalHttpApi, database: DynamoDBLocal, tables: dict[
     return platform
 
 
+def door_url(base: str, environment: Mapping[str, str], door: str) -> str:
+    """The URL of one callback door, with the first of its own tokens."""
+    token = environment[DOORS[door][0].upper()].split(",")[0]
+    return f"{base}/callbacks/kollus/{token}" + ("" if door == "callback" else f"/{door}")
+
+
 def _banner(stack: Stack) -> str:
-    token = stack.environment["KOLLUS_CALLBACK_TOKEN"].split(",")[0]
     api_token = stack.environment["API_TOKEN"].split(",")[0]
-    callback = f"{stack.url}/callbacks/kollus/{token}"
+    callback = door_url(stack.url, stack.environment, "callback")
     lms = stack.environment.get("LMS_WEBHOOK_URL")
     receiver = " (local receiver: verifies signatures, prints completions)" if stack.receiver else ""
     kollus = stack.kollus.api_url if stack.kollus else stack.environment.get("KOLLUS_API_URL")
@@ -301,7 +310,8 @@ A forgery (one block standing for the whole lecture: judged on lecture-1's 4-blo
   curl -s -H 'Authorization: Bearer {api_token}' '{stack.url}/v1/progress/flags?media_content_key=lecture-1'
   (playback clock {_clock(stack)})
 
-Content management (a stand-in Kollus at {kollus}; platform callbacks go to {callback}/platform):
+Content management (a stand-in Kollus at {kollus}; its platform callbacks go to
+  {door_url(stack.url, stack.environment, "platform")}, a door with a token of its own):
   curl -s -X POST -H 'Authorization: Bearer {api_token}' -H 'content-type: application/json' \\
     -d '{{"title": "Week 3: Recursion", "uploaded_by": "teacher-12"}}' {stack.url}/v1/uploads
   curl -s -F upload-file=@README.md <upload_url from the answer>
@@ -313,7 +323,8 @@ Play callback (the player asks before it plays; courses and enrolments decide):
     -d '{{"title": "Algorithms", "media_content_keys": ["lecture-1"]}}' {stack.url}/v1/courses/algo-101
   curl -s -X PUT -H 'Authorization: Bearer {api_token}' -H 'content-type: application/json' \\
     -d '{{"enrollments": [{{"client_user_id": "learner-1"}}]}}' {stack.url}/v1/courses/algo-101/enrollments
-  curl -s -X POST '{callback}/play' -d kind=1 -d client_user_id=learner-1 -d media_content_key=lecture-1
+  curl -s -X POST '{door_url(stack.url, stack.environment, "play")}' \\
+    -d kind=1 -d client_user_id=learner-1 -d media_content_key=lecture-1
   (the answer is the JWT Kollus expects; GET /v1/access-log?client_user_id=learner-1 lists the decision)
   .venv/bin/python -m local.player --url {stack.url} learner-1 lecture-1 --speed 2
   (a simulated player: gets a playback URL, asks the play callback, then plays and reports progress)

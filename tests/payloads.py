@@ -10,7 +10,10 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 FORM = "application/x-www-form-urlencoded"
-CALLBACK_TOKEN = "local-callback-token"  # the local stack's documented default
+CALLBACK_TOKEN = "local-callback-token"  # the local stack's documented defaults, one per door
+PLAY_TOKEN = "local-play-token"
+DRM_TOKEN = "local-drm-token"
+PLATFORM_TOKEN = "local-platform-token"
 API_TOKEN = "local-api-token"
 
 

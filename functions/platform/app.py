@@ -27,7 +27,7 @@ store = dynamo_store(settings.table_name, settings.rejected_ttl_days)
 
 
 def receive(event: Mapping[str, Any]) -> dict[str, Any]:
-    require_callback_token(edge.path_parameter(event, "token"), settings)
+    require_callback_token(edge.path_parameter(event, "token"), settings, "platform")
     result = receive_platform_callback(edge.raw_callback(event), settings, store, now_ms())
     outcome = "applied" if result.changed else "duplicate"
     metrics.add_metric(name=f"Platform_{outcome}", unit=MetricUnit.Count, value=1)

@@ -28,9 +28,10 @@ store = dynamo_store(settings.table_name, settings.rejected_ttl_days)
 
 
 def receive(event: Mapping[str, Any]) -> dict[str, Any]:
-    require_callback_token(edge.path_parameter(event, "token"), settings)
+    door = "drm" if str(event.get("routeKey", "")).endswith("/drm") else "play"
+    require_callback_token(edge.path_parameter(event, "token"), settings, door)
     raw, now = edge.raw_callback(event), now_ms()
-    source = "drm_callback" if str(event.get("routeKey", "")).endswith("/drm") else "play_callback"
+    source = f"{door}_callback"
     with kept_when_refused(store, raw, now, source):
         request = play.parse_play_callback(raw, settings) if source == "play_callback" else None
         items = drm.parse_drm_callback(raw, settings) if request is None else []

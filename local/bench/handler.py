@@ -173,8 +173,8 @@ def measure_play_cold_start(rounds: int = 7) -> dict[str, float]:
 
     fields = {"kind": "1", "client_user_id": "learner-1", "media_content_key": "lecture-1", "hardware_id": "hw"}
     event = http_event(
-        "POST", "/callbacks/kollus/local-callback-token/play", "POST /callbacks/kollus/{token}/play",
-        body=urlencode(fields).encode(), path_parameters={"token": "local-callback-token"},
+        "POST", "/callbacks/kollus/local-play-token/play", "POST /callbacks/kollus/{token}/play",
+        body=urlencode(fields).encode(), path_parameters={"token": "local-play-token"},
     )  # fmt: skip
     script = COLD_PLAY.format(
         layer=str(ROOT / "layers" / "bridge"), function=str(ROOT / "functions" / "play"), event=json.dumps(event)

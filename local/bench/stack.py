@@ -148,7 +148,7 @@ def measure_play(callbacks: int = 1000, clients: int = 8, learners: int = 200) -
         _api(base, "PUT", "/v1/courses/bench", {"title": "Bench", "media_content_keys": contents})
         enrolled = [{"client_user_id": f"learner-{n}"} for n in range(learners)]
         _api(base, "PUT", "/v1/courses/bench/enrollments", {"enrollments": enrolled})
-        url = f"{base}/callbacks/kollus/local-callback-token/play"
+        url = f"{base}/callbacks/kollus/local-play-token/play"
 
         def ask(number: int) -> tuple[float, bool]:
             learner = f"learner-{number % learners}" if number % 10 else f"stranger-{number}"

@@ -23,7 +23,7 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance, unsuppor
 
 from local.openapi import DOCUMENT
 from tests.e2e.conftest import RunningStack
-from tests.payloads import API_TOKEN, CALLBACK_TOKEN
+from tests.payloads import API_TOKEN, CALLBACK_TOKEN, DRM_TOKEN, PLATFORM_TOKEN, PLAY_TOKEN
 
 schema = schemathesis.openapi.from_path(DOCUMENT)
 #: Examples per operation: bounded in CI; raise it (SCHEMATHESIS_EXAMPLES=500) for a longer run.
@@ -34,7 +34,9 @@ EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "25"))
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 def test_the_api_keeps_its_contract(case: Any, stack: RunningStack) -> None:
     if "token" in (case.path_parameters or {}):
-        case.path_parameters = {**case.path_parameters, "token": CALLBACK_TOKEN}  # exercise the payloads
+        door = case.path.rstrip("/").rpartition("/")[2]  # each door its own token: exercise the payloads
+        token = {"play": PLAY_TOKEN, "drm": DRM_TOKEN, "platform": PLATFORM_TOKEN}.get(door, CALLBACK_TOKEN)
+        case.path_parameters = {**case.path_parameters, "token": token}
     headers = {"Authorization": f"Bearer {API_TOKEN}"}
     response = case.call(base_url=stack.url, headers=headers)
     excluded = [unsupported_method]

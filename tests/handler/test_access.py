@@ -15,7 +15,7 @@ import pytest
 
 from local.stack import LOCAL_DEFAULTS
 from tests.helpers import body_of, invoke
-from tests.payloads import API_TOKEN, CALLBACK_TOKEN, http_event
+from tests.payloads import API_TOKEN, DRM_TOKEN, PLAY_TOKEN, http_event
 
 SECURITY_KEY, CUSTOM_KEY = LOCAL_DEFAULTS["KOLLUS_SECURITY_KEY"], LOCAL_DEFAULTS["KOLLUS_CUSTOM_KEY"]
 
@@ -44,8 +44,8 @@ class Bridge:
     def play(self, kind: int, learner: str, content: str, **extra: str) -> tuple[int, dict[str, Any], dict[str, str]]:
         fields = {"kind": str(kind), "client_user_id": learner, "media_content_key": content, **extra}
         event = http_event(
-            "POST", f"/callbacks/kollus/{CALLBACK_TOKEN}/play", "POST /callbacks/kollus/{token}/play",
-            body=urlencode(fields).encode(), path_parameters={"token": CALLBACK_TOKEN},
+            "POST", f"/callbacks/kollus/{PLAY_TOKEN}/play", "POST /callbacks/kollus/{token}/play",
+            body=urlencode(fields).encode(), path_parameters={"token": PLAY_TOKEN},
         )  # fmt: skip
         response = invoke(self.functions["PlayFunction"], event)
         if response["statusCode"] != 200:
@@ -228,8 +228,8 @@ def test_a_course_overrides_the_device_limit(bridge: Bridge) -> None:
 def drm(bridge: Bridge, items: list[dict[str, Any]] | str) -> tuple[int, Any]:
     body = urlencode({"items": items if isinstance(items, str) else json.dumps(items)}).encode()
     event = http_event(
-        "POST", f"/callbacks/kollus/{CALLBACK_TOKEN}/drm", "POST /callbacks/kollus/{token}/drm", body=body,
-        path_parameters={"token": CALLBACK_TOKEN},
+        "POST", f"/callbacks/kollus/{DRM_TOKEN}/drm", "POST /callbacks/kollus/{token}/drm", body=body,
+        path_parameters={"token": DRM_TOKEN},
     )  # fmt: skip
     response = invoke(bridge.functions["PlayFunction"], event)
     if response["statusCode"] != 200:

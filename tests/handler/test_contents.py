@@ -18,7 +18,7 @@ from local.dynamodb_local import create_tables
 from local.http_api import LambdaContext
 from local.kollus_vod import LOCAL_TOKEN, KollusVod
 from tests.helpers import body_of, captured_logs, functions_on_moto, invoke, load_event, serving
-from tests.payloads import API_TOKEN, CALLBACK_TOKEN, Snapshot, callback_event, http_event
+from tests.payloads import API_TOKEN, CALLBACK_TOKEN, PLATFORM_TOKEN, Snapshot, callback_event, http_event
 
 ROUTES = {
     ("POST", "/v1/uploads"): "POST /v1/uploads",
@@ -46,7 +46,7 @@ class Bridge:
         content_type = (response.get("headers") or {}).get("Content-Type", "")
         return response["statusCode"], response["body"] if "csv" in content_type else body_of(response)
 
-    def platform(self, fields: dict[str, str], token: str = CALLBACK_TOKEN) -> tuple[int, Any]:
+    def platform(self, fields: dict[str, str], token: str = PLATFORM_TOKEN) -> tuple[int, Any]:
         path = f"/callbacks/kollus/{token}/platform"
         event = http_event(
             "POST", path, "POST /callbacks/kollus/{token}/platform", body=urlencode(fields).encode(),
@@ -124,6 +124,9 @@ def test_refused_platform_callbacks_answer_in_the_one_shape_and_are_kept(bridge:
     status, body = bridge.platform({"filename": "a.mp4"})
     assert status == 400 and body["error"]["code"] == "invalid_payload" and body["error"]["field"] == "upload_file_key"
     status, body = bridge.platform({"upload_file_key": "uf-1"}, token="wrong")
+    assert status == 401 and body["error"]["code"] == "unauthorized"
+    # The LMS callback's token is in every learner's player: it never opens the platform callback.
+    status, body = bridge.platform({"upload_file_key": "uf-1", "transcoding_result": "success"}, token=CALLBACK_TOKEN)
     assert status == 401 and body["error"]["code"] == "unauthorized"
     kept = [item for item in bridge.client.scan(TableName=bridge.table)["Items"] if item["pk"]["S"].startswith("R#")]
     assert len(kept) == 1 and kept[0]["source"]["S"] == "platform_callback"
@@ -257,3 +260,51 @@ def test_the_kollus_token_from_secrets_manager(
         )
         bridge = Bridge(load_functions(), client, table, kollus)
         assert uploaded(bridge)["content"]["status"] == "uploading"
+
+
+def due_webhooks(bridge: Bridge) -> list[str]:
+    status, ledger = bridge.call("GET", "/v1/sync", "state=pending")
+    assert status == 200
+    return [entry["upload_file_key"] for entry in ledger["items"] if entry["subject"] == "content"]
+
+
+def test_a_forged_platform_series_announces_nothing_kollus_does_not_confirm(bridge: Bridge) -> None:
+    reconcile = bridge.functions["ReconcileFunction"].lambda_handler
+    fake = {"upload_file_key": "uf-forged", "filename": "x.mp4"}
+    for fields in (
+        {**fake, "transcoding_result": "success"},
+        {**fake, "media_content_key": "mck-forged", "channel_key": "lectures", "update_type": "channel_join"},
+    ):
+        assert bridge.platform(fields)[0] == 200
+    assert due_webhooks(bridge) == []  # claimed, not yet checked against the library
+    reconcile({}, LambdaContext("ReconcileFunction", 300))
+    assert due_webhooks(bridge) == []  # the library does not know it: never announced
+
+    # A real content: a forged "left the channel" takes nothing out; the library decides.
+    key = uploaded(bridge)["upload_file_key"]
+    bridge.kollus.contents[key].stage = "completed"
+    bridge.kollus.contents[key].channels["lectures"] = "mck-real"
+    reconcile({}, LambdaContext("ReconcileFunction", 300))
+    bridge.platform({"upload_file_key": key, "transcoding_result": "success"})
+    reconcile({}, LambdaContext("ReconcileFunction", 300))
+    assert bridge.call("GET", "/v1/contents/mck-real")[1]["media_content_key"] == "mck-real"
+    assert due_webhooks(bridge) == [key]
+    bridge.platform({"upload_file_key": key, "channel_key": "lectures", "update_type": "channel_leave"})
+    status, found = bridge.call("GET", "/v1/contents/mck-real")
+    assert status == 200 and found["channels"] == [{"channel_key": "lectures", "media_content_key": "mck-real"}]
+    reconcile({}, LambdaContext("ReconcileFunction", 300))
+    assert bridge.call("GET", "/v1/contents/mck-real")[1]["channels"] != []  # Kollus still lists it there
+
+
+def test_an_upload_never_takes_over_another_uploads_media_content_key(bridge: Bridge) -> None:
+    first = {"upload_file_key": "uf-a", "media_content_key": "mck-a", "channel_key": "lectures"}
+    assert bridge.platform({**first, "update_type": "channel_join"})[0] == 200
+    status, body = bridge.platform({**first, "upload_file_key": "uf-b", "update_type": "channel_join"})
+    assert status == 409 and body["error"] == {
+        "code": "conflict",
+        "message": "media content key 'mck-a' belongs to another upload",
+        "field": "media_content_key",
+    }
+    assert bridge.call("GET", "/v1/contents/mck-a")[1]["upload_file_key"] == "uf-a"
+    kept = [item for item in bridge.client.scan(TableName=bridge.table)["Items"] if item["pk"]["S"].startswith("R#")]
+    assert [item["source"]["S"] for item in kept] == ["platform_callback"]

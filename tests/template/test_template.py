@@ -203,13 +203,19 @@ def test_policies_are_least_privilege() -> None:
     play_secrets = [
         {"Ref": name}
         for name in (
-            "CallbackTokenSecret",
+            "PlayCallbackTokenSecret",
+            "DrmCallbackTokenSecret",
             "KollusSecurityKeySecret",
             "KollusCustomKeySecret",
             "PlaybackNonceKeySecret",
         )
     ]
     assert actions_on("PlayFunction", play_secrets) == {"secretsmanager:GetSecretValue"}
+    # Every door its own key: the LMS callback's token (in every learner's player) opens no other.
+    for function in ("PlayFunction", "PlatformFunction"):
+        assert actions_on(function, {"Ref": "CallbackTokenSecret"}) == set()
+    for secret in ("PlayCallbackTokenSecret", "DrmCallbackTokenSecret", "PlatformCallbackTokenSecret"):
+        assert actions_on("CallbackFunction", {"Ref": secret}) == set()
     indexes = [
         {"Fn::Sub": "${ProgressTable.Arn}/index/ledger-index"},
         {"Fn::Sub": "${ProgressTable.Arn}/index/content-index"},
@@ -249,10 +255,11 @@ def test_policies_are_least_privilege() -> None:
         "dynamodb:Query"
     }
     assert actions_on("DeliverFunction", {"Ref": "LmsWebhookSecretStore"}) == {"secretsmanager:GetSecretValue"}
+    # BatchGetItem: the cards of the media content keys a callback names (never another upload's).
     assert actions_on("PlatformFunction", table) == {
-        "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:DeleteItem",
+        "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:DeleteItem",
     }  # fmt: skip
-    assert actions_on("PlatformFunction", {"Ref": "CallbackTokenSecret"}) == {"secretsmanager:GetSecretValue"}
+    assert actions_on("PlatformFunction", {"Ref": "PlatformCallbackTokenSecret"}) == {"secretsmanager:GetSecretValue"}
     assert actions_on("ReconcileFunction", table) == {
         "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:PutItem",
         "dynamodb:DeleteItem",

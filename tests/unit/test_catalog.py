@@ -87,10 +87,10 @@ EVENTS = [
 FOUND = VodContent(KEY, title="Intro", duration=61.5, transcoding="ready", channels=(("ch-a", "mck-a"),))
 
 
-def replay(events: list[PlatformEvent], now: int = 1_000) -> Entry | None:
+def replay(events: list[PlatformEvent], now: int = 1_000, *, fetch_details: bool = True) -> Entry | None:
     entry: Entry | None = None
     for step, event in enumerate(events):
-        entry = catalog.apply_event(entry, event, now + step) or entry
+        entry = catalog.apply_event(entry, event, now + step, fetch_details=fetch_details) or entry
     return entry
 
 
@@ -112,11 +112,25 @@ def test_the_whole_story_in_the_worst_order() -> None:
     entry = replay(list(reversed(EVENTS)) + EVENTS)
     assert entry is not None
     assert entry.status is Status.READY  # the success wins over the failed attempt, in either order
-    assert dict(entry.channels) == {"ch-a": "mck-a"}  # ch-b left; its join arriving later does not undo that
-    assert entry.media_content_key == "mck-a" and entry.refresh  # details still to fetch
-    assert entry.due_event is None  # content.ready waits for the title and duration
+    # A callback saying ch-b was left is a claim: the library's channel list decides.
+    assert dict(entry.channels) == {"ch-a": "mck-a", "ch-b": "mck-b"} and entry.refresh
+    assert entry.due_event is None  # content.ready waits for the library to confirm what callbacks claimed
     merged = catalog.merge_vod(entry, FOUND, 9_000)
     assert (merged.title, merged.duration, merged.refresh, merged.due_event) == ("Intro", 61.5, False, "content.ready")
+    assert dict(merged.channels) == {"ch-a": "mck-a"}
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(range(len(EVENTS))), min_size=1, max_size=12))
+def test_no_callback_series_alone_announces_a_content_the_library_does_not_confirm(picks: list[int]) -> None:
+    entry = replay([EVENTS[index] for index in picks])
+    assert entry is not None and entry.due_event is None  # callbacks alone never announce (VOD API configured)
+    unknown = catalog.details_checked(entry, 5_000)
+    assert unknown.due_event is None and not unknown.refresh and unknown.unknown_to_kollus
+    later = PlatformEvent(EventKind.UPDATED, KEY, update_type="poster")
+    assert catalog.apply_event(unknown, later, 6_000) is not None  # later claims are still kept...
+    merged = catalog.merge_vod(unknown, FOUND, 7_000)  # ...and a sweep that finds it announces it
+    assert not merged.unknown_to_kollus and merged.due_event == "content.ready"
 
 
 def test_a_repeat_changes_nothing_and_a_deleted_content_stays_deleted() -> None:
@@ -138,7 +152,7 @@ def test_without_a_vod_api_ready_is_announced_once_in_a_channel() -> None:
 
 
 def test_the_vod_api_brings_back_a_channel_a_callback_said_was_left() -> None:
-    entry = replay([EVENTS[4], EVENTS[5]])
+    entry = replay([EVENTS[4], EVENTS[5]], fetch_details=False)  # without a VOD API, callbacks are taken at their word
     assert entry is not None and "ch-b" not in entry.channels and "ch-b" in entry.left_channels
     found = VodContent(KEY, channels=(("ch-b", "mck-b"),))
     rejoined = catalog.merge_vod(entry, found, 10, channel_key="ch-b")

@@ -13,6 +13,7 @@ PACKAGE = LAYER_DIR / "kollus_bridge"
 #: Each unit may import from units of a lower rank and from itself, never upwards or sideways.
 RANKS = {
     "errors": 0,
+    "readers": -1,  # how settings are read: below everything, settings included
     "settings": 0,
     "times": 0,
     "observability": 0,

@@ -112,3 +112,45 @@ def test_api_token_needs_the_bearer_scheme() -> None:
 
 def test_matches_any_checks_every_token() -> None:
     assert matches_any("b", ["a", "b"]) and not matches_any("c", ["a", "b"]) and not matches_any("a", [])
+
+
+DOORS = {
+    **BASE,
+    "KOLLUS_PLAY_CALLBACK_TOKEN": "play-1",
+    "KOLLUS_DRM_CALLBACK_TOKEN": "drm-1",
+    "KOLLUS_PLATFORM_CALLBACK_TOKEN": "platform-1, platform-2",
+}
+
+
+def test_every_callback_door_opens_with_its_own_tokens_only() -> None:
+    settings = settings_from(DOORS)
+    own = {"callback": "tok-alpha", "play": "play-1", "drm": "drm-1", "platform": "platform-2"}
+    for door, token in own.items():
+        require_callback_token(token, settings, door)
+        for other, foreign in own.items():
+            if other != door:  # the LMS callback's token is in every learner's player: it opens nothing else
+                with pytest.raises(Unauthorized):
+                    require_callback_token(foreign, settings, door)
+
+
+def test_a_door_without_a_token_is_closed_and_says_which_setting_opens_it() -> None:
+    settings = settings_from(BASE)
+    for door, name in (("play", "KOLLUS_PLAY"), ("drm", "KOLLUS_DRM"), ("platform", "KOLLUS_PLATFORM")):
+        with pytest.raises(Unauthorized, match=f"{name}_CALLBACK_TOKEN"):
+            require_callback_token("tok-alpha", settings, door)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "named"),
+    [
+        ({"KOLLUS_PLATFORM_CALLBACK_TOKEN": "x, tok-beta"}, "KOLLUS_PLATFORM_CALLBACK_TOKEN and KOLLUS_CALLBACK_TOKEN"),
+        ({"KOLLUS_DRM_CALLBACK_TOKEN": "play-1"}, "KOLLUS_DRM_CALLBACK_TOKEN and KOLLUS_PLAY_CALLBACK_TOKEN"),
+        ({"PLAY_CALLBACK_TOKEN_SECRET_ARN": "arn:p"}, "only one of KOLLUS_PLAY_CALLBACK_TOKEN"),
+    ],
+)
+def test_one_token_never_opens_two_doors(overrides: dict[str, str], named: str) -> None:
+    with pytest.raises(SettingsError, match=named):
+        settings_from({**DOORS, **overrides})
+    arns = {"CALLBACK_TOKEN_SECRET_ARN": "arn:same", "PLATFORM_CALLBACK_TOKEN_SECRET_ARN": "arn:same", "API_TOKEN": "a"}
+    with pytest.raises(SettingsError, match="share a token"):
+        settings_from({"TABLE_NAME": "table", **arns})

@@ -10,7 +10,7 @@ import hmac
 
 from .errors import KollusUnavailable, StorageUnavailable, Unauthorized
 from .kollus.playback import PlaybackKeys
-from .settings import Secret, Settings, SettingsError, secret_key
+from .settings import DOORS, Secret, Settings, SettingsError, secret_key
 
 
 def _secret_tokens(secret_id: str, max_age: int) -> list[str]:
@@ -113,11 +113,14 @@ def kollus_api_token(settings: Settings) -> str:
     return tokens[0]
 
 
-def require_callback_token(presented: str, settings: Settings) -> None:
-    accepted = _tokens(
-        settings.kollus_callback_token, settings.callback_token_secret_arn, settings.secret_cache_seconds
-    )
-    if not matches_any(presented, accepted):
+def require_callback_token(presented: str, settings: Settings, door: str = "callback") -> None:
+    """The token in a callback URL must be one of that door's own (`settings.DOORS`): the LMS
+    callback's, which every learner's player holds, opens no other."""
+    local_name, remote_name = DOORS[door]
+    local, remote = getattr(settings, local_name), getattr(settings, remote_name)
+    if local is None and remote is None:
+        raise Unauthorized(f"the {door} callback is closed: it has no token ({local_name.upper()})")
+    if not matches_any(presented, _tokens(local, remote, settings.secret_cache_seconds)):
         raise Unauthorized("unknown callback token")
 
 

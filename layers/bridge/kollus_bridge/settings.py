@@ -8,18 +8,50 @@ half of what importing boto3 does (docs/benchmarks.md, row 3), and the API's mod
 
 from __future__ import annotations
 
-import base64
-import binascii
 import dataclasses
 import json
-import math
 import os
-import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from types import MappingProxyType
 from typing import Any
+
+from .readers import (
+    DECIMALS,
+    DEFAULT_NONCE_SLOT,
+    SECRET_PREFIX,
+    Reader,
+    Secret,
+    SettingsError,
+    WebhookSecretError,
+    _flag,
+    _integer,
+    _number,
+    _required,
+    _secret,
+    _split_tokens,
+    _text,
+    _webhook_secrets,
+    secret_key,
+    setting,
+)
+
+__all__ = [
+    "DECIMALS",
+    "DEFAULT_NONCE_SLOT",
+    "FLAT_FIELDS",
+    "SECRET_PREFIX",
+    "SETTING_NAMES",
+    "Reader",
+    "Secret",
+    "Settings",
+    "SettingsError",
+    "WebhookSecretError",
+    "get_settings",
+    "secret_key",
+    "settings_from",
+]
 
 #: Canonical names of the flat (non-`json_data`) Kollus variables, lowercased as Kollus names them.
 #: `block_play_`, `block_time_` and `uservalue` are prefixes of numbered variables.
@@ -28,122 +60,6 @@ FLAT_FIELDS = (
     "block_play_", "block_time_", "play_time", "real_playtime", "playtime_percent", "last_play_at", "run_time",
     "show_time", "play_status", "host_name", "encoding_profile_key", "uservalue", "hardware_id",
 )  # fmt: skip
-
-
-#: The Standard Webhooks signing secret format (`whsec_<base64>`), checked when settings are read.
-SECRET_PREFIX = "whsec_"  # noqa: S105 - the format's prefix, not a secret
-
-
-class WebhookSecretError(ValueError):
-    """A signing secret that is not `whsec_<base64>`."""
-
-
-def secret_key(secret: str) -> bytes:
-    """The HMAC key of a `whsec_<base64>` secret (the prefix is optional, as in the reference libraries)."""
-    encoded = secret.strip().removeprefix(SECRET_PREFIX)
-    try:
-        key = base64.b64decode(encoded, validate=True)
-    except (binascii.Error, ValueError):
-        raise WebhookSecretError("a webhook secret must be whsec_ followed by base64") from None
-    if len(key) < 16:
-        raise WebhookSecretError("a webhook secret must hold at least 16 bytes")
-    return key
-
-
-#: Every number the bridge keeps is kept to this many decimals (a microsecond of content time): finer
-#: is noise, and DynamoDB cannot store an exponent below -130.
-DECIMALS = 6
-
-#: The uservalue that carries the playback session nonce, unless PLAYBACK_NONCE_SLOT says otherwise.
-DEFAULT_NONCE_SLOT = "uservalue99"
-
-
-class SettingsError(RuntimeError):
-    """The environment does not describe a valid configuration."""
-
-
-def _split_tokens(value: str) -> list[str]:
-    return [token.strip() for token in value.split(",") if token.strip()]
-
-
-class Secret:
-    """A configured secret: its value is kept out of reprs, and so out of logs and tracebacks."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def get_secret_value(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "Secret('**********')"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(self._value)
-
-
-# --- how a variable is read: each reader takes the (non-empty) text and raises ValueError -----------
-
-Reader = Callable[[str], Any]
-
-
-def _text(min_length: int = 1, max_length: int = 2048, pattern: str | None = None) -> Reader:
-    compiled = re.compile(pattern) if pattern else None
-
-    def read(text: str) -> str:
-        if not min_length <= len(text) <= max_length:
-            raise ValueError(f"must be {min_length} to {max_length} characters long")
-        if compiled is not None and not compiled.fullmatch(text):
-            raise ValueError(f"must match {pattern}, got {text[:80]!r}")
-        return text
-
-    return read
-
-
-def _secret(text: str) -> Secret:
-    return Secret(text)
-
-
-def _integer(low: int, high: int) -> Reader:
-    def read(text: str) -> int:
-        try:
-            value = int(text.strip())
-        except ValueError:
-            raise ValueError(f"must be a whole number, got {text[:40]!r}") from None
-        if not low <= value <= high:
-            raise ValueError(f"must be between {low} and {high}, got {value}")
-        return value
-
-    return read
-
-
-def _number(low: float, high: float, low_exclusive: bool = False) -> Reader:
-    def read(text: str) -> float:
-        try:
-            value = round(float(text.strip()), DECIMALS)
-        except (ValueError, OverflowError):
-            raise ValueError(f"must be a number, got {text[:40]!r}") from None
-        if not math.isfinite(value) or value > high or value < low or (low_exclusive and value == low):
-            raise ValueError(f"must be {'above' if low_exclusive else 'at least'} {low:g} and at most {high:g}")
-        return value
-
-    return read
-
-
-_TRUE = {"1", "true", "t", "yes", "y", "on"}
-_FALSE = {"0", "false", "f", "no", "n", "off"}
-
-
-def _flag(text: str) -> bool:
-    word = text.strip().lower()
-    if word not in _TRUE | _FALSE:
-        raise ValueError(f"must be true or false, got {text[:40]!r}")
-    return word in _TRUE
 
 
 def _field_names(text: str) -> Mapping[str, str]:
@@ -161,21 +77,6 @@ def _field_names(text: str) -> Mapping[str, str]:
     return MappingProxyType(value)
 
 
-def _webhook_secrets(text: str) -> Secret:
-    for secret in _split_tokens(text):
-        secret_key(secret)  # WebhookSecretError is a ValueError naming what is wrong (never the secret)
-    return Secret(text)
-
-
-def setting(read: Reader, default: Any = dataclasses.MISSING, *, factory: Any = dataclasses.MISSING) -> Any:
-    """A field read from its environment variable by `read` (the default when unset or empty)."""
-    return dataclasses.field(default=default, default_factory=factory, metadata={"read": read})
-
-
-def _required(field: dataclasses.Field[Any]) -> bool:
-    return field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING
-
-
 @dataclass(frozen=True, kw_only=True)
 class Settings:
     """The service's configuration. Field names are the environment variable names, lowercased.
@@ -185,10 +86,20 @@ class Settings:
 
     table_name: str = setting(_text(3, 255))
 
-    #: Local stack / tests: comma-separated accepted callback tokens (several during rotation).
+    #: Local stack / tests: comma-separated accepted tokens of the LMS callback (several during
+    #: rotation). The player on the learner's device posts to it, so learners can read this token.
     kollus_callback_token: Secret | None = setting(_secret, None)
-    #: AWS: Secrets Manager secret holding the comma-separated callback tokens.
+    #: AWS: Secrets Manager secret holding the LMS callback's tokens.
     callback_token_secret_arn: str | None = setting(_text(), None)
+    #: The play callback's tokens (Kollus's servers only); unset: the play callback is closed.
+    kollus_play_callback_token: Secret | None = setting(_secret, None)
+    play_callback_token_secret_arn: str | None = setting(_text(), None)
+    #: The DRM callback's tokens (Kollus's servers only); unset: the DRM callback is closed.
+    kollus_drm_callback_token: Secret | None = setting(_secret, None)
+    drm_callback_token_secret_arn: str | None = setting(_text(), None)
+    #: The platform callback's tokens (Kollus's servers only); unset: the platform callback is closed.
+    kollus_platform_callback_token: Secret | None = setting(_secret, None)
+    platform_callback_token_secret_arn: str | None = setting(_text(), None)
     #: Local stack / tests: comma-separated accepted API bearer tokens.
     api_token: Secret | None = setting(_secret, None)
     #: AWS: Secrets Manager secret holding the comma-separated API bearer tokens.
@@ -359,6 +270,33 @@ def _one_token_source_each(values: Mapping[str, Any]) -> list[str]:
             )
         elif values.get(local) is not None and not Settings.tokens(values[local]):
             problems.append(f"{local.upper()}: the {label} token is empty")
+    return problems + _one_key_per_door(values)
+
+
+#: The callback routes (`/callbacks/kollus/{token}[/<door>]`) and the settings of each one's token:
+#: (local tokens, AWS secret). Only the LMS callback's is required; a door without a token is closed.
+DOORS: Mapping[str, tuple[str, str]] = MappingProxyType({
+    "callback": ("kollus_callback_token", "callback_token_secret_arn"),
+    "play": ("kollus_play_callback_token", "play_callback_token_secret_arn"),
+    "drm": ("kollus_drm_callback_token", "drm_callback_token_secret_arn"),
+    "platform": ("kollus_platform_callback_token", "platform_callback_token_secret_arn"),
+})  # fmt: skip
+
+
+def _one_key_per_door(values: Mapping[str, Any]) -> list[str]:
+    """Each door's token from one source, and no token (or secret) opening two doors: the LMS
+    callback's is in every learner's player, and must open nothing else."""
+    problems: list[str] = []
+    seen: dict[str, str] = {}
+    for local, remote in DOORS.values():
+        if values.get(local) is not None and values.get(remote) is not None:
+            problems.append(f"set only one of {local.upper()} (local) or {remote.upper()} (AWS)")
+        keys = Settings.tokens(values[local]) if values.get(local) is not None else []
+        keys += [values[remote]] if values.get(remote) is not None else []
+        for key in keys:
+            other = seen.setdefault(key, local)
+            if other != local:
+                problems.append(f"{local.upper()} and {other.upper()} share a token: every callback needs its own")
     return problems
 
 

@@ -10,6 +10,10 @@ make the result independent of order and of repeats (a property test holds them 
 - a channel a callback said the content left stays left, even if its join arrives later; only the VOD
   API (which reports what is true now) brings it back;
 - details (title, duration, poster) come from the VOD API; a callback only asks for them (`refresh`).
+
+With the VOD API configured, a platform callback is a claim to check, not a fact: while its check is
+pending (`refresh`) no `content.*` webhook is due, a channel it says the content left is left only when
+the library says so, and a content the library does not know (`unknown_to_kollus`) is never announced.
 """
 
 from __future__ import annotations
@@ -64,8 +68,10 @@ class Entry:
     deleted_at: int | None = None
     #: Dedupe keys of the platform callbacks applied.
     applied: frozenset[str] = frozenset()
-    #: Details are to be fetched from the VOD API.
+    #: Details are to be fetched from the VOD API (and what callbacks claimed, checked).
     refresh: bool = False
+    #: The VOD API's library did not know this upload when asked: nothing is announced until it does.
+    unknown_to_kollus: bool = False
 
     @property
     def media_content_key(self) -> str | None:
@@ -77,9 +83,11 @@ class Entry:
     @property
     def due_event(self) -> str | None:
         """The webhook this entry's status announces. `content.ready` waits until the content can be
-        played and described: it has a media content key (it is in a channel) and, when details were
-        asked for, its duration."""
-        if self.status is Status.READY and ((self.refresh and self.duration is None) or not self.media_content_key):
+        played and described: it has a media content key (it is in a channel), and what the callbacks
+        claimed was checked against the VOD API (when one is configured)."""
+        if self.refresh or self.unknown_to_kollus:
+            return None
+        if self.status is Status.READY and not self.media_content_key:
             return None
         return EVENTS.get(self.status)
 
@@ -132,13 +140,15 @@ def apply_event(entry: Entry | None, event: PlatformEvent, now: int, *, fetch_de
         status = later(status, Status.TRANSCODING)
     elif event.kind is EventKind.TRANSCODED:
         status = later(status, Status.READY if event.succeeded else Status.FAILED)
-        refresh = refresh or (fetch_details and bool(event.succeeded))
+        refresh = refresh or fetch_details  # a failure is checked as a success is
     elif event.kind is EventKind.CHANNEL_JOINED and event.channel_key and event.media_content_key:
         status = later(status, Status.TRANSCODING)
         if event.channel_key not in left:
             channels[event.channel_key] = event.media_content_key
         profiles = profiles | frozenset(event.profile_keys)
         refresh = refresh or (fetch_details and current.duration is None)
+    elif event.kind is EventKind.CHANNEL_LEFT and event.channel_key and fetch_details:
+        refresh = True  # the library's channel list decides (a forged leave takes nothing out)
     elif event.kind is EventKind.CHANNEL_LEFT and event.channel_key:
         channels.pop(event.channel_key, None)
         left = left | {event.channel_key}
@@ -185,6 +195,7 @@ def merge_vod(entry: Entry | None, found: VodContent, now: int, *, channel_key: 
         left_channels=current.left_channels - reported.keys(),
         profile_keys=current.profile_keys | frozenset(found.profile_keys),
         refresh=False,
+        unknown_to_kollus=False,
     )
     return merged if same_content(merged, current) else replace(merged, updated_at=max(current.updated_at, now))
 
@@ -206,8 +217,9 @@ def retitled(entry: Entry, title: str, now: int) -> Entry:
 
 
 def details_checked(entry: Entry, now: int) -> Entry:
-    """A refresh that found nothing to add (the VOD API does not know the content): stop asking."""
-    return replace(entry, refresh=False, updated_at=max(entry.updated_at, now))
+    """A refresh the VOD API answered with "no such content": stop asking, and announce nothing of what
+    callbacks claimed until a sweep finds it in a channel."""
+    return replace(entry, refresh=False, unknown_to_kollus=True, updated_at=max(entry.updated_at, now))
 
 
 def public_fields(entry: Entry) -> dict[str, object]:

@@ -11,7 +11,7 @@ import contextlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 
-from kollus_bridge.errors import KollusRefused, KollusUnavailable, NotFound, StorageUnavailable
+from kollus_bridge.errors import Conflict, KollusRefused, KollusUnavailable, NotFound, StorageUnavailable
 from kollus_bridge.kollus.callback import RawCallback
 from kollus_bridge.kollus.platform import PlatformEvent, parse_platform_callback
 from kollus_bridge.kollus.refused import kept_when_refused
@@ -45,15 +45,24 @@ def change(
     store: CatalogStore, upload_file_key: str, decide: Callable[[CatalogItem | None], Entry | None], now: int
 ) -> Entry | None:
     """Apply `decide` to the stored entry (None: no entry) and write its answer on the revision read.
-    Returns the entry written, or None when `decide` changed nothing."""
+    Returns the entry written, or None when `decide` changed nothing. A media content key another upload
+    holds is never taken over (`Conflict`; the write's own condition holds it against races)."""
     for _ in range(MAX_TRIES):
         current = store.get_content(upload_file_key)
         decided = decide(current)
         if decided is None or (current is not None and decided == current.entry):
             return None
+        _refuse_takeover(store, decided, current.entry if current is not None else None)
         if store.save_content(decided, current, now):
             return decided
     raise StorageUnavailable("the content is being changed by others; resend later")
+
+
+def _refuse_takeover(store: CatalogStore, decided: Entry, previous: Entry | None) -> None:
+    added = sorted(set(decided.channels.values()) - set(previous.channels.values() if previous else ()))
+    for key, card in (store.content_cards(added) if added else {}).items():
+        if card.upload_file_key != decided.upload_file_key:
+            raise Conflict(f"media content key {key!r} belongs to another upload", field="media_content_key")
 
 
 def existing(step: Callable[[Entry], Entry]) -> Callable[[CatalogItem | None], Entry | None]:
@@ -70,14 +79,14 @@ class PlatformResult:
 
 def receive_platform_callback(raw: RawCallback, settings: Settings, store: CatalogStore, now: int) -> PlatformResult:
     """Apply one platform callback to the catalog. A refused payload is kept in the rejected store."""
+    fetch = settings.kollus_api_configured
     with kept_when_refused(store, raw, now, PLATFORM_SOURCE):
         event = parse_platform_callback(raw, settings)
-    fetch = settings.kollus_api_configured
 
-    def decide(current: CatalogItem | None) -> Entry | None:
-        return catalog.apply_event(current.entry if current else None, event, now, fetch_details=fetch)
+        def decide(current: CatalogItem | None) -> Entry | None:
+            return catalog.apply_event(current.entry if current else None, event, now, fetch_details=fetch)
 
-    written = change(store, event.upload_file_key, decide, now)
+        written = change(store, event.upload_file_key, decide, now)
     return PlatformResult(event, written is not None, written)
 
 

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from functools import partial
 
-from kollus_bridge.errors import KollusUnavailable
+from kollus_bridge.errors import Conflict, KollusUnavailable
 from kollus_bridge.kollus.vod import VodClient, VodContent, VodError, VodNotFound, VodUnavailable
 from kollus_bridge.observability import logger
 
@@ -81,7 +81,11 @@ class Reconciler:
         return self.report.stopped_early
 
     def _write(self, upload_file_key: str, decide: Callable[[CatalogItem | None], Entry | None]) -> bool:
-        return change(self.store, upload_file_key, decide, self.clock()) is not None
+        try:
+            return change(self.store, upload_file_key, decide, self.clock()) is not None
+        except Conflict as error:  # a key another upload holds: reported, the rest of the run goes on
+            self.report.failed(error)
+            return False
 
     def _merging(self, found: VodContent, channel: str | None = None) -> Callable[[CatalogItem | None], Entry]:
         def decide(current: CatalogItem | None) -> Entry:

@@ -108,11 +108,18 @@ class Catalog(Table):
             entry.duration,
             entry.status,
         )
+        # A card is this upload's or nobody's: another upload's key is never taken over, or removed.
+        mine = {
+            "ConditionExpression": "attribute_not_exists(pk) OR upload_file_key = :mine",
+            "ExpressionAttributeValues": {":mine": {"S": entry.upload_file_key}},
+        }
         writes: list[dict[str, Any]] = [
-            {"Put": {"TableName": self.table_name, "Item": {**card_key(key), **card_item(entry)}}}
+            {"Put": {"TableName": self.table_name, "Item": {**card_key(key), **card_item(entry)}, **mine}}
             for key in sorted(new if changed else new - old)
         ]
-        writes += [{"Delete": {"TableName": self.table_name, "Key": card_key(key)}} for key in sorted(old - new)]
+        writes += [
+            {"Delete": {"TableName": self.table_name, "Key": card_key(key), **mine}} for key in sorted(old - new)
+        ]
         return writes
 
     def content_cards(self, media_content_keys: Sequence[str]) -> dict[str, ContentCard]:

@@ -42,6 +42,7 @@ def entry_attributes(entry: Entry) -> tuple[dict[str, Any], list[str]]:
         "created_at": {"N": str(entry.created_at)},
         "updated_at": {"N": str(entry.updated_at)},
         "refresh": {"BOOL": entry.refresh},
+        "unknown_to_kollus": {"BOOL": entry.unknown_to_kollus},
     }
     absent: list[str] = []
     for name in _TEXTS:
@@ -97,6 +98,7 @@ def entry_from_item(item: Mapping[str, Any]) -> Entry:
         created_at=int(item.get("created_at", {}).get("N", "0")),
         updated_at=int(item.get("updated_at", {}).get("N", "0")),
         refresh=bool(item.get("refresh", {}).get("BOOL", False)),
+        unknown_to_kollus=bool(item.get("unknown_to_kollus", {}).get("BOOL", False)),
         duration=None if duration is None else float(duration),
         deleted_at=None if deleted_at is None else int(deleted_at),
         **{name: item[name]["S"] if name in item else None for name in _TEXTS},
