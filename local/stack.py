@@ -64,6 +64,8 @@ LOCAL_DEFAULTS = {
     # The simulated classes replay hours of viewing in seconds: the playback clock would credit them
     # almost nothing. `ENFORCE_PLAYBACK_CLOCK=true make run` turns it on, as in AWS.
     "ENFORCE_PLAYBACK_CLOCK": "false",
+    # Every stand-in (Kollus, the LMS receiver, the LTI platform, the LRS) listens on 127.0.0.1.
+    "ALLOW_PRIVATE_TARGETS": "true",
     "POWERTOOLS_TRACE_DISABLED": "true",
     "POWERTOOLS_METRICS_DISABLED": "true",
     "POWERTOOLS_LOG_LEVEL": "WARNING",

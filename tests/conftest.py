@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator
 from types import ModuleType
 
 import pytest
+from kollus_bridge import outbound
 from kollus_bridge.settings import get_settings
 from kollus_bridge.store.table import dynamodb_client
 
@@ -23,6 +24,15 @@ from local.template import (
     stream_functions,
 )
 from tests import reliability
+
+
+@pytest.fixture(autouse=True)
+def private_targets_allowed() -> Iterator[None]:
+    """Every stand-in a test talks to listens on 127.0.0.1, as in the local stack
+    (`ALLOW_PRIVATE_TARGETS=true`); the guard's own tests turn it back on."""
+    outbound.allow_private_targets(True)
+    yield
+    outbound.allow_private_targets(True)
 
 
 @pytest.fixture

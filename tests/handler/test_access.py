@@ -188,8 +188,9 @@ def test_bad_batches_are_refused_whole(bridge: Bridge) -> None:
     twice = [{"client_user_id": "u-1", "ends_at": iso(-5)}, {"client_user_id": "u-1"}]
     assert enrol(bridge, "algo-101", *twice) == (200, {"course_id": "algo-101", "enrollments": 1})
     assert bridge.play(1, "u-1", "lecture-1")[1]["result"] == 1  # the last entry counts
-    assert enrol(bridge, "algo-101", {"client_user_id": "u-2", "starts_at": iso(10), "ends_at": iso(5)})[0] == 200
-    assert bridge.play(1, "u-2", "lecture-1")[1]["result"] == 0  # an empty window entitles to nothing
+    status, body = enrol(bridge, "algo-101", {"client_user_id": "u-2", "starts_at": iso(10), "ends_at": iso(5)})
+    assert status == 400 and body["error"]["field"] == "enrollments.0.ends_at"  # an end before its start
+    assert bridge.play(1, "u-2", "lecture-1")[1]["result"] == 0  # nothing was enrolled
 
 
 @pytest.mark.parametrize("environment", [{"MAX_CONCURRENT_DEVICES": "1", "DEVICE_IDLE_SECONDS": "60"}])

@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from kollus_bridge.outbound import Answer, NoAnswer, request
+from kollus_bridge.outbound import Answer, NoAnswer, allow_private_targets, refused_address, request
 
 from tests.helpers import serving
 
@@ -43,6 +43,14 @@ class Handler(BaseHTTPRequestHandler):
         self.server.requests.append((self.command, self.path))
         if self.path == "/slow":
             time.sleep(1.0)
+        if self.path == "/drip":  # a status line a byte at a time: each read is quick, the whole is not
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError, OSError):
+                for byte in b"HTTP/1.1 200 OK\r\nx-drip: " + b"x" * 60:
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+                    time.sleep(0.05)
+            self.close_connection = True
+            return
         status, headers, body = {
             "/redirect": (302, {"Location": self.server.url("/elsewhere")}, b"moved"),
             "/big": (200, {}, b"x" * 10_000),
@@ -85,7 +93,7 @@ def test_an_answer_is_read_only_up_to_its_bound(server: Server) -> None:
 
 
 def test_a_slow_answer_is_no_answer(server: Server) -> None:
-    with pytest.raises(NoAnswer, match=r"no answer within 0\.2 s"):
+    with pytest.raises(NoAnswer, match=r"no (complete )?answer within 0\.2 s"):
         request("POST", server.url("/slow"), headers={}, body=b"", timeout=0.2)
 
 
@@ -95,3 +103,33 @@ def test_a_refused_connection_is_no_answer(server: Server) -> None:
     server.server_close()
     with pytest.raises(NoAnswer, match="connection failed"):
         request("POST", url, headers={}, body=b"", timeout=1)
+
+
+def test_an_answer_dripped_a_byte_at_a_time_ends_at_the_deadline(server: Server) -> None:
+    # Each byte comes well within the read timeout; the answer as a whole never would (3 s of drip).
+    with pytest.raises(NoAnswer, match=r"no complete answer within 0\.5 s"):
+        request("POST", server.url("/drip"), headers={}, body=b"", timeout=0.5)
+    assert request("GET", server.url("/hook"), headers={}, timeout=2).body == b"ok"  # the pool still works
+
+
+@pytest.mark.parametrize(
+    ("address", "refused"),
+    [
+        ("127.0.0.1", True), ("10.1.2.3", True), ("172.16.0.1", True), ("192.168.1.1", True),
+        ("169.254.169.254", True), ("100.64.0.1", True), ("0.0.0.0", True), ("224.0.0.1", True),
+        ("::1", True), ("fe80::1%eth0", True), ("fd00:ec2::254", True), ("::ffff:127.0.0.1", True),
+        ("::ffff:169.254.169.254", True), ("8.8.8.8", False), ("2606:4700:4700::1111", False),
+    ],
+)  # fmt: skip
+def test_which_addresses_no_request_may_reach(address: str, refused: bool) -> None:
+    assert refused_address(address) is refused
+
+
+def test_private_targets_are_refused_unless_allowed(server: Server) -> None:
+    allow_private_targets(False)
+    for url in (server.url("/hook"), server.url("/hook").replace("127.0.0.1", "localhost")):
+        with pytest.raises(NoAnswer, match="not a public address"):
+            request("POST", url, headers={}, body=b"", timeout=2)
+    assert server.requests == []  # refused before connecting, on every new connection
+    allow_private_targets(True)
+    assert request("POST", server.url("/hook"), headers={}, body=b"", timeout=2).status == 200

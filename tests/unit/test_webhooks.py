@@ -100,3 +100,6 @@ def test_retry_after_header_forms() -> None:
     assert webhooks.retry_after_seconds("Thu, 01 Jan 1970 00:02:00 GMT", now=60) == 60
     assert webhooks.retry_after_seconds("soon", now=0) is None
     assert webhooks.retry_after_seconds(None, now=0) is None
+    # Only ASCII digits or an HTTP date: `²` and `١٢` are digits to str.isdigit, not to the header.
+    for odd in ("²", "\u0661\u0662", "12\u00b2", "Thu, 01 Jan 99999 00:00:00 GMT"):
+        assert webhooks.retry_after_seconds(odd, now=0) is None

@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Callable
 from typing import Protocol
 
+from kollus_bridge import outbound
 from kollus_bridge.auth import kollus_api_token, lms_webhook_secrets, xapi_lrs_credentials
 from kollus_bridge.content.limiter import Limiter
 from kollus_bridge.content.ports import SlotStore
@@ -85,9 +86,15 @@ class DeliveryStore(SyncStore, LineItemStore, Protocol):
     def get_platform(self, platform_id: str) -> Platform | None: ...
 
 
+def outbound_policy(settings: Settings) -> None:
+    """Outbound requests reach public addresses only, unless the settings allow private ones."""
+    outbound.allow_private_targets(settings.allow_private_targets)
+
+
 def channels(settings: Settings, store: DeliveryStore | None = None) -> dict[Target, Channel]:
     """The delivery targets beside the webhook this deployment has configured: xAPI when an LRS is
     set, AGS when the LTI tool has keys (the store knows the learners' platforms and line items)."""
+    outbound_policy(settings)
     found: dict[Target, Channel] = {}
     if settings.xapi_lrs_url is not None:
         found[Target.XAPI] = XapiChannel(settings.xapi_lrs_url, lambda: xapi_lrs_credentials(settings))
@@ -108,6 +115,7 @@ def delivery_run(settings: Settings, store: DeliveryStore, remaining_ms: Callabl
 
 def vod_client(settings: Settings, slots: SlotStore) -> VodClient:
     """The VOD API client; every request waits for the deployment's next slot."""
+    outbound_policy(settings)
     limiter = Limiter(
         slots, interval_ms=settings.kollus_api_interval_ms, max_wait_seconds=settings.kollus_api_max_wait_seconds
     )

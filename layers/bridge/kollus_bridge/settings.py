@@ -138,6 +138,9 @@ class Settings:
     #: How long a function reuses a content's rules before reading them again.
     rules_cache_seconds: float = setting(_number(0, 3600), 60.0)
 
+    #: Let outbound requests reach loopback and private addresses (the local stack's stand-ins only).
+    allow_private_targets: bool = setting(_flag, False)
+
     # --- completion sync to the LMS ---
     lms_webhook_url: str | None = setting(_text(max_length=2048, pattern=r"^https?://[^\s/]+\S*$"), None)
     #: Local stack / tests: comma-separated `whsec_` secrets (all sign during rotation).

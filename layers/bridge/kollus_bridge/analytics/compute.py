@@ -61,7 +61,7 @@ class Scope:
         pair = None
         if uservalue is not None:
             name, colon, value = uservalue.partition(":")
-            if not colon or not name.startswith("uservalue") or not name[9:].isdigit():
+            if not colon or not name.startswith("uservalue") or not (name[9:].isascii() and name[9:].isdigit()):
                 raise InvalidRequest("uservalue must be uservalueN:value, e.g. uservalue0:course-77", field="uservalue")
             pair = (name, value)
         return cls(course or None, pair, grid)

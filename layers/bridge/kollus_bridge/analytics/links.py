@@ -59,7 +59,7 @@ def read_view(keys: list[str], token: str, now: int) -> View | None:
     if len(parts) != 3 or parts[0] != VERSION:
         return None
     signed = f"{parts[0]}.{parts[1]}"
-    if not any(hmac.compare_digest(_mac(key, signed), parts[2]) for key in keys):
+    if not token.isascii() or not any(hmac.compare_digest(_mac(key, signed), parts[2]) for key in keys):
         return None
     try:
         fields = json.loads(_unb64(parts[1]))

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
 
 from kollus_bridge.access.entitlement import Enrolment
 from kollus_bridge.access.ports import Course, Decision
@@ -102,12 +102,20 @@ class EnrollmentInput(BaseModel):
 
     client_user_id: str = Field(min_length=1, max_length=256, pattern=_TEXT)
     starts_at: Moment | None = Field(default=None, description="Inclusive; absent: already begun.")
-    ends_at: Moment | None = Field(default=None, description="Exclusive; absent: open-ended.")
+    ends_at: Moment | None = Field(default=None, description="Exclusive, after starts_at; absent: open-ended.")
+
+    @field_validator("ends_at")
+    @classmethod
+    def _after_start(cls, ends_at: Any, info: ValidationInfo) -> Any:
+        starts_at = info.data.get("starts_at")
+        if ends_at is not None and starts_at is not None and ends_at <= starts_at:
+            raise ValueError("ends_at must be after starts_at")
+        return ends_at
 
 
 class EnrollmentBatch(BaseModel):
     """What `PUT /v1/courses/{course_id}/enrollments` accepts: up to 500 enrolments. A learner given
-    twice counts once, by the last entry; a window whose end is not after its start entitles to nothing."""
+    twice counts once, by the last entry; an `ends_at` not after its `starts_at` is refused."""
 
     model_config = ConfigDict(
         extra="forbid",

@@ -24,7 +24,8 @@ from pydantic import BaseModel
 from kollus_bridge.auth import require_api_token
 from kollus_bridge.delivery.ledger import StoredLedgerEntry
 from kollus_bridge.edge import CORS_ALLOW_HEADERS, CORS_MAX_AGE_SECONDS, refusal
-from kollus_bridge.errors import BridgeError, InvalidRequest, NotFound, UnsupportedMediaType
+from kollus_bridge.errors import BridgeError, InvalidPayload, InvalidRequest, NotFound, UnsupportedMediaType
+from kollus_bridge.kollus.values import refuse_lone_surrogates
 from kollus_bridge.progress.rule import blocks_needed, missing_ranges
 from kollus_bridge.settings import Settings
 from kollus_bridge.times import iso_time
@@ -96,6 +97,22 @@ def _validation_field(error: RequestValidationError) -> str | None:
     return None
 
 
+def _no_lone_surrogates(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[str]:
+    """A JSON body escaping a lone UTF-16 surrogate (`"\\ud800"`) decodes to a string nothing can
+    store: refused before any route reads it."""
+    body = app.current_event.decoded_body
+    if body and "\\u" in body:
+        try:
+            document = json.loads(body)
+        except ValueError:
+            document = None  # the route's own reading says what is wrong with it
+        try:
+            refuse_lone_surrogates(body, document, "body")
+        except InvalidPayload as error:
+            raise InvalidRequest(error.message, field="body") from None
+    return next_middleware(app)
+
+
 class Resolver(APIGatewayHttpResolver):
     """Powertools' HTTP API resolver, reading path parameters as values: API Gateway hands over the
     path as the client encoded it (`rawPath`), so `/v1/courses/algo%20101` names the course `algo 101`."""
@@ -118,6 +135,8 @@ def make_resolver(settings: Settings) -> APIGatewayHttpResolver:
     @app.exception_handler(BridgeError)  # type: ignore[untyped-decorator]
     def _bridge_error(error: BridgeError) -> Response[str]:
         return error_response(error)
+
+    app.use(middlewares=[_no_lone_surrogates])
 
     @app.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]
     def _invalid_request(error: RequestValidationError) -> Response[str]:

@@ -172,7 +172,23 @@ def session_token(launch: Launch, keys: ToolKeys, now_seconds: int) -> str:
     }
     if not claims["return_url"]:
         raise InvalidRequest("the deep-linking request names no deep_link_return_url", field="id_token")
+    if not return_url_allowed(str(claims["return_url"])):
+        refused = "deep_link_return_url must be an https URL (http only on loopback)"
+        raise InvalidRequest(refused, field="id_token")
     return keys.sign(claims)
+
+
+def return_url_allowed(url: str) -> bool:
+    """Where a deep-linking response may be posted: https, or http to this machine (a local platform);
+    never `javascript:` or another scheme a browser would run."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        return False
+    if parts.scheme == "https" and host:
+        return True
+    return parts.scheme == "http" and host in ("localhost", "127.0.0.1", "::1")
 
 
 def read_session(token: str, keys: ToolKeys) -> Mapping[str, Any]:

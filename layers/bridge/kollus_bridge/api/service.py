@@ -13,8 +13,9 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from kollus_bridge.content.ports import ContentCard
 from kollus_bridge.delivery.ledger import StoredLedgerEntry, SyncState, Target
-from kollus_bridge.errors import InvalidRequest, NotFound
+from kollus_bridge.errors import InvalidPayload, InvalidRequest, NotFound
 from kollus_bridge.kollus.playback import PlaybackKeys, PlaybackRequest, claims, jwt_hs256, playback_url, sign_nonce
+from kollus_bridge.kollus.values import MAX_ID_LENGTH, MAX_NUMBER, read_text
 from kollus_bridge.progress.ingest import current_state
 from kollus_bridge.progress.ports import ProgressStore, Record, RulesStore
 from kollus_bridge.progress.rule import ProgressView, RecordState, summarize
@@ -228,22 +229,37 @@ class PlaybackInput(BaseModel):
     expires_in: WholeNumber = Field(default=3600, ge=60, le=86400, description="Seconds the URL stays valid.")
     resume: bool = Field(default=True, description="Start where the learner left off.")
     seek: bool | None = None
-    seekable_end: Annotated[int, Field(ge=0), BeforeValidator(_integral)] | None = None
+    seekable_end: Annotated[int, Field(ge=0, le=MAX_NUMBER), BeforeValidator(_integral)] | None = None
     disable_playrate: bool | None = None
+
+
+def _as_callbacks_read(value: str, field: str, limit: int) -> None:
+    """A value signed into a playback URL comes back in every callback of its sessions: it must read
+    there as it is here, or the learner's progress would be refused later. The callback's own reader
+    decides."""
+    try:
+        read = read_text(value, field, limit)
+    except InvalidPayload as error:
+        raise InvalidRequest(error.message, field=field) from None
+    if read is None:
+        raise InvalidRequest(f"{field} {value!r} reads as no value in a callback", field=field)
+    if read != value:
+        raise InvalidRequest(f"{field} has white space at its ends, which callbacks drop", field=field)
 
 
 def issue_playback_url(
     request: PlaybackInput, settings: Settings, store: ProgressStore, keys: PlaybackKeys, now: int
 ) -> dict[str, Any]:
     """A signed Kollus playback URL bound to this learner and content by a session nonce."""
+    _as_callbacks_read(request.client_user_id, "client_user_id", MAX_ID_LENGTH)
+    _as_callbacks_read(request.media_content_key, "media_content_key", MAX_ID_LENGTH)
     for name, value in request.uservalues.items():
         match = re.fullmatch(USERVALUE_NAME, name)
         if match is None:
             raise InvalidRequest(f"{name} is not uservalue0..uservalue99", field=f"uservalues.{name}")
         if name == settings.playback_nonce_slot:
             raise InvalidRequest(f"{name} carries the session nonce", field=f"uservalues.{name}")
-        if len(value) > MAX_USERVALUE_LENGTH:
-            raise InvalidRequest(f"{name} is longer than {MAX_USERVALUE_LENGTH} characters", field=f"uservalues.{name}")
+        _as_callbacks_read(value, f"uservalues.{name}", MAX_USERVALUE_LENGTH)
     start_position = None
     if request.resume:
         record = store.get_record(request.client_user_id, request.media_content_key)

@@ -60,6 +60,9 @@ class AgsChannel:
         platform = self.platforms(link.platform_id) if link else None
         if link is None or platform is None:
             return Attempt(status=404, error="the learner's LTI platform is no longer registered")
+        foreign = next((url for url in (link.lineitem, link.lineitems) if url and not platform.owns(url)), None)
+        if foreign is not None:
+            return Attempt(status=None, error=f"the launch's line item URL is not on {platform.platform_id}'s hosts")
         lineitem = link.lineitem or self._line_item(link, item.media_content_key, platform, timeout)
         if isinstance(lineitem, Attempt):
             return lineitem
@@ -116,7 +119,7 @@ class AgsChannel:
             return listed
         found = grades.matching(listed, resource_link, content)
         if found is not None:
-            return found
+            return found if platform.owns(found) else Attempt(status=502, error="a listed line item is off its hosts")
         if not link.create_lineitem:
             return Attempt(status=404, error="the platform has no line item for this link and lets the tool make none")
         label = (link.resource_link_title or content)[:256]
@@ -126,7 +129,9 @@ class AgsChannel:
         if isinstance(made, Attempt):
             return made
         made_id = made.get("id") if isinstance(made, dict) else None
-        return made_id if grades.is_url(made_id) else Attempt(status=502, error="the platform made no line item id")
+        if not grades.is_url(made_id) or not platform.owns(str(made_id)):
+            return Attempt(status=502, error="the platform made no line item id on its own hosts")
+        return str(made_id)
 
     def _ask(  # noqa: PLR0917 (one request of the line item service)
         self, platform: Platform, method: str, url: str, headers: Mapping[str, str], timeout: float, body: bytes = b""

@@ -14,10 +14,11 @@ A crash between sending and recording leaves the record due, so it is sent again
 `webhook-id`: the LMS sees at worst a duplicate it can recognise, never a lost completion.
 
 Two callers: the scheduled sweep (`SyncRun.run`, every minute, under a lease) and the fast path
-(`SyncRun.deliver_now`, from the table's change stream the moment a record becomes due). The fast path
-first claims each record for `claim_seconds` by moving its due time (a conditional write on the due
-time it read), so a second fast-path delivery or the sweep leave it alone meanwhile; if the function
-dies, the claim runs out and the sweep delivers.
+(`SyncRun.deliver_now`, from the table's change stream the moment a record becomes due). Both first
+claim each record by moving its due time (a conditional write on the due time they read), so exactly
+one of them sends a given message to a given target; if the function dies, the claim runs out and the
+next sweep delivers. A claim outlasts every request a send can make (`claim_ms`: each request has a
+total deadline of `SYNC_HTTP_TIMEOUT_SECONDS`), so it is never taken over while its send may be open.
 """
 
 from __future__ import annotations
@@ -53,6 +54,10 @@ from .ledger import (
 )
 from .messages import plan
 from .webhooks import Backoff, Verdict
+
+#: The most requests one send makes (an AGS score: token, line item lookup, line item, score).
+REQUESTS_PER_SEND = 4
+CLAIM_MARGIN_SECONDS = 30.0
 
 
 class SyncStore(Protocol):
@@ -143,7 +148,7 @@ class SyncRun:
     clock: Callable[[], int] = now_ms
     rng: random.Random = field(default_factory=random.Random)
     report: SyncReport = field(default_factory=SyncReport)
-    #: How long the fast path holds a record it delivers (past it, the sweep may deliver it).
+    #: The shortest hold on a record being delivered (past it, another run may deliver it).
     claim_seconds: float = 60.0
     #: The targets beside the webhook (an LTI platform's gradebook, a learning record store).
     channels: Mapping[Target, Channel] = field(default_factory=dict)
@@ -177,7 +182,7 @@ class SyncRun:
         if due_at is None or due_at > self.clock():
             self.report.count("not_due")
             return
-        if claim and not self.store.claim(record, self.clock() + int(self.claim_seconds * 1000)):
+        if claim and not self.store.claim(record, self.clock() + self.claim_ms):
             self.report.count("not_due")
             return
         if isinstance(record, StoredRecord) and self.channels:
@@ -228,6 +233,13 @@ class SyncRun:
         except Exception:
             logger.exception("a delivery's outcome could not be recorded")
             self.report.count("errors")
+
+    @property
+    def claim_ms(self) -> int:
+        """How long a claim holds: every request one send may make (an AGS score may need a token, a
+        line item lookup and its creation first), each to its deadline, and a margin."""
+        sends = REQUESTS_PER_SEND * self.settings.sync_http_timeout_seconds + CLAIM_MARGIN_SECONDS
+        return int(max(self.claim_seconds, sends) * 1000)
 
     def _time_is_short(self) -> bool:
         return self.remaining_ms() < self.settings.sync_time_margin_seconds * 1000
@@ -302,7 +314,7 @@ class SyncRun:
             self.report.lease_held_elsewhere = True
             return self.report
         try:
-            self._deliver_all(self._due_pages(now), claim=False, now=now)
+            self._deliver_all(self._due_pages(now), claim=True, now=now)
         finally:
             self.store.release_lease(holder)
         return self.report

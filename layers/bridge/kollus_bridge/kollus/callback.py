@@ -24,12 +24,14 @@ from .form import parse_form
 from .values import (
     CONFLICTING,
     MAX_NUMBER,
+    ascii_digits,
     is_absent,
     read_count,
     read_integer,
     read_number,
     read_text,
     refuse_conflict,
+    refuse_lone_surrogates,
 )
 
 #: `start_at` is a session id (unix time, device clock); allow milliseconds too.
@@ -43,7 +45,7 @@ _BLOCK_SLOTS = {"b": 0, "t": 1, "p": 2}
 #: Block keys already read, e.g. `"t17": (1, 17)`: a callback carries hundreds, the same ones each time.
 _BLOCK_KEYS: dict[str, tuple[int, int]] = {}
 _BLOCK_KEYS_KEPT = 3 * 20_000
-_USERVALUE = re.compile(r"^uservalue(\d{1,2})$")
+_USERVALUE = re.compile(r"^uservalue([0-9]{1,2})$")
 
 
 @dataclass(frozen=True)
@@ -115,10 +117,20 @@ def _media_type(content_type: str | None) -> tuple[str, str]:
 
 
 def _codec(charset: str) -> str:
+    """A text encoding's name. Python's codec registry also holds byte-to-byte transforms (`base64`,
+    `zlib`, `rot13`, ...) that decode no text: those are refused like unknown names."""
     try:
-        return codecs.lookup(charset).name
+        info = codecs.lookup(charset)
     except LookupError:
-        raise UnsupportedMediaType(f"unknown charset {charset[:40]!r}", field="content-type") from None
+        info = None
+    if info is None or not getattr(info, "_is_text_encoding", True) or info.name in _NOT_TEXT:
+        refused = f"unknown charset {charset[:40]!r}; send utf-8 (or another text encoding such as euc-kr)"
+        raise UnsupportedMediaType(refused, field="content-type") from None
+    return info.name
+
+
+#: Codecs that are registered as text encodings but are not character sets a request can declare.
+_NOT_TEXT = frozenset({"rot-13", "idna", "punycode", "raw-unicode-escape", "unicode-escape", "undefined"})
 
 
 def _parse_form(text: str, encoding: str, source: str, max_fields: int) -> dict[str, Any]:
@@ -150,6 +162,7 @@ def _load_json(text: str, field: str) -> dict[str, Any]:
         raise InvalidPayload(f"{field} is not valid JSON: {message}", field=field) from None
     if not isinstance(value, dict):
         raise InvalidPayload(f"{field} must be a JSON object", field=field)
+    refuse_lone_surrogates(text, value, field)
     return value
 
 
@@ -260,7 +273,7 @@ def _flat_blocks(variables: Mapping[str, Any], settings: Settings, block_count: 
             if not key.startswith(prefix):
                 continue
             suffix = key[len(prefix) :]
-            if not suffix.isdigit() or len(suffix) > 6:
+            if not ascii_digits(suffix) or len(suffix) > 6:
                 continue
             number = int(suffix)
             if number < 1 or number > block_count:
@@ -275,7 +288,7 @@ def _uservalues(variables: Mapping[str, Any], json_values: Mapping[str, Any], se
     prefix = settings.field_name("uservalue")
     values: dict[str, str] = {}
     for key, value in variables.items():
-        if key.startswith(prefix) and key[len(prefix) :].isdigit() and int(key[len(prefix) :]) <= 99:
+        if key.startswith(prefix) and ascii_digits(key[len(prefix) :]) and int(key[len(prefix) :]) <= 99:
             text = read_text(value, key, MAX_USERVALUE_LENGTH)
             if text is not None:
                 values[f"uservalue{int(key[len(prefix) :])}"] = text

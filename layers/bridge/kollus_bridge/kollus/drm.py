@@ -17,7 +17,7 @@ from kollus_bridge.settings import Settings
 from .callback import RawCallback, decode_request
 from .play import uservalues_of
 from .playback import device_identity
-from .values import read_count, read_integer, read_text
+from .values import read_count, read_integer, read_text, refuse_lone_surrogates
 
 #: Items one DRM callback may carry (a bulk refresh lists every downloaded file).
 MAX_ITEMS = 500
@@ -73,6 +73,7 @@ def parse_drm_callback(raw: RawCallback, settings: Settings) -> list[DrmItem]:
         items = json.loads(text)
     except (ValueError, RecursionError):
         raise InvalidPayload("items is not JSON", field="items") from None
+    refuse_lone_surrogates(text, items, "items")
     if not isinstance(items, list) or not items:
         raise InvalidPayload("items must be a non-empty JSON array", field="items")
     if len(items) > MAX_ITEMS:

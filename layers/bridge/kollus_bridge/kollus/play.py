@@ -19,7 +19,7 @@ from kollus_bridge.settings import Settings
 
 from .callback import RawCallback, decode_request
 from .playback import device_identity, jwt_hs256
-from .values import read_count, read_text
+from .values import read_count, read_text, refuse_lone_surrogates
 
 #: The header Kollus reads the custom key from.
 USER_KEY_HEADER = "X-Kollus-UserKey"
@@ -58,6 +58,7 @@ def uservalues_of(value: Any) -> dict[str, str]:
         return {}
     if not isinstance(document, dict):
         return {}
+    refuse_lone_surrogates(text, document, "uservalues")
     return {str(name): str(item) for name, item in document.items() if item is not None}
 
 

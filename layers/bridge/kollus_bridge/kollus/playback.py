@@ -108,7 +108,7 @@ def sign_nonce(  # noqa: PLR0917 (the key, what it binds, and the page load's id
 
 
 def _stamp(text: str) -> int | None:
-    return int(text) if text.isdigit() and len(text) <= 12 else None
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 12 else None
 
 
 def read_nonce(

@@ -4,6 +4,7 @@ counts as absent. Every refusal names its field."""
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from typing import Any
@@ -17,7 +18,7 @@ MAX_NUMBER = 10**9
 MAX_ID_LENGTH = 256
 _PLACEHOLDER = re.compile(r"^\{[A-Za-z0-9_]+\}$")
 _CONTROL = re.compile(r"[\x00-\x1f]")
-_NUMBER_TEXT = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d{1,3})?$")
+_NUMBER_TEXT = re.compile(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]{1,3})?$")  # ASCII digits only
 
 
 def is_absent(value: Any) -> bool:
@@ -114,3 +115,23 @@ CONFLICTING: Any = _Conflicting()
 def refuse_conflict(value: Any, field: str) -> None:
     if value is CONFLICTING:
         raise InvalidPayload(f"{field} is given more than once, with different values", field=field)
+
+
+#: A JSON escape of a UTF-16 surrogate: only then can a decoded document hold a lone one.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def ascii_digits(text: str) -> bool:
+    """`0`-`9` only (`str.isdigit` also takes `²`, which `int` then refuses, and Arabic-Indic digits)."""
+    return text.isascii() and text.isdigit()
+
+
+def refuse_lone_surrogates(text: str, document: Any, field: str) -> None:
+    """A JSON document decoded from `text` may hold a lone surrogate (`"\\ud800"`), which is no
+    character: UTF-8 cannot store it, so it is refused here, where it came in."""
+    if not _SURROGATE_ESCAPE.search(text):
+        return
+    try:
+        json.dumps(document, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidPayload(f"{field} holds a lone UTF-16 surrogate escape; send UTF-8 text", field=field) from None

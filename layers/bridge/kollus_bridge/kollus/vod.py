@@ -304,7 +304,7 @@ class VodClient:
     def _delay(self, retries: int, last: VodUnavailable) -> float:
         ceiling = min(30.0, self.retry_base_seconds * 2 ** (retries - 1))
         delay = self.rng.uniform(ceiling / 2, ceiling)
-        if last.retry_after and last.retry_after.strip().isdigit():
+        if last.retry_after and last.retry_after.strip().isascii() and last.retry_after.strip().isdigit():
             delay = max(delay, min(30.0, float(last.retry_after)))
         return delay
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple, Protocol
+from urllib.parse import urlsplit
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,14 @@ class Platform:
     jwks_url: str
     deployment_ids: tuple[str, ...]
     updated_at: int = 0
+
+    def owns(self, url: str) -> bool:
+        """Whether `url` is on one of the hosts this registration names: a line item URL from a launch
+        must be, so a launch cannot send our bearer token, and a score, anywhere else."""
+        named = (self.issuer, self.auth_login_url, self.token_url, self.jwks_url)
+        hosts = {urlsplit(known).hostname for known in named}
+        parts = urlsplit(url)
+        return parts.scheme in ("https", "http") and parts.hostname is not None and parts.hostname in hosts
 
 
 @dataclass(frozen=True)

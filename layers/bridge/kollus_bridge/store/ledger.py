@@ -176,15 +176,22 @@ class Ledger(Table):
         )
 
     def clear_due(self, record: Deliverable, now: int) -> None:
-        """Nothing to send: leave the due index, unless the record changed since it was read."""
+        """Nothing to send: leave the due index, unless the record changed since it was read. A record
+        whose last message was delivered while it changed (kept `pending` to be looked at again) is
+        `delivered` once that look finds nothing new."""
+        values = {":rev": {"N": str(record.rev)}, ":now": {"N": str(now)}}
+        expression = "SET sync_changed_at = :now"
+        if record.ledger.delivered_at is not None and record.ledger.state is SyncState.PENDING:
+            expression += ", sync_state = :delivered"
+            values[":delivered"] = {"S": SyncState.DELIVERED.value}
         # Changed meanwhile: it stays due and the next run looks again.
         with contextlib.suppress(ConditionFailed):
             self.call(
                 "update_item",
                 Key=delivery_key(record),
-                UpdateExpression="SET sync_changed_at = :now REMOVE sync_due, sync_next_at",
+                UpdateExpression=expression + " REMOVE sync_due, sync_next_at",
                 ConditionExpression="rev = :rev",
-                ExpressionAttributeValues={":rev": {"N": str(record.rev)}, ":now": {"N": str(now)}},
+                ExpressionAttributeValues=values,
             )
 
     def claim(self, record: Deliverable, until: int) -> bool:

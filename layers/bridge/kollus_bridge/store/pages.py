@@ -42,8 +42,19 @@ def decode_token(token: str | None, types: Mapping[str, str], fixed: Mapping[str
         value = key[name]
         if not isinstance(value, dict) or set(value) != {kind} or not isinstance(value[kind], str):
             raise invalid
-        if kind == "N" and not value[kind].lstrip("-").isdigit():
+        text = value[kind]
+        if kind == "N" and not (text.lstrip("-").isascii() and text.lstrip("-").isdigit() and len(text) <= 38):
+            raise invalid
+        if kind == "S" and not (0 < len(text) <= 2048 and _utf8(text)):  # a key DynamoDB would refuse
             raise invalid
     if any(key[name] != value for name, value in fixed.items()):
         raise invalid
     return key
+
+
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
