@@ -112,7 +112,7 @@ test: setup browser lint typecheck
 	$(MAKE) --no-print-directory test-py311
 
 validate: $(TOOLS)/.installed
-	$(TOOLS)/bin/cfn-lint template.yaml
+	$(TOOLS)/bin/cfn-lint --append-rules cfn_lint_serverless.rules -- template.yaml
 	PATH=$(abspath $(TOOLS))/bin:$$PATH $(TOOLS)/bin/sam validate --lint --region us-east-1
 
 build: $(TOOLS)/.installed

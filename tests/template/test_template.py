@@ -46,7 +46,8 @@ def run_tool(*command: str, timeout: int = 600) -> subprocess.CompletedProcess[s
 
 @pytest.mark.tools
 def test_cfn_lint_is_clean() -> None:
-    result = run_tool("cfn-lint", "template.yaml")
+    """With AWS's serverless rules too (the two exceptions are explained where they are made)."""
+    result = run_tool("cfn-lint", "--append-rules", "cfn_lint_serverless.rules", "--", "template.yaml")
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -372,6 +373,9 @@ def test_every_alarm_watches_a_metric_that_exists() -> None:
                     "POWERTOOLS_SERVICE_NAME"]}, name  # fmt: skip
             elif metric["Namespace"] == "AWS/Lambda":
                 assert dimensions["FunctionName"]["Ref"] in functions, name
+            elif metric["Namespace"] == "AWS/SQS":
+                queue = dimensions["QueueName"]["Fn::GetAtt"]
+                assert queue[1] == "QueueName" and queue[0] in resources(TEMPLATE, "AWS::SQS::Queue"), name
             else:
                 assert metric["Namespace"] == "AWS/DynamoDB", name
                 assert dimensions == {"TableName": {"Ref": "ProgressTable"}}, name
@@ -426,3 +430,24 @@ def test_checkov_finds_nothing_unexplained() -> None:
     for name, resource in TEMPLATE["Resources"].items():
         for skip in resource.get("Metadata", {}).get("checkov", {}).get("skip", []):
             assert len(skip.get("comment", "").strip()) > 20, f"{name} skips {skip['id']} without a reason"
+
+
+def test_every_stream_mapping_sends_what_it_gives_up_on_to_a_watched_queue() -> None:
+    queues = set(resources(TEMPLATE, "AWS::SQS::Queue"))
+    watched = {
+        alarm["Properties"]["Dimensions"][0]["Value"]["Fn::GetAtt"][0]
+        for alarm in resources(TEMPLATE, "AWS::CloudWatch::Alarm").values()
+        if alarm["Properties"].get("Namespace") == "AWS/SQS"
+    }
+    mappings = [
+        (name, event["Properties"])
+        for name, function in resources(TEMPLATE, "AWS::Serverless::Function").items()
+        for event in function["Properties"].get("Events", {}).values()
+        if event["Type"] == "DynamoDB"
+    ]
+    assert len(mappings) == 2
+    for name, mapping in mappings:
+        queue = mapping["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"][0]
+        assert queue in queues and queue in watched, name
+        assert mapping["BisectBatchOnFunctionError"] is True and 0 < mapping["MaximumRetryAttempts"] <= 3, name
+        assert actions_on(name, {"Fn::GetAtt": [queue, "Arn"]}) == {"sqs:SendMessage"}, name
