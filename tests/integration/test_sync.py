@@ -234,6 +234,34 @@ def test_a_record_updated_during_a_run_keeps_its_due_marker(store: DynamoStore, 
     assert sync(store, settings, clock).nothing_to_send == 1  # progress is unchanged at 100: nothing new
     assert due(store) == 0
     assert [message.body["type"] for message in lms.received] == ["progress.completed"]
+    stored = store.get_stored("learner-1", "content-1")
+    assert stored is not None and stored.ledger.state is SyncState.DELIVERED  # not pending for ever
+
+
+def test_the_sweep_and_the_fast_path_at_once_send_once(store: DynamoStore, lms: LmsReceiver) -> None:
+    settings, clock = settings_for(store, lms), Clock()
+    learners = [(f"learner-{learner}", "content-1") for learner in range(3)]
+    for learner, content in learners:
+        complete(store, settings, learner, content, clock.now)
+    fast = SyncRun(store, post_webhook, settings, [SECRET], lambda: 60_000, clock=clock, rng=random.Random(5))
+
+    class FastPathBetweenReadAndSend:
+        """The sweep's store: right after the sweep read the due records, the fast path delivers them."""
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(store, name)
+
+        def read_due(self, *args: Any) -> Any:
+            found = store.read_due(*args)
+            assert fast.deliver_now(learners).delivered == 3
+            return found
+
+    report = sync(FastPathBetweenReadAndSend(), settings, clock)
+    assert (report.delivered, report.not_due) == (0, 3)  # its claims failed: the records moved since it read them
+    assert len(lms.received) == 3 and len({message.message_id for message in lms.received}) == 3
+    for learner, content in learners:
+        stored = store.get_stored(learner, content)
+        assert stored is not None and stored.ledger.state is SyncState.DELIVERED and stored.ledger.last_status == 204
 
 
 def test_progress_updates_are_coalesced(store: DynamoStore, lms: LmsReceiver) -> None:
@@ -272,6 +300,8 @@ def test_a_crash_between_sending_and_recording_redelivers_with_the_same_id(
     assert (report.delivered, report.errors) == (0, 1)
     assert due(store) == 1
     clock.now += 1000
+    assert sync(store, settings, clock).delivered == 0  # its claim holds: the send may still be open
+    clock.now += 60_000
     assert sync(store, settings, clock).delivered == 1
     ids = [message.message_id for message in lms.received]
     assert len(ids) == 2 and len(set(ids)) == 1
@@ -436,3 +466,22 @@ def test_a_claim_that_runs_out_is_the_sweeps_to_deliver(store: DynamoStore, lms:
     assert sync(store, settings, clock).delivered == 0
     clock.now += 61_000
     assert sync(store, settings, clock).delivered == 1
+
+
+def test_a_deployment_reaches_no_private_address_unless_told_to(store: DynamoStore, lms: LmsReceiver) -> None:
+    from kollus_bridge.runtime import delivery_run  # noqa: PLC0415 - as the functions build their run
+
+    clock = Clock()
+
+    def sweep(allowed: str) -> Any:
+        settings = settings_for(store, lms, ALLOW_PRIVATE_TARGETS=allowed)
+        base = delivery_run(settings, store, lambda: 60_000)
+        run = SyncRun(store, base.sender, settings, base.secrets, base.remaining_ms, clock=clock, rng=random.Random(1))
+        return run.run()
+
+    complete(store, settings_for(store, lms), "learner-1", "content-1", clock.now)
+    assert (sweep("false").delivered, len(lms.received)) == (0, 0)  # the LMS at 127.0.0.1 is never reached
+    refused = store.get_stored("learner-1", "content-1")
+    assert refused is not None and "not a public address" in (refused.ledger.last_error or "")
+    clock.now += HOUR_MS
+    assert (sweep("true").delivered, len(lms.received)) == (1, 1)  # as the local stack allows

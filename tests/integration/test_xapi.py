@@ -33,6 +33,7 @@ def xapi_settings(store: DynamoStore, lms: LmsReceiver, lrs: Lrs, **overrides: s
         XAPI_ACTOR_HOMEPAGE="https://lms.example.com",
         XAPI_ACTIVITY_BASE="https://videos.example.com/kollus/",
         SYNC_HTTP_TIMEOUT_SECONDS="10",  # ralph checks a bcrypt password on each request
+        ALLOW_PRIVATE_TARGETS="true",  # ralph listens on 127.0.0.1, as in the local stack
         **overrides,
     )
 
