@@ -47,11 +47,11 @@ CONTEXT_ID = "course-1"
 AGS_SCOPE = "https://purl.imsglobal.org/spec/lti-ags/scope/"
 
 
-def message_hint(content: str, line_item: str = "given") -> str:
-    """The `lti_message_hint` of a resource-link launch: the content, and whether the launch names its
+def message_hint(content: str, line_item: str = "given", client_user_id: str = "") -> str:
+    """The `lti_message_hint` of a resource-link launch: the content, whether the launch names its
     line item (`given`), only the context's line items with leave to make one (`none`), or to look
-    them up only (`readonly`)."""
-    return json.dumps({"content": content, "line_item": line_item})
+    them up only (`readonly`), and a custom `client_user_id` the link's administrator mapped in."""
+    return json.dumps({"content": content, "line_item": line_item, "client_user_id": client_user_id})
 
 
 def _key_pair() -> tuple[str, str]:
@@ -243,12 +243,15 @@ class LtiPlatform(ThreadingHTTPServer):
             "token_url": self.url + "/token",
             "jwks_url": self.url + "/jwks",
             "deployment_ids": [DEPLOYMENT_ID],
+            # Its lectures are the simulated ones of `make demo`, not uploads in the stand-in's catalog.
+            "allow_unlisted_contents": True,
         }
 
     def start_url(
-        self, user: str, content: str | None = None, deep_link: bool = False, line_item: str = "given"
+        self, user: str, content: str | None = None, deep_link: bool = False, line_item: str = "given", as_: str = ""
     ) -> str:
-        query = {"user": user, **({"content": content} if content else {})}
+        """Where a user starts a launch; `as_` puts a custom `client_user_id` into it."""
+        query = {"user": user, **({"content": content} if content else {}), **({"as": as_} if as_ else {})}
         if deep_link:
             query["deep_link"] = "1"
         if line_item != "given":
@@ -301,7 +304,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._answer(404, {"error": "not found"})
 
     def _start(self, query: Mapping[str, str]) -> None:
-        wanted = message_hint(query.get("content", ""), query.get("line_item", "given"))
+        wanted = message_hint(query.get("content", ""), query.get("line_item", "given"), query.get("as", ""))
         hint = "deep-link" if query.get("deep_link") else wanted
         login = _Login(_Request("GET", query, {}, {}), self.server.config())
         login.set_lti_message_hint(hint=hint)
@@ -323,7 +326,8 @@ class _Handler(BaseHTTPRequestHandler):
             content, line_item = str(wanted["content"]), str(wanted["line_item"])
             link = "link-" + content
             launch.set_resource_link_claim(link, title=f"Watch {content}")
-            launch.set_custom_parameters_claim({"media_content_key": content})
+            mapped = {"client_user_id": wanted["client_user_id"]} if wanted.get("client_user_id") else {}
+            launch.set_custom_parameters_claim({"media_content_key": content, **mapped})
             lineitems = self.server.url + "/lineitems"
             if line_item == "given":
                 given = self.server.lineitem(content)

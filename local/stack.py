@@ -268,6 +268,7 @@ def _start_platform(server: LocalHttpApi, database: DynamoDBLocal, tables: dict[
             body["jwks_url"],
             tuple(body["deployment_ids"]),
             int(time.time() * 1000),
+            allow_unlisted_contents=body["allow_unlisted_contents"],
         )
     )
     return platform

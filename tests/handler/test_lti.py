@@ -97,9 +97,10 @@ class Tool:
         return fields
 
     def launch_form(
-        self, content: str = "lecture-1", user: str = "student-1", line_item: str = "given"
+        self, content: str = "lecture-1", user: str = "student-1", line_item: str = "given", as_: str = ""
     ) -> dict[str, str]:
-        start = self.http.request("GET", self.platform.start_url(user, content, line_item=line_item), redirect=False)
+        start_url = self.platform.start_url(user, content, line_item=line_item, as_=as_)
+        start = self.http.request("GET", start_url, redirect=False)
         login = parse_qs(urlsplit(start.headers["location"]).query)
         return self.authorize(self.login(**{name: values[0] for name, values in login.items()}))
 
@@ -415,3 +416,30 @@ class _PerThreadLock:
 
     def __exit__(self, *exc: object) -> None:
         return None
+
+
+def learner_of(response: dict[str, Any]) -> str:
+    query = parse_qs(urlsplit(response["headers"]["location"]).query)
+    claims = jwt.decode(query["jwt"][0], LOCAL_DEFAULTS["KOLLUS_SECURITY_KEY"], algorithms=["HS256"])
+    return str(claims["cuid"])
+
+
+def test_a_custom_learner_id_counts_only_where_the_registration_trusts_it(tool: Tool) -> None:
+    # Any registered platform can put any custom client_user_id into its launches: untrusted, it is ignored.
+    response = tool.launch(tool.launch_form("lecture-1", "student-1", as_="learner-of-another-lms"))
+    assert response["statusCode"] == 303 and learner_of(response) == "moodle:student-1"
+    assert tool.register(trust_client_user_id=True)["statusCode"] == 200
+    response = tool.launch(tool.launch_form("lecture-1", "student-1", as_="user-1042"))
+    assert response["statusCode"] == 303 and learner_of(response) == "user-1042"
+    listed = body_of(tool.call("GET", "/v1/lti/platforms/moodle"))
+    assert (listed["trust_client_user_id"], listed["allow_unlisted_contents"]) == (True, True)
+
+
+def test_a_launch_of_a_content_not_in_the_catalog_is_refused_unless_allowed(tool: Tool) -> None:
+    assert tool.register(allow_unlisted_contents=False)["statusCode"] == 200
+    response = tool.launch(tool.launch_form("not-a-catalog-key", "student-1"))
+    assert response["statusCode"] == 404, response
+    assert body_of(response)["error"]["field"] == "media_content_key"
+    assert tool.api.store.enrolments_of("moodle:student-1") == []  # enrolled in nothing
+    assert tool.register(allow_unlisted_contents=True)["statusCode"] == 200
+    assert tool.launch(tool.launch_form("not-a-catalog-key", "student-1"))["statusCode"] == 303

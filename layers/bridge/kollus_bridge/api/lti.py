@@ -54,6 +54,13 @@ class PlatformInput(BaseModel):
     token_url: str = _URL
     jwks_url: str = _URL
     deployment_ids: list[Annotated[str, Field(min_length=1, max_length=256)]] = Field(min_length=1, max_length=100)
+    trust_client_user_id: bool = Field(
+        default=False,
+        description="Take a launch's custom client_user_id as the learner id (else <platform_id>:<sub>).",
+    )
+    allow_unlisted_contents: bool = Field(
+        default=False, description="Launch a custom media_content_key the catalog does not list."
+    )
 
 
 class PlatformOut(BaseModel):
@@ -66,6 +73,8 @@ class PlatformOut(BaseModel):
     token_url: str
     jwks_url: str
     deployment_ids: list[str]
+    trust_client_user_id: bool = False
+    allow_unlisted_contents: bool = False
 
 
 class PlatformPage(BaseModel):
@@ -104,6 +113,8 @@ def platform_json(platform: Platform) -> PlatformOut:
         token_url=platform.token_url,
         jwks_url=platform.jwks_url,
         deployment_ids=list(platform.deployment_ids),
+        trust_client_user_id=platform.trust_client_user_id,
+        allow_unlisted_contents=platform.allow_unlisted_contents,
     )
 
 

@@ -168,6 +168,9 @@ def lti_routes(
         content = str(launch.custom.get("media_content_key") or "")
         if not content:
             raise InvalidRequest("the resource link has no custom parameter media_content_key", field="id_token")
+        if not launch.platform.allow_unlisted_contents and content not in store.content_cards([content]):
+            refused = f"content {content!r} is not in the catalog (the platform's registration lists no others)"
+            raise NotFound(refused, field="media_content_key")
         learner = admit(launch, content, settings, store, now)
         wanted = PlaybackInput(
             client_user_id=learner, media_content_key=content, expires_in=settings.lti_playback_expires_in
@@ -216,6 +219,8 @@ def lti_routes(
             registration.jwks_url,
             tuple(registration.deployment_ids),
             now_ms(),
+            trust_client_user_id=registration.trust_client_user_id,
+            allow_unlisted_contents=registration.allow_unlisted_contents,
         )
         store.put_platform(platform)
         return model_response(200, platform_json(platform))

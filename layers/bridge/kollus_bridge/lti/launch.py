@@ -58,9 +58,11 @@ class Launch:
 
     @property
     def client_user_id(self) -> str:
-        """The learner id: the launch's custom `client_user_id` (the platform's own user id, when its
-        administrator maps one in), else `<platform id>:<sub>`."""
-        given = self.custom.get("client_user_id")
+        """The learner id: `<platform id>:<sub>`, or the launch's custom `client_user_id` when the
+        platform's registration trusts it (`trust_client_user_id`: its administrator maps the LMS's
+        own user ids in). Untrusted, a custom id is ignored: one platform cannot launch as another's
+        learner."""
+        given = self.custom.get("client_user_id") if self.platform.trust_client_user_id else None
         return str(given) if given else f"{self.platform.platform_id}:{self.sub}"
 
     def _text(self, claim: str, *names: str) -> str | None:

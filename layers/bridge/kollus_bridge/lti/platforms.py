@@ -20,6 +20,11 @@ class Platform:
     jwks_url: str
     deployment_ids: tuple[str, ...]
     updated_at: int = 0
+    #: Take a launch's custom `client_user_id` as the learner id (the platform maps its own ids in);
+    #: otherwise a learner is `<platform id>:<sub>`, so no platform can launch as another's learner.
+    trust_client_user_id: bool = False
+    #: Launch contents the catalog does not list (a custom `media_content_key` named by hand).
+    allow_unlisted_contents: bool = False
 
     def owns(self, url: str) -> bool:
         """Whether `url` is on one of the hosts this registration names: a line item URL from a launch

@@ -39,6 +39,8 @@ def platform_from_item(item: Mapping[str, Any]) -> Platform:
         jwks_url=plain(item, "jwks_url"),
         deployment_ids=tuple(plain(item, "deployment_ids")),
         updated_at=int(plain(item, "updated_at")),
+        trust_client_user_id=bool(plain(item, "trust_client_user_id")),
+        allow_unlisted_contents=bool(plain(item, "allow_unlisted_contents")),
     )
 
 
@@ -54,6 +56,8 @@ class Lti(Table):
             "jwks_url": {"S": platform.jwks_url},
             "deployment_ids": {"L": [{"S": deployment} for deployment in platform.deployment_ids]},
             "updated_at": {"N": str(platform.updated_at)},
+            "trust_client_user_id": {"BOOL": platform.trust_client_user_id},
+            "allow_unlisted_contents": {"BOOL": platform.allow_unlisted_contents},
         }
         self.call("put_item", Item=item)
 
