@@ -105,6 +105,32 @@ def test_insights_are_computed_off_the_request_and_cached(bridge: Bridge) -> Non
     assert bridge.marks() == []  # fresh figures ask for nothing
 
 
+def test_distinct_filtered_views_a_day_are_bounded_and_results_expire(
+    function_environment: Callable[[dict[str, str]], None], load_functions: Callable[[], dict[str, ModuleType]]
+) -> None:
+    with functions_on_moto(function_environment, load_functions, {"ANALYTICS_MAX_SCOPES": "3"}) as found:
+        bridge = Bridge(*found)
+        bridge.watch("ann", {0: 60}, uservalues={"uservalue0": "dept-1"})
+        for value in range(3):  # three new filters: each starts a computation
+            assert bridge.insights(f"uservalue=uservalue0:dept-{value}")["statusCode"] == 202
+        assert bridge.insights("uservalue=uservalue0:dept-0")["statusCode"] == 202  # one already counted today
+        refused = bridge.insights("uservalue=uservalue0:dept-99")
+        assert refused["statusCode"] == 429 and body_of(refused)["error"]["code"] == "too_many_requests"
+        assert (
+            body_of(refused)["error"]["field"] == "uservalue"
+            and "ANALYTICS_MAX_SCOPES" in body_of(refused)["error"]["message"]
+        )
+        assert len(bridge.marks()) == 3  # the refused one started nothing
+        assert bridge.insights()["statusCode"] == 202  # the unfiltered view is never refused
+        bridge.run_stream()
+        results = [
+            item for item in bridge.client.scan(TableName=bridge.table)["Items"] if item["sk"]["S"].startswith("R#")
+        ]
+        assert len(results) == 4 and all(
+            int(item["expires_at"]["N"]) > int(item["as_of"]["N"]) // 1000 for item in results
+        )
+
+
 def test_a_stale_result_is_served_while_a_new_one_is_computed(bridge: Bridge) -> None:
     bridge.watch("ann", {0: 60})
     bridge.insights()

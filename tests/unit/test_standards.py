@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import replace
 
 import jwt
 import pytest
@@ -177,10 +178,10 @@ def test_what_a_launch_says() -> None:
     launch = Launch(PLATFORM, "LtiResourceLinkRequest", "sub-9", "3", claims)
     assert launch.client_user_id == "moodle:sub-9" and launch.lineitem == "https://lms.example/li/1"
     assert launch.context_id == "ctx" and launch.context_title == "Algorithms"
-    mapped = Launch(
-        PLATFORM, "LtiResourceLinkRequest", "sub-9", "3", {**claims, CLAIM + "custom": {"client_user_id": "u-77"}}
-    )
-    assert mapped.client_user_id == "u-77"
+    custom = {**claims, CLAIM + "custom": {"client_user_id": "u-77"}}
+    assert Launch(PLATFORM, "LtiResourceLinkRequest", "sub-9", "3", custom).client_user_id == "moodle:sub-9"
+    trusting = replace(PLATFORM, trust_client_user_id=True)  # the platform maps its own ids in
+    assert Launch(trusting, "LtiResourceLinkRequest", "sub-9", "3", custom).client_user_id == "u-77"
     no_scores = {AGS_CLAIM: {"lineitem": "x", "scope": []}}
     read_only = Launch(PLATFORM, "LtiResourceLinkRequest", "sub-9", "3", no_scores)
     assert read_only.lineitem is None  # no score scope: no grades

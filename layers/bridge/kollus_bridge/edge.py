@@ -25,6 +25,7 @@ from .errors import (
     PayloadTooLarge,
     RecordTooLarge,
     StorageUnavailable,
+    TooManyRequests,
     Unauthorized,
     UnsupportedMediaType,
 )
@@ -42,6 +43,7 @@ STATUS_BY_ERROR: dict[type[BridgeError], int] = {
     PayloadTooLarge: 413,
     UnsupportedMediaType: 415,
     RecordTooLarge: 422,
+    TooManyRequests: 429,
     StorageUnavailable: 503,
     KollusRefused: 502,
     KollusUnavailable: 503,

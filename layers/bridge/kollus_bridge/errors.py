@@ -77,3 +77,9 @@ class KollusRefused(BridgeError):
     """The Kollus VOD API refused the request; the message says why."""
 
     code = "kollus_refused"
+
+
+class TooManyRequests(BridgeError):
+    """A bounded resource is used up for now (the message says which, and when it frees)."""
+
+    code = "too_many_requests"

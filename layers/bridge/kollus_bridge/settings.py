@@ -233,6 +233,10 @@ class Settings:
     stalled_after_days: int = setting(_integer(1, 3650), 7)
     #: A content's cached insights older than this are served marked `stale` while new ones are computed.
     analytics_max_age_seconds: int = setting(_integer(10, 86_400), 300)
+    #: Distinct filtered views (course, uservalue, grid) of one content computed a day; more answer 429.
+    analytics_max_scopes: int = setting(_integer(1, 10_000), 50)
+    #: How long a computed result is kept (TTL), in days; it is computed again when asked for after.
+    analytics_keep_days: int = setting(_integer(1, 3650), 30)
     #: Learners one invocation counts; a content with more is counted in shards of this size.
     analytics_shard_learners: int = setting(_integer(1, 100_000), 2000)
     #: A learner's page shows the class's figures only when at least this many learners count.

@@ -13,6 +13,7 @@ from kollus_bridge.kollus.drm import DrmItem, item_data
 from kollus_bridge.observability import logger
 from kollus_bridge.settings import Settings
 
+from .entitlement import Enrolment
 from .play import Session, approve, device_refusal, entitled, message
 from .ports import AccessStore, Decision
 
@@ -24,10 +25,12 @@ def decide_drm(
     device rules as a play does. Without storage, each answer follows `PLAY_FAIL_OPEN` (an approved
     download then lasts at most an hour)."""
     answers = []
+    decisions: list[Decision] = []
+    reads = _ReadOnce(store)  # the items of one request share their learner and contents: read each once
     for item in items:
         device = item.device(settings.playback_nonce_slot)
         try:
-            found = entitled(item.client_user_id, item.media_content_key, store, now)
+            found = entitled(item.client_user_id, item.media_content_key, reads, now)
             refusal = None
             if found.allowed and found.course_id and item.kind == 1:
                 session = Session(item.client_user_id, item.media_content_key, device, item.uservalues)
@@ -48,12 +51,31 @@ def decide_drm(
             approve(item.client_user_id, item.media_content_key, device, "download", now, expiry, store)
         text = None if allowed else message(settings, refusal or found.reason)
         answers.append(item_data(item, allowed, expiry, not found.allowed, text))
-        decision = Decision(
+        decisions.append(Decision(
             now, item.client_user_id, item.media_content_key, device, f"drm_{item.kind}",
             granted, refusal or found.reason.value, found.course_id,
-        )  # fmt: skip
-        try:
-            store.log_access(decision, settings.access_log_days)
-        except StorageUnavailable:
-            logger.warning("an access decision could not be logged")
+        ))  # fmt: skip
+    try:
+        store.log_accesses(decisions, settings.access_log_days)
+    except StorageUnavailable:
+        logger.warning("the DRM callback's access decisions could not be logged")
     return answers
+
+
+class _ReadOnce:
+    """The entitlement reads of one DRM request, each asked of storage once."""
+
+    def __init__(self, store: AccessStore) -> None:
+        self.store = store
+        self.enrolments: dict[str, list[Enrolment]] = {}
+        self.holding: dict[str, set[str]] = {}
+
+    def enrolments_of(self, client_user_id: str) -> list[Enrolment]:
+        if client_user_id not in self.enrolments:
+            self.enrolments[client_user_id] = self.store.enrolments_of(client_user_id)
+        return self.enrolments[client_user_id]
+
+    def courses_holding(self, media_content_key: str) -> set[str]:
+        if media_content_key not in self.holding:
+            self.holding[media_content_key] = self.store.courses_holding(media_content_key)
+        return self.holding[media_content_key]

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-from kollus_bridge.errors import BridgeError, InvalidRequest
+from kollus_bridge.errors import BridgeError, InvalidRequest, TooManyRequests
 from kollus_bridge.kollus.callback import RawCallback, parse_callback
 from kollus_bridge.progress.ports import Record
 from kollus_bridge.progress.rule import session_key
@@ -133,6 +133,16 @@ def requested(
     max_age = settings.analytics_max_age_seconds * 1000
     cached = store.get_insights(media_content_key, scope.key)
     fresh = cached is not None and now - cached.as_of < max_age
+    if (
+        cached is None
+        and scope != Scope()
+        and not store.admit_scope(media_content_key, scope.key, now // 86_400_000, settings.analytics_max_scopes)
+    ):
+        limit = settings.analytics_max_scopes
+        refused = (
+            f"{media_content_key!r} had {limit} filtered views computed today (ANALYTICS_MAX_SCOPES); ask tomorrow"
+        )
+        raise TooManyRequests(refused, field="uservalue" if scope.uservalue else "course" if scope.course else "grid")
     if not fresh:
         store.want_insights(media_content_key, scope.key, now, again_after_ms=max_age)
     if cached is None:

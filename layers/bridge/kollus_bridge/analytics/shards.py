@@ -132,7 +132,8 @@ def fulfil(
             counted = None if planned.grid is None else count(
                 store, settings, media_content_key, planned.records, planned.grid
             )  # fmt: skip
-            store.put_insights(media_content_key, key, finish(media_content_key, scope, planned, counted, now), now)
+            result = finish(media_content_key, scope, planned, counted, now)
+            store.put_insights(media_content_key, key, result, now, settings.analytics_keep_days)
             store.drop_wanted(media_content_key, key, requested_at)
             done.append((media_content_key, key))
             continue
@@ -161,7 +162,7 @@ def fulfil_shards(store: AnalyticsStore, settings: Settings, shards: Sequence[Sh
             merged = merged.merge(Tally.from_json(part))
         scope = Scope.from_key(shard.scope)
         result = finish(shard.media_content_key, scope, planned, merged, now)
-        store.put_insights(shard.media_content_key, shard.scope, result, now)
+        store.put_insights(shard.media_content_key, shard.scope, result, now, settings.analytics_keep_days)
         store.drop_wanted(shard.media_content_key, shard.scope, shard.job)
         finished.append(shard)
     return finished

@@ -42,6 +42,7 @@ _ERROR_DESCRIPTIONS = {
     413: "Body too large",
     415: "Unsupported content type",
     422: "The record would exceed the storage item size",
+    429: "A bounded resource is used up for now (the message says which); retry later",
     502: "The Kollus VOD API refused the request (kollus_refused; the message says why)",
     503: "Storage or the Kollus VOD API unavailable: nothing was changed; retry",
 }

@@ -20,7 +20,7 @@ from .playback import device_identity
 from .values import read_count, read_integer, read_text, refuse_lone_surrogates
 
 #: Items one DRM callback may carry (a bulk refresh lists every downloaded file).
-MAX_ITEMS = 500
+MAX_ITEMS = 200
 
 
 @dataclass(frozen=True)

@@ -56,12 +56,16 @@ class Insights(Table):
             return None
         return Cached(body=unpack(item["body"]), as_of=int(item["as_of"]["N"]))
 
-    def put_insights(self, media_content_key: str, scope: str, body: Mapping[str, Any], as_of: int) -> None:
-        """Keep a result unless a newer one is already there."""
+    def put_insights(
+        self, media_content_key: str, scope: str, body: Mapping[str, Any], as_of: int, keep_days: int = 30
+    ) -> None:
+        """Keep a result (for `keep_days`, TTL) unless a newer one is already there."""
+        expires = {"N": str(as_of // 1000 + keep_days * 86_400)}
+        item = {**_key(media_content_key, "R", scope), "body": _pack(body), "as_of": {"N": str(as_of)}}
         with contextlib.suppress(ConditionFailed):
             self.call(
                 "put_item",
-                Item={**_key(media_content_key, "R", scope), "body": _pack(body), "as_of": {"N": str(as_of)}},
+                Item={**item, "expires_at": expires},
                 ConditionExpression="attribute_not_exists(as_of) OR as_of <= :as_of",
                 ExpressionAttributeValues={":as_of": {"N": str(as_of)}},
             )
@@ -77,9 +81,33 @@ class Insights(Table):
                     # Not `media_content_key`: that would put the mark in content-index.
                     "wanted_content": {"S": media_content_key},
                     "wanted_scope": {"S": scope},
+                    "expires_at": {"N": str(now // 1000 + JOB_KEEP_SECONDS)},
                 },
                 ConditionExpression="attribute_not_exists(insights_wanted) OR insights_wanted < :recent",
                 ExpressionAttributeValues={":recent": {"N": str(now - again_after_ms)}},
+            )
+        except ConditionFailed:
+            return False
+        return True
+
+    def admit_scope(self, media_content_key: str, scope: str, day: int, limit: int) -> bool:
+        """Count `scope` among the content's scopes of `day` (days since the epoch); False when `limit`
+        other scopes were counted that day already. The day's item expires the day after."""
+        member = hashlib.sha256(scope.encode()).hexdigest()[:24]
+        try:
+            self.call(
+                "update_item",
+                Key={"pk": _partition(media_content_key), "sk": {"S": f"S#{day}"}},
+                UpdateExpression="ADD scopes :one SET expires_at = :expires",
+                ConditionExpression=(
+                    "attribute_not_exists(scopes) OR contains(scopes, :member) OR size(scopes) < :limit"
+                ),
+                ExpressionAttributeValues={
+                    ":one": {"SS": [member]},
+                    ":member": {"S": member},
+                    ":limit": {"N": str(limit)},
+                    ":expires": {"N": str((day + 2) * 86_400)},
+                },
             )
         except ConditionFailed:
             return False
