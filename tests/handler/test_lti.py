@@ -212,23 +212,33 @@ def kept(tool: Tool) -> list[dict[str, Any]]:
     ]
 
 
-def test_a_refused_launch_that_came_through_our_login_is_kept(tool: Tool) -> None:
+def test_a_refused_launch_a_platform_signed_is_kept(tool: Tool) -> None:
     stranger = tool.launch({"id_token": "x.y.z", "state": "a-state-nobody-issued"})
     assert stranger["statusCode"] == 403 and kept(tool) == []  # no login of ours: nothing is kept
     form = tool.launch_form()
     header, payload, signature = form["id_token"].split(".")
     refused = tool.launch({**form, "id_token": f"{header}.{payload}.{signature[::-1]}"})
-    assert refused["statusCode"] == 403
-    (item,) = kept(tool)
-    assert (item["source"]["S"], item["reason_code"]["S"], item["field"]["S"]) == (
-        "lti_launch",
-        "forbidden",
-        "id_token",
-    )
-    assert item["reason"]["S"].startswith("the id_token is not valid")
+    assert refused["statusCode"] == 403 and body_of(refused)["error"]["field"] == "id_token"
+    assert kept(tool) == []  # our state, but an id_token no platform signed: a stranger could do that
+    first, second = tool.launch_form(), tool.launch_form()
+    swapped = tool.launch({"id_token": first["id_token"], "state": second["state"]})  # signed, wrong nonce
+    assert swapped["statusCode"] == 403
     unlinked = tool.launch(tool.launch_form(content=""))  # a link with no media_content_key
     assert unlinked["statusCode"] == 400
     assert sorted(entry["reason_code"]["S"] for entry in kept(tool)) == ["forbidden", "invalid_request"]
+
+
+def test_a_login_writes_nothing_and_its_state_is_signed(tool: Tool) -> None:
+    before = tool.client.scan(TableName=tool.api.store.table_name)["Count"]
+    for hint in range(20):  # strangers starting logins, as many as they like
+        location = tool.login(iss=tool.platform.url, login_hint=f"x{hint}", target_link_uri=TOOL + "/lti/launch")
+        assert "state=" in location
+    assert tool.client.scan(TableName=tool.api.store.table_name)["Count"] == before
+    form = tool.launch_form()
+    forged_state = form["state"][:-4] + ("AAAA" if not form["state"].endswith("AAAA") else "BBBB")
+    refused = tool.launch({**form, "state": forged_state})
+    assert refused["statusCode"] == 403 and body_of(refused)["error"]["field"] == "state"
+    assert tool.launch(form)["statusCode"] == 303  # the real one still works, once
 
 
 def test_unregistered_deployments_and_issuers_are_refused(tool: Tool) -> None:

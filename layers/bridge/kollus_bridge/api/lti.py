@@ -203,14 +203,8 @@ def return_url_allowed(url: str) -> bool:
 
 
 def read_session(token: str, keys: ToolKeys) -> Mapping[str, Any]:
-    public = {key["kid"]: jwt.PyJWK(key, algorithm="RS256") for key in keys.public()["keys"]}
     try:
-        kid = str(jwt.get_unverified_header(token).get("kid") or "")
-        if kid not in public:
-            raise jwt.InvalidTokenError("signed by a key the tool no longer has")
-        claims: dict[str, Any] = jwt.decode(
-            token, public[kid].key, algorithms=["RS256"], audience="kollus-lms-bridge/deep-link"
-        )
+        claims = keys.verify(token, "kollus-lms-bridge/deep-link")
     except jwt.PyJWTError as error:
         raise Forbidden(
             f"the picking session is not valid (start again from the LMS): {error}", field="session"

@@ -88,7 +88,8 @@ def lti_routes(
 
     def start_login(**given: str | None) -> Response[str]:
         params = {name: value for name, value in given.items() if value}
-        url = lti_launch.login(params, store, base_url() + "/lti/launch", now_ms(), settings.lti_state_seconds)
+        launch_url = base_url() + "/lti/launch"
+        url = lti_launch.login(params, store, launch_url, now_ms(), settings.lti_state_seconds, tool_keys())
         return Response(302, "text/plain", "", headers={"location": url, "cache-control": "no-store"})
 
     @router.get(
@@ -144,15 +145,17 @@ def lti_routes(
     )
     def post_launch(
         id_token: Annotated[str, Form(min_length=1, max_length=65_536, examples=["eyJhbGciOiJSUzI1NiJ9.e30.c2ln"])],
-        state: Annotated[str, Form(min_length=1, max_length=512, examples=["Zp1kq0VfXh2p3Y"])],
+        state: Annotated[str, Form(min_length=1, max_length=4096, examples=["eyJhbGciOiJSUzI1NiJ9.e30.c2ln"])],
     ) -> Response[str]:
         now = now_ms()
-        pending = lti_launch.take_state(state, store, now)
-        # The state was ours: from here on a refusal is kept, as the callbacks' are (the form came
-        # through a login we started; a stranger's forms end above, keeping nothing).
+        pending = lti_launch.read_state(state, tool_keys())
+        platform, claims = lti_launch.signed_claims(id_token, pending, store, key_for)
+        lti_launch.use_state(pending, store)
+        # A registered platform signed this launch: from here on a refusal is kept, as the callbacks'
+        # are. A stranger's forms (a state or id_token nobody signed) end above, writing nothing.
         raw = RawCallback((router.current_event.decoded_body or "").encode(), FORM_TYPE)
         with kept_when_refused(store, raw, now, LAUNCH_SOURCE):
-            return launched(lti_launch.verify(id_token, pending, store, key_for), now)
+            return launched(lti_launch.launch_of(platform, claims, pending), now)
 
     def launched(launch: lti_launch.Launch, now: int) -> Response[str]:
         if launch.message_type == lti_launch.DEEP_LINKING:

@@ -66,6 +66,16 @@ class ToolKeys:
         """The JSON Web Key Set to publish (public parts only)."""
         return {"keys": [{name: key[name] for name in _PUBLIC if name in key} for key in self.keys]}
 
+    def verify(self, token: str, audience: str) -> dict[str, Any]:
+        """The claims of an RS256 JWT one of these keys signed for `audience`, unexpired;
+        `jwt.PyJWTError` naming what is wrong otherwise."""
+        public = {key["kid"]: jwt.PyJWK(key, algorithm="RS256") for key in self.public()["keys"]}
+        kid = str(jwt.get_unverified_header(token).get("kid") or "")
+        if kid not in public:
+            raise jwt.InvalidTokenError("signed by a key the tool no longer has")
+        claims: dict[str, Any] = jwt.decode(token, public[kid].key, algorithms=["RS256"], audience=audience)
+        return claims
+
     def sign(self, claims: Mapping[str, Any]) -> str:
         """An RS256 JWT of `claims`, signed by the current key, naming it by `kid`."""
         if not self.keys:

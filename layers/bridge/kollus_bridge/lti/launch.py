@@ -21,6 +21,7 @@ import jwt
 
 from kollus_bridge.errors import Forbidden, InvalidRequest, NotFound
 
+from .keys import ToolKeys
 from .platforms import Login, LtiStore, Platform
 
 CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
@@ -136,8 +137,15 @@ def _platform_for(store: LtiStore, issuer: str, client_id: str | None) -> Platfo
     return candidates[0]
 
 
-def login(params: Mapping[str, str], store: LtiStore, redirect_uri: str, now: int, ttl_seconds: int) -> str:
-    """Start the OIDC flow: where to send the browser (the platform's authorization endpoint)."""
+#: The audience of the login states we sign.
+STATE_AUDIENCE = "kollus-lms-bridge/login"
+
+
+def login(  # noqa: PLR0917 (the login's request, where it comes back, when, and what signs its state)
+    params: Mapping[str, str], store: LtiStore, redirect_uri: str, now: int, ttl_seconds: int, keys: ToolKeys
+) -> str:
+    """Start the OIDC flow: where to send the browser (the platform's authorization endpoint). The
+    state is signed, not stored: a login writes nothing, however many strangers start one."""
     missing = [name for name in ("iss", "login_hint", "target_link_uri") if not params.get(name)]
     if missing:
         raise InvalidRequest(f"an LTI login needs {', '.join(missing)}", field=missing[0])
@@ -147,8 +155,11 @@ def login(params: Mapping[str, str], store: LtiStore, redirect_uri: str, now: in
         raise Forbidden(
             f"deployment {deployment[:100]!r} is not registered for this platform", field="lti_deployment_id"
         )
-    state, nonce = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
-    store.put_login(Login(state, nonce, platform.platform_id, now + ttl_seconds * 1000))
+    nonce = secrets.token_urlsafe(32)
+    state = keys.sign({
+        "aud": STATE_AUDIENCE, "exp": now // 1000 + ttl_seconds, "jti": secrets.token_urlsafe(16),
+        "nonce": nonce, "platform_id": platform.platform_id,
+    })  # fmt: skip
     query = {
         "scope": "openid",
         "response_type": "id_token",
@@ -166,18 +177,31 @@ def login(params: Mapping[str, str], store: LtiStore, redirect_uri: str, now: in
     return platform.auth_login_url + separator + urlencode(query)
 
 
-def take_state(state: str, store: LtiStore, now: int) -> Login:
-    """The login a launch's `state` names, taken so that no second launch can use it; `Forbidden`
-    when it is not one we issued, or was used, or expired."""
-    pending = store.take_login(state) if state else None
-    if pending is None or pending.expires_at < now:
-        raise Forbidden("unknown, used or expired state: start again from the LMS", field="state")
-    return pending
+def read_state(state: str, keys: ToolKeys) -> Login:
+    """The login a launch's `state` names: one we signed, unexpired; `Forbidden` otherwise."""
+    try:
+        claims = keys.verify(state, STATE_AUDIENCE)
+        return Login(str(claims["jti"]), str(claims["nonce"]), str(claims["platform_id"]), int(claims["exp"]) * 1000)
+    except (jwt.PyJWTError, KeyError, TypeError, ValueError):
+        raise Forbidden("unknown or expired state: start again from the LMS", field="state") from None
+
+
+def use_state(pending: Login, store: LtiStore) -> None:
+    """Mark a login used, so that no second launch can use it (the first write a launch makes, once
+    the platform's signature on its id_token held)."""
+    if not store.use_login(pending.state, pending.expires_at):
+        raise Forbidden("this login was used already: start again from the LMS", field="state")
 
 
 def verify(token: str, pending: Login, store: LtiStore, key_for: KeyFor) -> Launch:
     """Check a launch's id_token against the login it answers, in full; raise `Forbidden` naming
     what failed."""
+    platform, claims = signed_claims(token, pending, store, key_for)
+    return launch_of(platform, claims, pending)
+
+
+def signed_claims(token: str, pending: Login, store: LtiStore, key_for: KeyFor) -> tuple[Platform, dict[str, Any]]:
+    """The id_token's claims, once the login's platform is known to have signed it for us."""
     if not token:
         raise InvalidRequest("a launch carries an id_token", field="id_token")
     platform = store.get_platform(pending.platform_id)
@@ -197,6 +221,11 @@ def verify(token: str, pending: Login, store: LtiStore, key_for: KeyFor) -> Laun
         )
     except jwt.PyJWTError as error:
         raise Forbidden(f"the id_token is not valid: {error}", field="id_token") from None
+    return platform, claims
+
+
+def launch_of(platform: Platform, claims: dict[str, Any], pending: Login) -> Launch:
+    """The launch the platform signed, once it passes every rule of LTI 1.3 and of this login."""
     audiences = claims["aud"] if isinstance(claims["aud"], list) else [claims["aud"]]
     if len(audiences) > 1 and claims.get("azp") != platform.client_id:
         raise Forbidden("the id_token names several audiences and not us as its azp", field="id_token")

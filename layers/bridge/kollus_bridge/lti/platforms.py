@@ -37,7 +37,8 @@ class Platform:
 
 @dataclass(frozen=True)
 class Login:
-    """An OIDC login waiting for its launch: the state names it, the nonce must come back signed."""
+    """An OIDC login waiting for its launch: `state` names it (the signed state's id), the nonce must
+    come back signed."""
 
     state: str
     nonce: str
@@ -50,9 +51,7 @@ class LtiStore(Protocol):
 
     def platforms_of(self, issuer: str) -> Sequence[Platform]: ...
 
-    def put_login(self, login: Login) -> None: ...
-
-    def take_login(self, state: str) -> Login | None: ...
+    def use_login(self, state_id: str, expires_at: int) -> bool: ...
 
 
 class LinePlace(NamedTuple):

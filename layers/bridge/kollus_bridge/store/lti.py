@@ -10,7 +10,7 @@ import contextlib
 from collections.abc import Mapping
 from typing import Any
 
-from kollus_bridge.lti.platforms import LinePlace, Login, Platform
+from kollus_bridge.lti.platforms import LinePlace, Platform
 
 from .table import ConditionFailed, Table, key_part, plain
 
@@ -85,34 +85,21 @@ class Lti(Table):
     def platforms_of(self, issuer: str) -> list[Platform]:
         return [platform for platform in self.list_platforms() if platform.issuer == issuer]
 
-    def put_login(self, login: Login) -> None:
-        self.call(
-            "put_item",
-            Item={
-                "pk": {"S": LOGIN_PREFIX + login.state},
-                "sk": {"S": "-"},
-                "nonce": {"S": login.nonce},
-                "platform_id": {"S": login.platform_id},
-                "login_expires_at": {"N": str(login.expires_at)},
-                "expires_at": {"N": str(login.expires_at // 1000 + 60)},
-            },
-            ConditionExpression="attribute_not_exists(pk)",
-        )
-
-    def take_login(self, state: str) -> Login | None:
-        """The login `state` names, removed so that no second launch can use it."""
+    def use_login(self, state_id: str, expires_at: int) -> bool:
+        """Mark a signed login state used; False when it was already (the mark outlives the state)."""
         try:
-            item = self.call(
-                "delete_item",
-                Key={"pk": {"S": LOGIN_PREFIX + state}, "sk": {"S": "-"}},
-                ConditionExpression="attribute_exists(pk)",
-                ReturnValues="ALL_OLD",
-            ).get("Attributes")
+            self.call(
+                "put_item",
+                Item={
+                    "pk": {"S": LOGIN_PREFIX + state_id},
+                    "sk": {"S": "-"},
+                    "expires_at": {"N": str(expires_at // 1000 + 60)},
+                },
+                ConditionExpression="attribute_not_exists(pk)",
+            )
         except ConditionFailed:
-            return None
-        if item is None:
-            return None
-        return Login(state, plain(item, "nonce"), plain(item, "platform_id"), int(plain(item, "login_expires_at")))
+            return False
+        return True
 
     def get_lineitem(self, place: LinePlace) -> str | None:
         """The line item found or made for a resource link's content (None: none yet)."""
