@@ -130,5 +130,6 @@ bench: $(VENV)/.installed node_modules/.installed
 
 # Longer reliability runs: larger concurrency, fuzz and API-property suites.
 soak: setup
-	SOAK_SCALE=4 FUZZ_EXAMPLES=2000 SCHEMATHESIS_EXAMPLES=300 TOOLS_BIN=$(abspath $(TOOLS))/bin \
-		$(PY) -m pytest -q tests/integration tests/hostile tests/handler/test_fuzz.py tests/e2e/test_api_schema.py
+	SOAK_SCALE=4 FUZZ_EXAMPLES=2000 DOOR_FUZZ_EXAMPLES=700 SCHEMATHESIS_EXAMPLES=300 TOOLS_BIN=$(abspath $(TOOLS))/bin \
+		$(PY) -m pytest -q tests/integration tests/hostile tests/handler/test_fuzz.py tests/handler/test_fuzz_doors.py \
+		tests/e2e/test_api_schema.py
