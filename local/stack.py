@@ -370,12 +370,27 @@ def _demo_link(stack: Stack) -> str:
     return f"{stack.url}/v1/views/{sign_view(key, view)}"
 
 
+#: How long the stack may take to stop after SIGTERM or Ctrl-C before it exits regardless.
+STOP_SECONDS = 10.0
+
+
+def _give_up() -> None:
+    print(f"stopping took over {STOP_SECONDS:g} s: exiting", file=sys.stderr, flush=True)
+    os._exit(1)  # the JVM and ralph are tied to this process: they go with it
+
+
 def main() -> int:
     port = int(os.environ.get("PORT", "3000"))
     stop = threading.Event()
 
     def _stop(signum: int, frame: FrameType | None) -> None:
+        if stop.is_set():  # a second signal: stop now
+            os._exit(1)
         stop.set()
+        # Stopping waits for threads that may be mid-request to a dying JVM: never for long.
+        deadline = threading.Timer(STOP_SECONDS, _give_up)
+        deadline.daemon = True
+        deadline.start()
 
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
