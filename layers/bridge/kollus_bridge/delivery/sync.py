@@ -103,9 +103,9 @@ class SyncReport:
     lease_held_elsewhere: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
-    def count(self, name: str) -> None:
+    def count(self, name: str, by: int = 1) -> None:
         with self._lock:
-            setattr(self, name, getattr(self, name) + 1)
+            setattr(self, name, getattr(self, name) + by)
 
 
 def after_failure(
@@ -265,6 +265,16 @@ class SyncRun:
         self._cards.update(cards)
         return found, self._cards
 
+    def _claimed(self, records: Mapping[Any, Deliverable], claimers: ThreadPoolExecutor) -> dict[Any, Deliverable]:
+        """The records of a chunk this run claimed, claimed all at once as the chunk is read (one request
+        ahead of the deliveries, so the claims cost the LMS's slots nothing); the rest are someone else's."""
+        now = self.clock()
+        due = [(key, record) for key, record in records.items() if (record.ledger.next_attempt_at or now + 1) <= now]
+        until = now + self.claim_ms
+        won = list(claimers.map(lambda pair: self.store.claim(pair[1], until), due))
+        self.report.count("not_due", len(records) - sum(won))
+        return {subject: record for (subject, record), claimed in zip(due, won, strict=True) if claimed}
+
     def _deliver_all(self, pages: Iterable[list[tuple[Subject, int | None]]], claim: bool, now: int) -> None:
         """Deliver the records of each page, `sync_concurrency` in flight to the LMS at once, until the
         time runs short. Records are read `READ_AHEAD` to a request, one request ahead of the deliveries."""
@@ -273,11 +283,15 @@ class SyncRun:
 
         def read_next() -> Read | None:
             chunk = next(chunks, None)
-            return None if chunk is None else (chunk, self._read(chunk))
+            if chunk is None:
+                return None
+            records, cards = self._read(chunk)
+            return chunk, (self._claimed(records, claimers) if claim else records, cards)
 
         concurrency = self.settings.sync_concurrency
         with (
             ThreadPoolExecutor(1) as reader,
+            ThreadPoolExecutor(concurrency) as claimers,
             ThreadPoolExecutor(concurrency) as senders,
             ThreadPoolExecutor(concurrency) as recorders,
         ):
@@ -301,7 +315,7 @@ class SyncRun:
                         done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
                         for future in done:
                             future.result()
-                    in_flight.add(senders.submit(self.deliver, record, claim, recorders, cards))
+                    in_flight.add(senders.submit(self.deliver, record, False, recorders, cards))  # claimed on read
             for future in in_flight:
                 future.result()
 
