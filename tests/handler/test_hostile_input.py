@@ -212,3 +212,24 @@ def test_an_enrolment_must_end_after_it_starts(doors: Doors) -> None:
     fine = {**backwards, "ends_at": "2027-02-01T00:00:00Z"}
     status, answer = doors.call("PUT", path, route, body={"enrollments": [fine]}, course_id="algo-101")
     assert status == 200, answer
+
+
+def test_a_drm_request_is_capped_and_reads_each_learner_and_content_once(doors: Doors) -> None:
+    store = doors.functions["PlayFunction"].store
+    calls: list[str] = []
+    for name in ("enrolments_of", "courses_holding", "log_access", "log_accesses"):
+        original = getattr(store, name)
+
+        def counted(*args: Any, name: str = name, original: Any = original, **kwargs: Any) -> Any:
+            calls.append(name)
+            return original(*args, **kwargs)
+
+        setattr(store, name, counted)
+    items = [{"kind": 3, "client_user_id": "learner-1", "media_content_key": f"lecture-{at % 5}",
+              "hardware_id": "hw-1"} for at in range(200)]  # fmt: skip
+    status, answer = doors.post("drm", urlencode({"items": json.dumps(items)}).encode())
+    assert status == 200, answer
+    assert sorted(calls) == ["courses_holding"] * 5 + ["enrolments_of", "log_accesses"]
+    status, answer = doors.post("drm", urlencode({"items": json.dumps([*items, items[0]])}).encode())
+    assert status == 400 and answer["error"]["field"] == "items" and "200" in answer["error"]["message"]
+    assert [item["source"]["S"] for item in doors.kept()] == ["drm_callback"]

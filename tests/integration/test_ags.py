@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -98,3 +99,19 @@ def test_a_claim_whose_delivery_died_runs_out_and_a_failed_lookup_gives_its_clai
     assert channel.send(*completion(platform, 2), timeout=10).status in {200, 201}  # the failed lookup's claim went
     assert platform.gradebook.made == 1 and store.get_lineitem(place) == platform.url + "/lineitems/made-1"
     assert not store.claim_lineitem(place, "late", now_ms() + LINE_CLAIM_MS * 2, now_ms() + LINE_CLAIM_MS * 3)
+
+
+def test_a_line_item_off_the_platforms_hosts_gets_no_request_and_no_token(
+    store: DynamoStore, platform: LtiPlatform
+) -> None:
+    channel = channel_for(store, platform)
+    delivery, message = completion(platform, 1)
+    for foreign in ("http://169.254.169.254/latest/meta-data", "https://evil.example/lineitems/1"):
+        assert delivery.link is not None
+        aimed = replace(delivery, link=replace(delivery.link, lineitem=foreign))
+        attempt = channel.send(aimed, message, timeout=5)
+        assert attempt.status is None and "not on local's hosts" in (attempt.error or ""), attempt
+        listed = replace(delivery, link=replace(delivery.link, lineitems=foreign))
+        assert "not on local's hosts" in (channel.send(listed, message, timeout=5).error or "")
+    assert platform.gradebook.latest() == {} and platform.gradebook.made == 0
+    assert channel.send(delivery, message, timeout=10).status in {200, 201}  # its own hosts: delivered

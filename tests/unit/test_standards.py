@@ -4,6 +4,7 @@ tool's keys, what a launch says, the deep-linking response, and what each target
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from dataclasses import replace
 
@@ -199,3 +200,44 @@ def test_the_deep_linking_response_returns_resource_links_with_line_items() -> N
          "custom": {"media_content_key": "m-1"},
          "lineItem": {"scoreMaximum": 100, "label": "Week 1", "resourceId": "m-1"}},
     ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("return_url", "allowed"),
+    [
+        ("https://lms.example/deep-link-return", True),
+        ("http://127.0.0.1:3300/deep-link-return", True),
+        ("http://localhost/return", True),
+        ("javascript:alert(1)//", False),
+        ("JAVASCRIPT:alert(1)", False),
+        ("data:text/html,<script>alert(1)</script>", False),
+        ("http://lms.example/return", False),
+        ("https://", False),
+        ("//lms.example/return", False),
+    ],
+)
+def test_a_deep_linking_response_goes_back_only_to_an_https_url(return_url: str, allowed: bool) -> None:
+    from kollus_bridge.api.lti import session_token  # noqa: PLC0415
+    from kollus_bridge.lti.launch import DL_CLAIM  # noqa: PLC0415
+
+    launch = Launch(
+        PLATFORM, "LtiDeepLinkingRequest", "teacher-1", "3", {DL_CLAIM: {"deep_link_return_url": return_url}}
+    )
+    keys = ToolKeys((new_key(),))
+    if allowed:
+        assert (
+            keys.verify(session_token(launch, keys, int(time.time())), "kollus-lms-bridge/deep-link")["return_url"]
+            == return_url
+        )
+    else:
+        with pytest.raises(InvalidRequest, match="https"):
+            session_token(launch, keys, int(time.time()))
+
+
+def test_a_signed_launch_whose_claims_hold_a_lone_surrogate_is_refused() -> None:
+    from kollus_bridge.lti.launch import launch_of  # noqa: PLC0415
+    from kollus_bridge.lti.platforms import Login  # noqa: PLC0415
+
+    claims = {"aud": "client-1", "nonce": "n", "sub": "s", CLAIM + "context": {"title": "Algo\ud800"}}
+    with pytest.raises(InvalidRequest, match="surrogate"):
+        launch_of(PLATFORM, claims, Login("state", "n", "moodle", 0))

@@ -7,6 +7,7 @@ import random
 from dataclasses import replace
 from types import MappingProxyType
 
+import pytest
 from kollus_bridge.content.catalog import Entry, Status
 from kollus_bridge.content.ports import ContentCard
 from kollus_bridge.delivery.ledger import Attempt, StoredContent, StoredRecord, SyncLedger, SyncState
@@ -16,7 +17,8 @@ from kollus_bridge.kollus.callback import BlockReport, Callback
 from kollus_bridge.progress.rule import RecordState, complete, merge, plain_update
 from kollus_bridge.settings import settings_from
 
-SETTINGS = settings_from({"TABLE_NAME": "table", "KOLLUS_CALLBACK_TOKEN": "t", "API_TOKEN": "a"})
+BASE_ENVIRONMENT = {"TABLE_NAME": "table", "KOLLUS_CALLBACK_TOKEN": "t", "API_TOKEN": "a"}
+SETTINGS = settings_from(BASE_ENVIRONMENT)
 UPDATES = settings_from(
     {"TABLE_NAME": "table", "KOLLUS_CALLBACK_TOKEN": "t", "API_TOKEN": "a", "SYNC_PROGRESS_UPDATES": "true"}
 )
@@ -119,3 +121,15 @@ def test_after_failure_retries_then_fails() -> None:
     assert (ledger.state, ledger.attempts, ledger.next_attempt_at) == (SyncState.FAILED, 10, None)
     ledger = after_failure(SyncLedger(), Attempt(status=410), SETTINGS, 1000, rng)
     assert (ledger.state, ledger.attempts) == (SyncState.FAILED, 1)
+
+
+@pytest.mark.parametrize("timeout", ["0.5", "10", "60"])
+def test_a_claim_outlasts_every_request_its_send_may_make(timeout: str) -> None:
+    from kollus_bridge.delivery.sync import REQUESTS_PER_SEND, SyncRun  # noqa: PLC0415
+
+    settings = settings_from({**BASE_ENVIRONMENT, "SYNC_HTTP_TIMEOUT_SECONDS": timeout})
+    run = SyncRun(None, None, settings, [], lambda: 60_000)  # type: ignore[arg-type]
+    # Each request ends at its deadline however slowly the other side answers (outbound's watchdog),
+    # so a claim longer than all of a send's requests is never taken over while the send may be open.
+    assert run.claim_ms > REQUESTS_PER_SEND * float(timeout) * 1000
+    assert run.claim_ms >= 60_000
