@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+from kollus_bridge import outbound
 from kollus_bridge.content import manage
 from kollus_bridge.content.catalog import Status
 from kollus_bridge.content.limiter import Limiter
@@ -240,6 +241,7 @@ def _take_slots(endpoint: str, table: str, api_url: str, until: float, granted: 
         aws_secret_access_key=LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
     )
     store = DynamoStore(table, client)
+    outbound.allow_private_targets(True)  # a process of its own: the stand-in listens on 127.0.0.1
     interval = settings_from(
         {"TABLE_NAME": table, "KOLLUS_CALLBACK_TOKEN": "t", "API_TOKEN": "a"}
     ).kollus_api_interval_ms

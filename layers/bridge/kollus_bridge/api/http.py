@@ -142,7 +142,11 @@ def make_resolver(settings: Settings) -> APIGatewayHttpResolver:
     @app.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]
     def _invalid_request(error: RequestValidationError) -> Response[str]:
         field = _validation_field(error)
-        message = f"missing or invalid parameter {field}" if field else "invalid request"
+        reason = next((str(detail["msg"]) for detail in error.errors() if detail.get("type") == "value_error"), None)
+        if reason is not None:  # the model's own words (a rule across fields, as ends_at after starts_at)
+            message = reason.removeprefix("Value error, ")
+        else:
+            message = f"missing or invalid parameter {field}" if field else "invalid request"
         return error_response(InvalidRequest(message, field=field))
 
     @app.exception_handler(ValueError)  # type: ignore[untyped-decorator]

@@ -191,6 +191,11 @@ class RulesInput(BaseModel):
     )
 
 
+#: What a callback reads back as it was sent: no control characters, no white space at the ends.
+READ_BACK = r"^[^\x00-\x1f\x85\s](?:[^\x00-\x1f]*[^\x00-\x1f\x85\s])?$"
+#: What a callback reads as no value at all (`null`, `undefined`, an unsubstituted `{PLACEHOLDER}`).
+ABSENT = r"^(?:[Nn][Uu][Ll][Ll]|[Uu][Nn][Dd][Ee][Ff][Ii][Nn][Ee][Dd]|\{[A-Za-z0-9_]+\})$"
+
 #: The uservalue names Kollus knows (no leading zeros), and how long a value may be.
 USERVALUE_NAME = r"uservalue([0-9]|[1-9][0-9])"
 MAX_USERVALUE_LENGTH = 2048
@@ -216,14 +221,24 @@ class PlaybackInput(BaseModel):
         },
     )
 
-    client_user_id: str = Field(min_length=1, max_length=256)
-    media_content_key: str = Field(min_length=1, max_length=256)
+    client_user_id: str = Field(
+        min_length=1, max_length=256, pattern=READ_BACK, json_schema_extra={"not": {"pattern": ABSENT}}
+    )
+    media_content_key: str = Field(
+        min_length=1, max_length=256, pattern=READ_BACK, json_schema_extra={"not": {"pattern": ABSENT}}
+    )
     uservalues: dict[str, str] = Field(
         default_factory=dict,
         description="uservalue0..uservalue99 to attach, but the session nonce's (PLAYBACK_NONCE_SLOT, uservalue99)",
         json_schema_extra={
             "propertyNames": {"pattern": f"^{USERVALUE_NAME}$", "not": {"const": DEFAULT_NONCE_SLOT}},
-            "additionalProperties": {"type": "string", "maxLength": MAX_USERVALUE_LENGTH},
+            "additionalProperties": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": MAX_USERVALUE_LENGTH,
+                "pattern": READ_BACK,
+                "not": {"pattern": ABSENT},
+            },
         },
     )
     expires_in: WholeNumber = Field(default=3600, ge=60, le=86400, description="Seconds the URL stays valid.")

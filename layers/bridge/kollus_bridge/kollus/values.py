@@ -94,11 +94,11 @@ def read_text(value: Any, field: str, limit: int = MAX_ID_LENGTH) -> str | None:
     refuse_conflict(value, field)
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise InvalidPayload(f"{field} must be a string", field=field)
+    if isinstance(value, str) and _CONTROL.search(value):  # before white space is trimmed: \r is no space
+        raise InvalidPayload(f"{field} contains control characters", field=field)
     text = str(value).strip() if isinstance(value, str) else str(value)
     if len(text) > limit:
         raise InvalidPayload(f"{field} is longer than {limit} characters", field=field)
-    if _CONTROL.search(text):
-        raise InvalidPayload(f"{field} contains control characters", field=field)
     return text
 
 
