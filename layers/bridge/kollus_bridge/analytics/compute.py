@@ -18,6 +18,7 @@ from urllib.parse import parse_qsl, urlencode
 
 from kollus_bridge.errors import BridgeError, InvalidRequest, TooManyRequests
 from kollus_bridge.kollus.callback import RawCallback, parse_callback
+from kollus_bridge.kollus.values import ascii_digits
 from kollus_bridge.progress.ports import Record
 from kollus_bridge.progress.rule import session_key
 from kollus_bridge.settings import Settings
@@ -61,7 +62,7 @@ class Scope:
         pair = None
         if uservalue is not None:
             name, colon, value = uservalue.partition(":")
-            if not colon or not name.startswith("uservalue") or not (name[9:].isascii() and name[9:].isdigit()):
+            if not colon or not name.startswith("uservalue") or not ascii_digits(name[9:]):
                 raise InvalidRequest("uservalue must be uservalueN:value, e.g. uservalue0:course-77", field="uservalue")
             pair = (name, value)
         return cls(course or None, pair, grid)

@@ -108,6 +108,11 @@ class SyncReport:
             setattr(self, name, getattr(self, name) + by)
 
 
+def _due(record: Deliverable, now: int) -> bool:
+    due_at = record.ledger.next_attempt_at
+    return due_at is not None and due_at <= now
+
+
 def after_failure(
     ledger: SyncLedger,
     attempt: Attempt,
@@ -156,35 +161,20 @@ class SyncRun:
     _cards_asked: set[str] = field(default_factory=set, repr=False)
 
     def deliver(
-        self,
-        record: Deliverable,
-        claim: bool,
-        recorders: ThreadPoolExecutor,
-        cards: Mapping[str, ContentCard] | None = None,
+        self, record: Deliverable, recorders: ThreadPoolExecutor, cards: Mapping[str, ContentCard] | None = None
     ) -> None:
-        """Deliver one due record (claiming it first on the fast path) and hand its outcome to
-        `recorders`, so that the next delivery need not wait for the ledger write. A failure here is
-        logged and counted, and the run goes on: the record stays due for the next run."""
+        """Deliver one due record this run claimed and hand its outcome to `recorders`, so that the next
+        delivery need not wait for the ledger write. A failure here is logged and counted, and the run
+        goes on: the record stays due for the next run."""
         try:
-            self._deliver(record, claim, recorders, cards)
+            self._deliver(record, recorders, cards)
         except Exception:
             logger.exception("delivery failed before its outcome was recorded")
             self.report.count("errors")
 
     def _deliver(
-        self,
-        record: Deliverable,
-        claim: bool,
-        recorders: ThreadPoolExecutor,
-        cards: Mapping[str, ContentCard] | None,
+        self, record: Deliverable, recorders: ThreadPoolExecutor, cards: Mapping[str, ContentCard] | None
     ) -> None:
-        due_at = record.ledger.next_attempt_at
-        if due_at is None or due_at > self.clock():
-            self.report.count("not_due")
-            return
-        if claim and not self.store.claim(record, self.clock() + self.claim_ms):
-            self.report.count("not_due")
-            return
         if isinstance(record, StoredRecord) and self.channels:
             # Before the record can leave the due index: each target learns of what changed.
             self.store.fan_out(record, list(self.channels), self.clock())
@@ -269,15 +259,16 @@ class SyncRun:
         """The records of a chunk this run claimed, claimed all at once as the chunk is read (one request
         ahead of the deliveries, so the claims cost the LMS's slots nothing); the rest are someone else's."""
         now = self.clock()
-        due = [(key, record) for key, record in records.items() if (record.ledger.next_attempt_at or now + 1) <= now]
+        due = [(key, record) for key, record in records.items() if _due(record, now)]
         until = now + self.claim_ms
         won = list(claimers.map(lambda pair: self.store.claim(pair[1], until), due))
         self.report.count("not_due", len(records) - sum(won))
         return {subject: record for (subject, record), claimed in zip(due, won, strict=True) if claimed}
 
-    def _deliver_all(self, pages: Iterable[list[tuple[Subject, int | None]]], claim: bool, now: int) -> None:
+    def _deliver_all(self, pages: Iterable[list[tuple[Subject, int | None]]], now: int) -> None:
         """Deliver the records of each page, `sync_concurrency` in flight to the LMS at once, until the
-        time runs short. Records are read `READ_AHEAD` to a request, one request ahead of the deliveries."""
+        time runs short. Records are read and claimed `READ_AHEAD` to a request, one request ahead of
+        the deliveries."""
         chunks = (page[at : at + READ_AHEAD] for page in pages for at in range(0, len(page), READ_AHEAD))
         Read = tuple[list[tuple[Subject, int | None]], tuple[Mapping[Any, Deliverable], Mapping[str, ContentCard]]]
 
@@ -286,7 +277,7 @@ class SyncRun:
             if chunk is None:
                 return None
             records, cards = self._read(chunk)
-            return chunk, (self._claimed(records, claimers) if claim else records, cards)
+            return chunk, (self._claimed(records, claimers), cards)
 
         concurrency = self.settings.sync_concurrency
         with (
@@ -315,7 +306,7 @@ class SyncRun:
                         done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
                         for future in done:
                             future.result()
-                    in_flight.add(senders.submit(self.deliver, record, False, recorders, cards))  # claimed on read
+                    in_flight.add(senders.submit(self.deliver, record, recorders, cards))
             for future in in_flight:
                 future.result()
 
@@ -328,7 +319,7 @@ class SyncRun:
             self.report.lease_held_elsewhere = True
             return self.report
         try:
-            self._deliver_all(self._due_pages(now), claim=True, now=now)
+            self._deliver_all(self._due_pages(now), now=now)
         finally:
             self.store.release_lease(holder)
         return self.report
@@ -340,7 +331,7 @@ class SyncRun:
         pages: list[list[tuple[Subject, int | None]]] = [
             [(subject, None) for subject in unique[at : at + size]] for at in range(0, len(unique), size)
         ]
-        self._deliver_all(pages, claim=True, now=self.clock())
+        self._deliver_all(pages, now=self.clock())
         return self.report
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from enum import StrEnum
 
+from kollus_bridge.kollus.values import ascii_digits
 from kollus_bridge.settings import WebhookSecretError, secret_key
 
 #: Retry-After values beyond this are capped like our own backoff.
@@ -82,7 +83,7 @@ def retry_after_seconds(value: str | None, now: float) -> float | None:
     if not value:
         return None
     text = value.strip()
-    if text.isascii() and text.isdigit():  # `²` is a digit to `str.isdigit`, and no number
+    if ascii_digits(text):  # `²` is a digit to `str.isdigit`, and no number
         return float(text)
     try:
         when = parsedate_to_datetime(text)

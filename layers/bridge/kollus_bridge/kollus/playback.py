@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
+from .values import ascii_digits
+
 NONCE_VERSION = "v3"
 #: A nonce stamped further ahead than this (clock skew) is not accepted.
 NONCE_FUTURE_TOLERANCE_SECONDS = 300
@@ -108,7 +110,7 @@ def sign_nonce(  # noqa: PLR0917 (the key, what it binds, and the page load's id
 
 
 def _stamp(text: str) -> int | None:
-    return int(text) if text.isascii() and text.isdigit() and len(text) <= 12 else None
+    return int(text) if ascii_digits(text) and len(text) <= 12 else None
 
 
 def read_nonce(

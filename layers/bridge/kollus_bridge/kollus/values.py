@@ -126,12 +126,17 @@ def ascii_digits(text: str) -> bool:
     return text.isascii() and text.isdigit()
 
 
-def refuse_lone_surrogates(text: str, document: Any, field: str) -> None:
-    """A JSON document decoded from `text` may hold a lone surrogate (`"\\ud800"`), which is no
-    character: UTF-8 cannot store it, so it is refused here, where it came in."""
-    if not _SURROGATE_ESCAPE.search(text):
-        return
+def holds_lone_surrogate(value: Any) -> bool:
+    """Whether a decoded value (text, or a JSON document) holds a lone surrogate (`"\\ud800"`), which
+    is no character: UTF-8, and so storage, cannot hold it."""
     try:
-        json.dumps(document, ensure_ascii=False).encode("utf-8")
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
     except UnicodeEncodeError:
-        raise InvalidPayload(f"{field} holds a lone UTF-16 surrogate escape; send UTF-8 text", field=field) from None
+        return True
+    return False
+
+
+def refuse_lone_surrogates(text: str, document: Any, field: str) -> None:
+    """A JSON document decoded from `text` may hold a lone surrogate: refused here, where it came in."""
+    if _SURROGATE_ESCAPE.search(text) and holds_lone_surrogate(document):
+        raise InvalidPayload(f"{field} holds a lone UTF-16 surrogate escape; send UTF-8 text", field=field)

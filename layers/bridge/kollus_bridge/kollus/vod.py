@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from kollus_bridge import outbound
+from kollus_bridge.kollus.values import ascii_digits
 
 #: Longest upload URL validity Kollus grants (seconds).
 MAX_UPLOAD_EXPIRY = 21_600
@@ -304,7 +305,7 @@ class VodClient:
     def _delay(self, retries: int, last: VodUnavailable) -> float:
         ceiling = min(30.0, self.retry_base_seconds * 2 ** (retries - 1))
         delay = self.rng.uniform(ceiling / 2, ceiling)
-        if last.retry_after and last.retry_after.strip().isascii() and last.retry_after.strip().isdigit():
+        if last.retry_after and ascii_digits(last.retry_after.strip()):
             delay = max(delay, min(30.0, float(last.retry_after)))
         return delay
 

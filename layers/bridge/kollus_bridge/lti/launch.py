@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import json
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from urllib.parse import urlencode
 import jwt
 
 from kollus_bridge.errors import Forbidden, InvalidRequest, NotFound
+from kollus_bridge.kollus.values import holds_lone_surrogate
 
 from .keys import ToolKeys
 from .platforms import Login, LtiStore, Platform
@@ -227,10 +227,8 @@ def signed_claims(token: str, pending: Login, store: LtiStore, key_for: KeyFor) 
 
 def launch_of(platform: Platform, claims: dict[str, Any], pending: Login) -> Launch:
     """The launch the platform signed, once it passes every rule of LTI 1.3 and of this login."""
-    try:  # a lone surrogate escape in a claim decodes to text nothing can store
-        json.dumps(claims, ensure_ascii=False).encode("utf-8")
-    except UnicodeEncodeError:
-        raise InvalidRequest("the id_token holds a lone UTF-16 surrogate escape", field="id_token") from None
+    if holds_lone_surrogate(claims):  # a lone surrogate escape in a claim decodes to text nothing can store
+        raise InvalidRequest("the id_token holds a lone UTF-16 surrogate escape", field="id_token")
     audiences = claims["aud"] if isinstance(claims["aud"], list) else [claims["aud"]]
     if len(audiences) > 1 and claims.get("azp") != platform.client_id:
         raise Forbidden("the id_token names several audiences and not us as its azp", field="id_token")

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from kollus_bridge.errors import InvalidRequest
+from kollus_bridge.kollus.values import ascii_digits, holds_lone_surrogate
 
 MAX_TOKEN_LENGTH = 4096
 
@@ -43,18 +44,10 @@ def decode_token(token: str | None, types: Mapping[str, str], fixed: Mapping[str
         if not isinstance(value, dict) or set(value) != {kind} or not isinstance(value[kind], str):
             raise invalid
         text = value[kind]
-        if kind == "N" and not (text.lstrip("-").isascii() and text.lstrip("-").isdigit() and len(text) <= 38):
+        if kind == "N" and not (ascii_digits(text.lstrip("-")) and len(text) <= 38):
             raise invalid
-        if kind == "S" and not (0 < len(text) <= 2048 and _utf8(text)):  # a key DynamoDB would refuse
+        if kind == "S" and (not 0 < len(text) <= 2048 or holds_lone_surrogate(text)):  # a key DynamoDB refuses
             raise invalid
     if any(key[name] != value for name, value in fixed.items()):
         raise invalid
     return key
-
-
-def _utf8(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
