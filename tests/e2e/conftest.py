@@ -39,8 +39,8 @@ def request(url: str, data: bytes | None = None, headers: dict[str, str] | None 
         return error.code, json.loads(error.read())
 
 
-@pytest.fixture(scope="module")
-def stack() -> Iterator[RunningStack]:
+def _start_stack() -> tuple[subprocess.Popen[str], int, int, list[str], dict[str, str]] | None:
+    """A `python -m local` that printed its banner; None when a port it was given was taken meanwhile."""
     port, dynamodb_port = free_port(), free_port()
     environment = {
         **os.environ,
@@ -67,6 +67,8 @@ def stack() -> Iterator[RunningStack]:
     while time.monotonic() < deadline:
         line = process.stdout.readline()
         if not line and process.poll() is not None:
+            if any("Address already in use" in text for text in banner):
+                return None
             pytest.fail("the local stack exited at start-up:\n" + "".join(banner))
         banner.append(line)
         if "Ctrl-C stops everything" in line:
@@ -74,6 +76,20 @@ def stack() -> Iterator[RunningStack]:
     else:
         process.kill()
         pytest.fail("the local stack did not start within 90 s:\n" + "".join(banner))
+    return process, port, dynamodb_port, banner, environment
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[RunningStack]:
+    # The ports are free when chosen, but ephemeral: another connection may take one before the stack
+    # binds it. A start that finds a port taken is tried again on fresh ports.
+    for _ in range(3):
+        started = _start_stack()
+        if started is not None:
+            break
+    else:
+        pytest.fail("the local stack found its ports taken three times")
+    process, port, dynamodb_port, banner, environment = started
     output: list[str] = []
     # Keep reading the log (so the stack never blocks on a full pipe) for the tests to look at.
     threading.Thread(target=lambda: output.extend(process.stdout or []), daemon=True).start()
