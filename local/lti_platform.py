@@ -1,19 +1,19 @@
 """An LTI 1.3 platform (the LMS side) for the local stack and the tests, built on `lti1p3platform`
 (PyPI), a platform implementation nobody here wrote: it builds the OIDC login and the signed launch
 our tool receives, validates our client assertion against our published key set when it issues an
-access token, validates our deep-linking response, and authenticates the scores we post.
+access token, validates our deep-linking response, and authenticates the scores we post and the
+roster requests we make.
 
-What is ours is only the HTTP around it and a gradebook: line items (one per launched content, or
-made by the tool), scores kept per learner and line item, a score to an unknown line item refused
-with 404, and a score whose timestamp is not later than the last one kept refused with 409, as Moodle
-does. Each service asks for its own scope, as Moodle does: scores `score`, looking up line items
-`lineitem` or `lineitem.readonly`, making them `lineitem`.
+What is ours is only the HTTP around it, a gradebook (`local.lti_gradebook`) and the course's roster
+(`local.lti_roster`). A user who starts a launch joins the course as a learner, unless dropped from it.
 
 - `GET /start?user=<sub>&content=<key>` starts a resource-link launch (a learner opening the activity),
   `GET /start?user=<sub>&deep_link=1` a deep-linking request (an instructor adding activities);
   `&line_item=none` launches with no line item of its own, only the context's line items and leave to
   make one (`line_item=readonly`: to look them up only), as an ungraded link does;
 - `GET /authorize`: the OIDC authorization endpoint: answers the launch form (auto-posted in a browser);
+- `GET /roster?context=course-1&add=<user>&drop=<user>` adds (`&as=<client_user_id>` mapped in) and
+  drops members, and answers the roster; `GET /memberships/<context>` is the membership service;
 - `POST /token`, `GET /jwks`, `GET|POST /lineitems`, `POST /lineitems/<id>/scores`,
   `POST /deep-link-return`, `GET /gradebook`.
 """
@@ -21,30 +21,29 @@ does. Each service asks for its own scope, as Moodle does: scores `score`, looki
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from lti1p3platform.exceptions import LineItemNotFoundException
 from lti1p3platform.ltiplatform import LTI1P3PlatformConfAbstract
 from lti1p3platform.message_launch import LTIAdvantageMessageLaunchAbstract
 from lti1p3platform.oidc_login import OIDCLoginAbstract
 from lti1p3platform.registration import Registration
 from lti1p3platform.request import Request
-from lti1p3platform.score import UpdateScoreStatus
-from lti1p3platform.service_connector import AssignmentsGradesService
+
+from .lti_gradebook import Gradebook, Grades
+from .lti_roster import PAGE_SIZE, Memberships, Roster
+
+NRPS_SCOPE = "https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly"
 
 CLIENT_ID = "kollus-bridge-local"
 DEPLOYMENT_ID = "1"
 CONTEXT_ID = "course-1"
-AGS_SCOPE = "https://purl.imsglobal.org/spec/lti-ags/scope/"
+CONTEXT_TITLE = "Algorithms 101"
 
 
 def message_hint(content: str, line_item: str = "given", client_user_id: str = "") -> str:
@@ -103,101 +102,6 @@ class _Launch(LTIAdvantageMessageLaunchAbstract):
         return launch_data
 
 
-@dataclass
-class Gradebook:
-    """Line items, and scores per (learner, line item) in the order accepted."""
-
-    lineitems: dict[str, dict[str, Any]] = field(default_factory=dict)
-    scores: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
-    refused: int = 0
-    made: int = 0
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def keep_lineitem(self, lineitem: Mapping[str, Any]) -> None:
-        with self.lock:
-            self.lineitems.setdefault(str(lineitem["id"]), dict(lineitem))
-
-    def make_lineitem(self, base: str, wanted: Mapping[str, Any]) -> dict[str, Any]:
-        with self.lock:
-            self.made += 1
-            lineitem = {**wanted, "id": f"{base}/made-{self.made}"}
-            self.lineitems[lineitem["id"]] = lineitem
-            return lineitem
-
-    def find_lineitems(self, resource_link_id: str | None, resource_id: str | None) -> list[dict[str, Any]]:
-        with self.lock:
-            return [
-                dict(item)
-                for item in self.lineitems.values()
-                if resource_link_id in {None, item.get("resourceLinkId")}
-                and resource_id in {None, item.get("resourceId")}
-            ]
-
-    def accept(self, lineitem: str, score: Mapping[str, Any]) -> UpdateScoreStatus:
-        key = (str(score["userId"]), lineitem)
-        with self.lock:
-            if lineitem not in self.lineitems:
-                raise LineItemNotFoundException()
-            kept = self.scores.setdefault(key, [])
-            if kept and _seconds(score["timestamp"]) <= _seconds(kept[-1]["timestamp"]):
-                self.refused += 1
-                return UpdateScoreStatus.OLD_TIMESTAMP
-            kept.append(dict(score))
-            return UpdateScoreStatus.SUCCESS if len(kept) > 1 else UpdateScoreStatus.CREATED
-
-    def latest(self) -> dict[str, dict[str, Any]]:
-        with self.lock:
-            return {f"{user}@{item}": scores[-1] for (user, item), scores in self.scores.items()}
-
-
-def _seconds(timestamp: str) -> int:
-    """Whole seconds of an ISO-8601 time (Moodle compares scores' timestamps in seconds)."""
-    return int(datetime.fromisoformat(timestamp.replace("Z", "+00:00")).timestamp())
-
-
-class _Grades(AssignmentsGradesService):
-    """The gradebook behind lti1p3platform's AGS service, which checks each request's access token
-    for `scopes` (the ones the operation needs)."""
-
-    def __init__(self, request: Request, config: _Config, lineitems: str, book: Gradebook, scopes: list[str]) -> None:
-        super().__init__(request, config, lineitems)
-        self.book = book
-        self.scopes = [AGS_SCOPE + scope for scope in scopes]
-
-    @property
-    def allowed_scopes(self) -> list[str]:
-        return self.scopes
-
-    def update_score(self, line_item_id: str, score: Any) -> UpdateScoreStatus:
-        return self.book.accept(line_item_id, score)
-
-    def find_lineitems(  # noqa: PLR0917 (lti1p3platform's signature)
-        self,
-        page: int = 1,
-        limit: int | None = None,
-        line_item_id: str | None = None,
-        resource_link_id: str | None = None,
-        resource_id: str | None = None,
-        tag: str | None = None,
-    ) -> Any:
-        return {"content": self.book.find_lineitems(resource_link_id, resource_id), "has_next": False}
-
-    def find_lineitem(self, line_item_id: str) -> Any:
-        raise NotImplementedError
-
-    def create_lineitem(self, creation_data: Any) -> Any:
-        return self.book.make_lineitem(self.ags.lineitems_url or "", creation_data)
-
-    def update_lineitem(self, update_data: Any) -> Any:
-        raise NotImplementedError
-
-    def delete_lineitem(self, line_item_id: str) -> None:
-        raise NotImplementedError
-
-    def get_results(self, *args: Any, **kwargs: Any) -> Any:
-        raise NotImplementedError
-
-
 class LtiPlatform(ThreadingHTTPServer):
     """The platform on 127.0.0.1; `tool_url` is the bridge's base URL."""
 
@@ -209,8 +113,16 @@ class LtiPlatform(ThreadingHTTPServer):
         self.tool_url = tool_url.rstrip("/")
         self.private_key, self.public_key = _key_pair()
         self.gradebook = Gradebook()
+        self.rosters = {CONTEXT_ID: Roster(CONTEXT_ID, CONTEXT_TITLE)}
         self.deep_links: list[list[dict[str, Any]]] = []
         self.tokens_issued = 0
+        #: Whether the tool may have a token for the membership service (an LMS where the tool's
+        #: registration leaves Names and Role Provisioning off refuses the scope).
+        self.nrps_granted = True
+        #: A status the membership service answers instead of the roster (a platform failing).
+        self.roster_fault: int | None = None
+        #: The membership service's requests (paths with their queries), in order.
+        self.membership_urls: list[str] = []
 
     @property
     def url(self) -> str:
@@ -261,6 +173,18 @@ class LtiPlatform(ThreadingHTTPServer):
     def lineitem(self, content: str) -> str:
         return f"{self.url}/lineitems/{content}"
 
+    def memberships_url(self, context: str = CONTEXT_ID) -> str:
+        return f"{self.url}/memberships/{context}"
+
+    @property
+    def membership_requests(self) -> int:
+        return len(self.membership_urls)
+
+    def roster_url(self, context: str = CONTEXT_ID, add: str = "", drop: str = "", as_: str = "") -> str:
+        """Where a member is added (`as_`: with the learner id a launch of theirs carries) or dropped,
+        and the roster shown."""
+        return f"{self.url}/roster?{urlencode({'context': context, 'add': add, 'drop': drop, 'as': as_})}"
+
 
 class _Handler(BaseHTTPRequestHandler):
     server: LtiPlatform
@@ -295,6 +219,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._authorize(query)
         elif parts.path == "/gradebook":
             self._answer(200, self.server.gradebook.latest())
+        elif parts.path == "/roster":
+            self._roster(query)
+        elif parts.path.startswith("/memberships/"):
+            self._memberships(parts.path.removeprefix("/memberships/"), query)
         elif parts.path == "/lineitems":
             service = self._grades("GET", query, None, ["lineitem", "lineitem.readonly"])
             answer = service.handle_resp(service.handle_get_lineitems)
@@ -303,7 +231,56 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._answer(404, {"error": "not found"})
 
+    def _roster(self, query: Mapping[str, str]) -> None:
+        roster = self.server.rosters.get(query.get("context", CONTEXT_ID))
+        if roster is None:
+            self._answer(404, {"error": "no such context"})
+            return
+        if query.get("add"):
+            roster.add(query["add"], client_user_id=query.get("as", ""))
+        if query.get("drop"):
+            roster.drop(query["drop"])
+        self._answer(200, {"context": roster.context_id, "members": roster.listing(None, with_messages=False)})
+
+    def _memberships(self, context: str, query: Mapping[str, str]) -> None:
+        """The membership service: lti1p3platform checks the token and pages; the next page's URL goes
+        into the `Link` header, and the last page links the differences since now."""
+        self.server.membership_urls.append(self.path)
+        roster = self.server.rosters.get(context)
+        if roster is None or self.server.roster_fault is not None:
+            self._answer(self.server.roster_fault or 404, {"error": "the membership service is unavailable"})
+            return
+        since = roster.sequence
+        size = min(int(query.get("limit") or 0) or PAGE_SIZE, PAGE_SIZE)
+        asked = {**query, "page": int(query.get("page") or 1), "limit": size}
+        request = _Request("GET", asked, {}, {"Authorization": self.headers.get("authorization", "")})
+        service = Memberships(request, self.server.config(), self.server.memberships_url(context), roster)
+        try:
+            answer = service.handle_resp(service.handle_get_members)
+        except Exception as error:  # lti1p3platform refuses a token it cannot verify with its own exception
+            self._answer(401, {"error": f"invalid access token: {error}"})
+            return
+        if answer.code != 200 or not answer.result:
+            self._answer(answer.code, {"error": answer.message})
+            return
+        container = dict(answer.result)
+        following = container.pop("next", None)
+        link = f'<{following}>; rel="next"' if following else ""
+        if not following:
+            differences = f"{self.server.memberships_url(context)}?{urlencode({'since': since})}"
+            link = f'<{differences}>; rel="differences"'
+        self._answer(200, container, answer.media_type or "application/json", {"link": link})
+
     def _start(self, query: Mapping[str, str]) -> None:
+        user = query.get("user", "student-1")
+        roster = self.server.rosters[CONTEXT_ID]
+        if user in roster.dropped:
+            self._answer(403, {"error": f"{user} is no longer a member of {CONTEXT_ID}"})
+            return
+        if not roster.holds(user):
+            roster.add(user, client_user_id=query.get("as", ""))
+        elif query.get("as"):
+            roster.map(user, query["as"])
         wanted = message_hint(query.get("content", ""), query.get("line_item", "given"), query.get("as", ""))
         hint = "deep-link" if query.get("deep_link") else wanted
         login = _Login(_Request("GET", query, {}, {}), self.server.config())
@@ -317,8 +294,10 @@ class _Handler(BaseHTTPRequestHandler):
         launch = _Launch(_Request("GET", query, {}, {}), config)
         user = query.get("login_hint", "student-1")
         hint = query.get("lti_message_hint", "")
-        launch.set_user_data(user, ["http://purl.imsglobal.org/vocab/lis/v2/membership#Learner"], full_name=user)
-        launch.set_launch_context_claim(CONTEXT_ID, context_title="Algorithms 101")
+        roster = self.server.rosters[CONTEXT_ID]
+        launch.set_user_data(user, roster.roles(user), full_name=user)
+        launch.set_launch_context_claim(CONTEXT_ID, context_title=CONTEXT_TITLE)
+        launch.set_nrps(self.server.memberships_url(CONTEXT_ID))
         if hint == "deep-link":
             launch.set_dl(self.server.url + "/deep-link-return", title="Kollus videos", extra_data={"state": "kept"})
         else:
@@ -345,11 +324,11 @@ class _Handler(BaseHTTPRequestHandler):
         )
         self._answer(200, page, "text/html; charset=utf-8")
 
-    def _grades(self, method: str, query: Mapping[str, str], body: Any, scopes: list[str]) -> _Grades:
+    def _grades(self, method: str, query: Mapping[str, str], body: Any, scopes: list[str]) -> Grades:
         """The AGS service for this request, asking for `scopes` (their names after the AGS prefix)."""
         headers = {"Authorization": self.headers.get("authorization", "")}
         request = _Request(method, query, {}, headers, body)
-        return _Grades(request, self.server.config(), self.server.url + "/lineitems", self.server.gradebook, scopes)
+        return Grades(request, self.server.config(), self.server.url + "/lineitems", self.server.gradebook, scopes)
 
     def do_POST(self) -> None:
         parts = urlsplit(self.path)
@@ -357,6 +336,9 @@ class _Handler(BaseHTTPRequestHandler):
         form = {name: values[0] for name, values in parse_qs(body.decode()).items()}
         config = self.server.config()
         if parts.path == "/token":
+            if not self.server.nrps_granted and NRPS_SCOPE in form.get("scope", "").split():
+                self._answer(400, {"error": "invalid_scope", "error_description": "NRPS is not enabled for this tool"})
+                return
             try:
                 token = config.get_access_token(form)
             except Exception as error:  # the library refuses with its own exceptions
