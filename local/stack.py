@@ -64,6 +64,8 @@ LOCAL_DEFAULTS = {
     # The simulated classes replay hours of viewing in seconds: the playback clock would credit them
     # almost nothing. `ENFORCE_PLAYBACK_CLOCK=true make run` turns it on, as in AWS.
     "ENFORCE_PLAYBACK_CLOCK": "false",
+    # The local LMS's roster changes are seen within a minute (AWS: every hour, by default).
+    "ROSTER_SYNC_MINUTES": "1",
     # Every stand-in (Kollus, the LMS receiver, the LTI platform, the LRS) listens on 127.0.0.1.
     "ALLOW_PRIVATE_TARGETS": "true",
     "POWERTOOLS_TRACE_DISABLED": "true",
@@ -360,6 +362,10 @@ def _standards(stack: Stack) -> str:
    {stack.platform.url}/gradebook and the xAPI statements in {lrs})
   an ungraded link (no line item: the tool makes one): --launch '{ungraded}'
   deep linking: {stack.platform.start_url("teacher-1", deep_link=True)} in a browser
+  the course's roster (Names and Role Provisioning; lti:local:course-1 follows it): {stack.platform.roster_url()}
+  drop a learner: {stack.platform.roster_url(drop="student-2")}
+  (within ROSTER_SYNC_MINUTES, or at once after POST /v1/courses/lti%3Alocal%3Acourse-1/roster-sync,
+   the play callback refuses student-2: GET /v1/access-log?client_user_id=local%3Astudent-2)
 """
 
 

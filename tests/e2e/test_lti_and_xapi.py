@@ -2,7 +2,8 @@
 video from an LTI platform (lti1p3platform), plays it with the simulated player, and the completion
 lands in the platform's gradebook (AGS) and in the LRS (ralph) as a Video Profile statement; a
 redelivery to either changes nothing there. A link launched with no line item gets its grade on the
-line item the tool makes. An instructor's deep-linking pick is validated by the platform."""
+line item the tool makes. An instructor's deep-linking pick is validated by the platform. The LMS's
+roster (Names and Role Provisioning) enrols learners who never launched and ends those it drops."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ import urllib3
 
 from local.lrs import PASSWORD, USERNAME, statements_at, validate
 from local.player import Bridge, launch, open_url, run_player
-from local.simulator import Content
+from local.simulator import Content, Session
 from tests.e2e.conftest import RunningStack
 
 T = TypeVar("T")
@@ -136,3 +137,47 @@ def test_an_ungraded_links_grade_lands_on_the_line_item_the_tool_makes(stack: Ru
     line, score = eventually(graded)
     assert (score["scoreGiven"], score["activityProgress"]) == (100.0, "Completed")
     assert line.startswith(platform_url(stack) + "/lineitems/made-")  # the tool made the link's line item
+
+
+def api_get(stack: RunningStack, path: str) -> tuple[int, Any]:
+    answer = http.request("GET", stack.url + path, headers=API)
+    return answer.status, answer.json()
+
+
+def test_the_lms_roster_enrols_learners_who_never_launched_and_drops_those_who_left(stack: RunningStack) -> None:
+    bridge = Bridge(stack.url)
+    course = "lti%3Alocal%3Acourse-1"
+    start = f"{platform_url(stack)}/start?" + urlencode({"user": "student-1", "content": "roster-lecture"})
+    learner, key, uservalues = open_url(bridge, launch(bridge, start))
+    assert learner == "local:student-1"
+    # The first launch from the context asked for its roster; the stream hands it to the roster function.
+    synced = eventually(lambda: (found := api_get(stack, f"/v1/courses/{course}")[1])["roster_synced_at"] and found)
+    assert synced["source"] == "lti" and synced["roster_error"] is None and synced["roster_learners"] >= 3
+    run = run_player(bridge, learner, Content(key, 240.0, 4), speed=16, uservalues=uservalues)
+    assert run.refused is None
+
+    def listed() -> dict[str, str] | None:
+        status, body = api_get(stack, f"/v1/analytics/contents/{key}/learners?course={course}&limit=100")
+        rows = {row["client_user_id"]: row["status"] for row in body.get("items", [])} if status == 200 else {}
+        return rows if "local:student-1" in rows and rows["local:student-1"] != "not_started" else None
+
+    rows = eventually(listed)
+    assert rows["local:student-2"] == "not_started"  # on the LMS's roster, never launched
+    assert "local:teacher-1" not in rows  # an instructor is no learner of the course
+
+    # The LMS drops student-2; the next sync ends the enrolment, and the play callback refuses them.
+    student = Bridge(stack.url)
+    session = Session("local:student-2", Content(key, 240.0, 4), int(time.time()), "phone-2")
+    assert student.ask(1, session)["result"] == 1
+    assert http.request("GET", f"{platform_url(stack)}/roster?" + urlencode({"drop": "student-2"})).status == 200
+    asked = http.request("POST", f"{stack.url}/v1/courses/{course}/roster-sync", headers=API)
+    assert asked.status == 202, asked.data
+
+    def dropped() -> dict[str, Any] | None:
+        body = api_get(stack, "/v1/learners/local%3Astudent-2/enrollments")[1]
+        return next((e for e in body["items"] if e["source"] == "dropped"), None)
+
+    assert eventually(dropped)["active"] is False
+    assert student.ask(1, session)["result"] == 0
+    log = api_get(stack, "/v1/access-log?client_user_id=local%3Astudent-2")[1]["items"]
+    assert log[0]["allowed"] is False and log[0]["reason"] == "ended"

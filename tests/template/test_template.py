@@ -127,6 +127,7 @@ def test_routes() -> None:
         ("PUT /v1/courses/{course_id}/enrollments", "ApiFunction"),
         ("DELETE /v1/courses/{course_id}/enrollments/{client_user_id}", "ApiFunction"),
         ("GET /v1/courses/{course_id}/enrollments", "ApiFunction"),
+        ("POST /v1/courses/{course_id}/roster-sync", "ApiFunction"),
         ("GET /v1/learners/{client_user_id}/enrollments", "ApiFunction"),
         ("GET /v1/access-log", "ApiFunction"),
         ("GET /v1/analytics/contents/{media_content_key}", "ApiFunction"),
@@ -445,7 +446,7 @@ def test_every_stream_mapping_sends_what_it_gives_up_on_to_a_watched_queue() -> 
         for event in function["Properties"].get("Events", {}).values()
         if event["Type"] == "DynamoDB"
     ]
-    assert len(mappings) == 2
+    assert {name for name, _ in mappings} == {"DeliverFunction", "AnalyticsFunction", "RosterFunction"}
     for name, mapping in mappings:
         queue = mapping["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"][0]
         assert queue in queues and queue in watched, name

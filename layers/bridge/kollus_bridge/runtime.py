@@ -25,8 +25,10 @@ from kollus_bridge.kollus.vod import VodClient
 from kollus_bridge.lti.grades import AccessTokens
 from kollus_bridge.lti.keys import ToolKeys, new_key
 from kollus_bridge.lti.platforms import LineItemStore, Platform
+from kollus_bridge.lti.roster_sync import RosterStore, RosterSync
 from kollus_bridge.settings import Settings, SettingsError
 from kollus_bridge.store.secrets import SecretConflict, read_secret, write_secret
+from kollus_bridge.times import now_ms
 
 #: The tool keys as last read from Secrets Manager, and when (monotonic seconds).
 _tool_keys: dict[str, tuple[float, ToolKeys]] = {}
@@ -111,6 +113,12 @@ def delivery_run(settings: Settings, store: DeliveryStore, remaining_ms: Callabl
         raise SettingsError("LMS_WEBHOOK_URL is not set: there is nowhere to deliver completions")
     secrets = lms_webhook_secrets(settings) if settings.lms_webhook_url is not None else []
     return SyncRun(store, post_webhook, settings, secrets, remaining_ms, channels=extra)
+
+
+def roster_sync(settings: Settings, store: RosterStore, remaining_ms: Callable[[], int]) -> RosterSync:
+    """Roster syncs over the process's access tokens, each request within `SYNC_HTTP_TIMEOUT_SECONDS`."""
+    outbound_policy(settings)
+    return RosterSync(store, access_tokens(settings), now_ms, remaining_ms, settings.sync_http_timeout_seconds)
 
 
 def vod_client(settings: Settings, slots: SlotStore) -> VodClient:

@@ -183,6 +183,9 @@ class Settings:
     lti_jwks_cache_seconds: int = setting(_integer(0, 86_400), 3600)
     #: How long the playback URL a launch answers with stays valid, in seconds.
     lti_playback_expires_in: int = setting(_integer(60, 86_400), 7200)
+    #: Minutes between two syncs of an LTI course's roster (its context's membership service); the
+    #: schedule looks every `RosterSchedule`, so shorter periods count as that.
+    roster_sync_minutes: float = setting(_number(1, 10_080), 60.0)
 
     # --- content management: the Kollus VOD API ---
     #: The VOD API's base (legacy v0); the local stack points it at its stand-in.

@@ -12,6 +12,9 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
+#: Who wrote an enrolment, beside the LMS API (no source): an LTI launch, the roster, the roster's end.
+LAUNCH, ROSTER, DROPPED = "launch", "roster", "dropped"
+
 
 @dataclass(frozen=True)
 class Enrolment:
@@ -19,6 +22,11 @@ class Enrolment:
     client_user_id: str
     starts_at: int | None = None
     ends_at: int | None = None
+    #: Who wrote it: None for the LMS API, `launch` (an LTI launch, for the playback URL's life),
+    #: `roster` (the LMS's roster) or `dropped` (the roster ended it: the member left the course).
+    source: str | None = None
+    #: When it was written (epoch ms; None for the LMS API's).
+    granted_at: int | None = None
 
     def active(self, now: int) -> bool:
         return (self.starts_at is None or self.starts_at <= now) and (self.ends_at is None or now < self.ends_at)

@@ -10,12 +10,13 @@ time with one batch read each, and each learner's sessions from one query, run i
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
+from kollus_bridge.access.entitlement import DROPPED, Enrolment
 from kollus_bridge.errors import BridgeError, InvalidRequest, TooManyRequests
 from kollus_bridge.kollus.callback import RawCallback, parse_callback
 from kollus_bridge.kollus.values import ascii_digits
@@ -116,12 +117,18 @@ def all_records(store: AnalyticsStore, media_content_key: str) -> Iterator[Seque
             return
 
 
+def members(enrolments: Iterable[Enrolment]) -> set[str]:
+    """The learners a course counts: every enrolment but those the roster ended (the member left the
+    course: their records still count in the content's unscoped figures)."""
+    return {enrolment.client_user_id for enrolment in enrolments if enrolment.source != DROPPED}
+
+
 def enrolled(store: AnalyticsStore, course_id: str) -> set[str]:
     learners: set[str] = set()
     token: str | None = None
     while True:
         page, token = store.enrolments_page(course_id=course_id, client_user_id=None, limit=PAGE, next_token=token)
-        learners |= {enrolment.client_user_id for enrolment in page}
+        learners |= members(page)
         if token is None:
             return learners
 
@@ -169,7 +176,7 @@ def learner_table(
     stalled = settings.stalled_after_days
     if course is not None:
         page, token = store.enrolments_page(course_id=course, client_user_id=None, limit=limit, next_token=next_token)
-        names = sorted({enrolment.client_user_id for enrolment in page})
+        names = sorted(members(page))
         records: Sequence[Record] = [
             record for name in names if (record := store.get_stored(name, media_content_key)) is not None
         ]

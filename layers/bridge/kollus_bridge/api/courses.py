@@ -9,6 +9,7 @@ from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Fiel
 
 from kollus_bridge.access.entitlement import Enrolment
 from kollus_bridge.access.ports import Course, Decision
+from kollus_bridge.lti.roster_sync import Roster
 from kollus_bridge.times import iso_time
 
 from .models import example
@@ -60,6 +61,22 @@ COURSE_EXAMPLE = {
     "media_content_keys": ["nY3CaQtl", "k8PzQ2aa"],
     "max_devices": 2,
     "updated_at": "2026-11-22T09:00:00.000Z",
+    "source": "api",
+    "platform_id": None,
+    "context_id": None,
+    "roster_synced_at": None,
+    "roster_error": None,
+    "roster_learners": None,
+}
+LTI_COURSE_EXAMPLE = {
+    **COURSE_EXAMPLE,
+    "course_id": "lti:moodle:42",
+    "max_devices": None,
+    "source": "lti",
+    "platform_id": "moodle",
+    "context_id": "42",
+    "roster_synced_at": "2026-11-22T09:05:00.000Z",
+    "roster_learners": 38,
 }
 ENROLLMENT_EXAMPLE = {
     "course_id": "algo-101",
@@ -67,6 +84,7 @@ ENROLLMENT_EXAMPLE = {
     "starts_at": None,
     "ends_at": "2027-02-28T15:00:00.000Z",
     "active": True,
+    "source": "api",
 }
 DECISION_EXAMPLE = {
     "at": "2026-11-22T09:14:03.120Z",
@@ -81,13 +99,22 @@ DECISION_EXAMPLE = {
 
 
 class CourseOut(BaseModel):
-    model_config = example(COURSE_EXAMPLE)
+    model_config = example(COURSE_EXAMPLE, LTI_COURSE_EXAMPLE)
 
     course_id: str
     title: str
     media_content_keys: list[str]
     max_devices: int | None
     updated_at: str | None
+    source: Literal["api", "lti"] = Field(
+        description="api: the LMS pushes its enrolments; "
+        "lti: made by LTI launches, its enrolments follow the context's roster."
+    )
+    platform_id: str | None = Field(description="lti: the LMS's platform registration.")
+    context_id: str | None = Field(description="lti: the course (context) id in the LMS.")
+    roster_synced_at: str | None = Field(description="lti: when the roster was last read in full or in part.")
+    roster_error: str | None = Field(description="lti: why the last attempt to read the roster failed (null: none).")
+    roster_learners: int | None = Field(description="lti: active learners on the roster at its last full read.")
 
 
 class CoursePage(BaseModel):
@@ -155,6 +182,10 @@ class EnrollmentOut(BaseModel):
     starts_at: str | None
     ends_at: str | None
     active: bool = Field(description="Whether the enrolment is in force now.")
+    source: Literal["api", "launch", "roster", "dropped"] = Field(
+        description="api: pushed by the LMS; launch: an LTI launch, for its playback URL's life; roster: the LMS's "
+        "roster; dropped: ended by the roster (the member left the course)."
+    )
 
 
 class EnrollmentPage(BaseModel):
@@ -191,13 +222,19 @@ class AccessLogPage(BaseModel):
     next_token: str | None
 
 
-def course_json(course: Course) -> CourseOut:
+def course_json(course: Course, roster: Roster | None = None) -> CourseOut:
     return CourseOut(
         course_id=course.course_id,
         title=course.title,
         media_content_keys=list(course.media_content_keys),
         max_devices=course.max_devices,
         updated_at=iso_time(course.updated_at),
+        source="api" if roster is None else "lti",
+        platform_id=None if roster is None else roster.platform_id,
+        context_id=None if roster is None else roster.context_id,
+        roster_synced_at=None if roster is None else iso_time(roster.synced_at),
+        roster_error=None if roster is None else roster.error,
+        roster_learners=None if roster is None else roster.learners,
     )
 
 
@@ -208,6 +245,7 @@ def enrollment_json(enrolment: Enrolment, now: int) -> EnrollmentOut:
         starts_at=iso_time(enrolment.starts_at),
         ends_at=iso_time(enrolment.ends_at),
         active=enrolment.active(now),
+        source=enrolment.source or "api",  # type: ignore[arg-type]
     )
 
 

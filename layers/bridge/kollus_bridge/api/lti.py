@@ -12,7 +12,6 @@ from urllib.parse import urlsplit
 import jwt
 from pydantic import BaseModel, ConfigDict, Field
 
-from kollus_bridge.access.entitlement import Enrolment
 from kollus_bridge.access.ports import Course
 from kollus_bridge.delivery.ledger import Link, Target
 from kollus_bridge.errors import Forbidden, InvalidRequest
@@ -20,6 +19,8 @@ from kollus_bridge.lti import deep_linking
 from kollus_bridge.lti.keys import ToolKeys
 from kollus_bridge.lti.launch import Launch
 from kollus_bridge.lti.platforms import Platform
+from kollus_bridge.lti.roster import launch_enrolment, memberships_url
+from kollus_bridge.lti.roster_sync import Roster
 from kollus_bridge.settings import Settings
 from kollus_bridge.store import DynamoStore
 from kollus_bridge.xapi.statements import registration
@@ -133,20 +134,44 @@ def course_of(launch: Launch) -> str:
     return f"lti:{launch.platform.platform_id}:{launch.context_id or 'no-context'}"
 
 
-def admit(launch: Launch, content: str, settings: Settings, store: DynamoStore, now: int) -> str:
-    """Record a resource-link launch: the context's course holds the content and the learner is
-    enrolled in it until the playback URL expires; the learner's AGS line item (or, when the launch
-    names none, where to look it up) and xAPI registration are kept on their deliveries (and a
-    completion they already have is passed back). The learner id."""
-    learner = launch.client_user_id
-    course_id = course_of(launch)
+def join_course(store: DynamoStore, course_id: str, title: str, contents: Sequence[str], now: int) -> None:
+    """Make the course when there is none, and add to it the contents it does not hold yet."""
     course = store.get_course(course_id)
-    if course is None or content not in course.media_content_keys:
-        held = (*(course.media_content_keys if course else ()), content)
-        title = launch.context_title or course_id
-        store.put_course(Course(course_id, title[:256], held, now, course.max_devices if course else None))
+    held = course.media_content_keys if course else ()
+    missing = [content for content in dict.fromkeys(contents) if content not in held]
+    if course is None or missing:
+        kept_title = course.title if course else title[:256]
+        store.put_course(Course(course_id, kept_title, (*held, *missing), now, course.max_devices if course else None))
+
+
+def keep_context(launch: Launch, store: DynamoStore, now: int, contents: Sequence[str] = ()) -> str:
+    """The course of a launch's context, made or updated: it holds `contents`, and its roster is kept
+    where the launch names its membership service (a new roster is synced at once). The course id."""
+    course_id = course_of(launch)
+    join_course(store, course_id, launch.context_title or course_id, contents, now)
+    if launch.context_id is not None:
+        found = Roster(
+            course_id,
+            launch.platform.platform_id,
+            launch.context_id,
+            memberships_url=memberships_url(launch.claims),
+            resource_link_id=launch.resource_link_id,
+        )
+        store.note_launch(found, now)
+    return course_id
+
+
+def admit(launch: Launch, content: str, settings: Settings, store: DynamoStore, now: int) -> str:
+    """Record a resource-link launch: the context's course holds the content and the learner may play
+    it at least until the playback URL expires (an enrolment the roster keeps is left as it is); the
+    learner's AGS line item (or, when the launch names none, where to look it up) and xAPI registration
+    are kept on their deliveries (and a completion they already have is passed back). The learner id."""
+    learner = launch.client_user_id
+    course_id = keep_context(launch, store, now, [content])
     until = now + settings.lti_playback_expires_in * 1000
-    store.put_enrolments([Enrolment(course_id, learner, None, until)])
+    granted = launch_enrolment(store.enrolments_of(learner), course_id, learner, now, until)
+    if granted is not None:
+        store.put_enrolments([granted])
     lineitems = launch.lineitems
     targets = [Target.AGS] if launch.lineitem or lineitems else []
     if settings.xapi_lrs_url is not None:
@@ -179,6 +204,7 @@ def session_token(launch: Launch, keys: ToolKeys, now_seconds: int) -> str:
         "platform_id": launch.platform.platform_id,
         "deployment_id": launch.deployment_id,
         "return_url": str(launch.deep_linking.get("deep_link_return_url") or ""),
+        "course_id": course_of(launch),
         "data": launch.deep_linking.get("data"),
     }
     if not claims["return_url"]:

@@ -35,6 +35,8 @@ from .lti import (
     PlatformOut,
     PlatformPage,
     admit,
+    join_course,
+    keep_context,
     picking_page,
     platform_json,
     read_session,
@@ -167,6 +169,7 @@ def lti_routes(
                 for item in contents
                 if item.entry.media_content_key
             ]
+            keep_context(launch, store, now)
             return page(*picking_page(launch, listed, session_token(launch, tool_keys(), now // 1000)))
         content = str(launch.custom.get("media_content_key") or "")
         if not content:
@@ -205,6 +208,9 @@ def lti_routes(
             raise InvalidRequest("choose at least one content", field="media_content_key")
         cards = store.content_cards(chosen)
         choices = [(key, (cards[key].title if key in cards else None) or key) for key in chosen]
+        course_id = str(picked.get("course_id") or "")
+        if course_id:  # the picked contents join the context's course (made at the deep-linking launch)
+            join_course(store, course_id, course_id, [key for key, _ in choices], now_ms())
         return page(*response_page(platform, picked, choices, tool, base_url() + "/lti/launch"))
 
     @router.put(

@@ -6,7 +6,8 @@
   credited less than they claimed), `snapshots` (each session's newest raw callback, deflated by
   `bodies`), `rejected` (refused payloads), `rules`
   (per-content rules), `catalog` (contents and their cards, laid out by `catalog_items`), `slots`
-  (the VOD API's rate slot), `courses` (courses and enrolments, both ways), `devices` (a learner's
+  (the VOD API's rate slot), `courses` (courses and enrolments, both ways), `rosters` (LTI courses'
+  rosters and their reads), `devices` (a learner's
   playing devices), `approvals` (devices the play and DRM callbacks approved), `access_log` (play
   decisions), `insights` (computed learning analytics and the marks asking for them), `ledger` (the
   sync ledger on each record and catalog entry), `deliveries` (a record's deliveries to the targets
@@ -33,6 +34,7 @@ from .ledger import Ledger
 from .lti import Lti
 from .rejected import Rejected
 from .rewrites import RecordRewrites
+from .rosters import Rosters
 from .rules import Rules
 from .slots import Slots
 from .snapshots import Snapshots
@@ -52,6 +54,7 @@ class DynamoStore(
     Catalog,
     Slots,
     Courses,
+    Rosters,
     AccessLog,
     Devices,
     Approvals,

@@ -2,7 +2,7 @@
 
 `changed_records` takes only progress records and catalog entries (the template's filter already lets
 through only those that became due); `wanted_insights` and `insight_shards`, only the marks asking
-for insights and the shards of a large content's count.
+for insights and the shards of a large content's count; `wanted_rosters`, the rosters asked to sync.
 """
 
 from __future__ import annotations
@@ -39,6 +39,16 @@ def wanted_insights(event: Mapping[str, Any]) -> dict[tuple[str, str], int]:
             continue
         wanted[key] = max(asked, wanted.get(key, asked))
     return wanted
+
+
+def wanted_rosters(event: Mapping[str, Any]) -> list[str]:
+    """The course of each roster a stream event asks a sync of, once each, in order."""
+    found: dict[str, None] = {}
+    for record in event.get("Records") or []:
+        image = (record.get("dynamodb") or {}).get("NewImage") or {}
+        if "N" in image.get("roster_wanted", {}) and "S" in image.get("course_id", {}):
+            found[image["course_id"]["S"]] = None
+    return list(found)
 
 
 def insight_shards(event: Mapping[str, Any]) -> list[Shard]:

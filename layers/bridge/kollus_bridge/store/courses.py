@@ -55,16 +55,22 @@ def _window(enrolment: Enrolment) -> dict[str, Any]:
         item["starts_at"] = {"N": str(enrolment.starts_at)}
     if enrolment.ends_at is not None:
         item["ends_at"] = {"N": str(enrolment.ends_at)}
+    if enrolment.source is not None:
+        item["source"] = {"S": enrolment.source}
+    if enrolment.granted_at is not None:
+        item["granted_at"] = {"N": str(enrolment.granted_at)}
     return item
 
 
 def enrolment_from_item(item: Mapping[str, Any]) -> Enrolment:
-    starts, ends = item.get("starts_at"), item.get("ends_at")
+    starts, ends, granted = item.get("starts_at"), item.get("ends_at"), item.get("granted_at")
     return Enrolment(
         item["course_id"]["S"],
         item["client_user_id"]["S"],
         None if starts is None else int(starts["N"]),
         None if ends is None else int(ends["N"]),
+        source=item["source"]["S"] if "source" in item else None,
+        granted_at=None if granted is None else int(granted["N"]),
     )
 
 
@@ -161,6 +167,16 @@ class Courses(Table):
             items, start = self.query_page(request, start)
             found += [enrolment_from_item(item) for item in items]
             if start is None:
+                return found
+
+    def course_enrolments(self, course_id: str) -> list[Enrolment]:
+        """Every enrolment of a course, ended ones included."""
+        found: list[Enrolment] = []
+        token: str | None = None
+        while True:
+            page, token = self.enrolments_page(course_id=course_id, client_user_id=None, limit=1000, next_token=token)
+            found += page
+            if token is None:
                 return found
 
     def courses_holding(self, media_content_key: str) -> set[str]:
