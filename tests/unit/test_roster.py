@@ -10,8 +10,10 @@ from kollus_bridge.access.entitlement import Enrolment
 from kollus_bridge.lti.platforms import Platform
 from kollus_bridge.lti.roster import (
     LAUNCH_GRACE_MS,
+    STALE_WANT_MS,
     Member,
     Reading,
+    Roster,
     RosterError,
     difference_changes,
     full_changes,
@@ -21,7 +23,7 @@ from kollus_bridge.lti.roster import (
     members_of,
     memberships_url,
 )
-from kollus_bridge.lti.roster_sync import STALE_WANT_MS, Roster, first_url
+from kollus_bridge.lti.roster_sync import first_url
 
 LEARNER = "http://purl.imsglobal.org/vocab/lis/v2/membership#Learner"
 INSTRUCTOR = "http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor"

@@ -9,7 +9,7 @@ from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Fiel
 
 from kollus_bridge.access.entitlement import Enrolment
 from kollus_bridge.access.ports import Course, Decision
-from kollus_bridge.lti.roster_sync import Roster
+from kollus_bridge.lti.roster import Roster
 from kollus_bridge.times import iso_time
 
 from .models import example

@@ -24,9 +24,9 @@ from typing import Any
 
 from kollus_bridge.access.entitlement import DROPPED, LAUNCH, ROSTER, Enrolment
 
-from .launch import CLAIM
 from .platforms import Platform
 
+CUSTOM_CLAIM = "https://purl.imsglobal.org/spec/lti/claim/custom"
 NRPS_CLAIM = "https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice"
 NRPS_SCOPE = "https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly"
 MEMBERSHIP_TYPE = "application/vnd.ims.lti-nrps.v2.membershipcontainer+json"
@@ -37,6 +37,8 @@ MAX_PAGE_MEMBERS = 10_000
 #: A launch's enrolment younger than this when a full read of the roster began is kept even if the
 #: roster did not list the member (the launch may have come after their page was read), in ms.
 LAUNCH_GRACE_MS = 60_000
+#: A sync asked for longer ago than this is asked for again (its invocation failed for good), in ms.
+STALE_WANT_MS = 15 * 60 * 1000
 
 #: An id a learner id may be made of: 1 to 255 characters, no control characters, not blank at the ends.
 _PRINTABLE = re.compile(r"^(?=[^\s])[^\x00-\x1f\x7f]{1,255}(?<=[^\s])\Z")
@@ -89,7 +91,7 @@ def _mapped_id(member: Mapping[str, Any]) -> str | None:
     """The custom `client_user_id` of a member's launch message (a response to `rlid`)."""
     messages = member.get("message")
     for message in messages if isinstance(messages, list) else []:
-        custom = message.get(CLAIM + "custom") if isinstance(message, dict) else None
+        custom = message.get(CUSTOM_CLAIM) if isinstance(message, dict) else None
         given = custom.get("client_user_id") if isinstance(custom, dict) else None
         if isinstance(given, str) and _PRINTABLE.match(given):
             return given
@@ -198,3 +200,42 @@ def launch_enrolment(
         if enrolment.course_id == course_id and enrolment.active(now) and lasting:
             return None
     return Enrolment(course_id, learner, None, until, source=LAUNCH, granted_at=now)
+
+
+@dataclass(frozen=True)
+class Run:
+    """A read of a roster that an invocation left to the next: where to go on, and how."""
+
+    run_id: str
+    started_at: int
+    next_url: str
+    differences: bool = False
+    parts: int = 0
+
+
+@dataclass(frozen=True)
+class Roster:
+    """An LTI course's roster: where it is read, and how the last reads went."""
+
+    course_id: str
+    platform_id: str
+    context_id: str
+    memberships_url: str | None = None
+    resource_link_id: str | None = None
+    differences_url: str | None = None
+    synced_at: int | None = None
+    full_at: int | None = None
+    tried_at: int | None = None
+    error: str | None = None
+    learners: int | None = None
+    wanted: int | None = None
+    run: Run | None = None
+
+    def due(self, now: int, every_ms: int) -> bool:
+        """Whether the schedule should ask for a sync now: offered, not asked for lately, and the last
+        attempt `every_ms` ago or more."""
+        if self.memberships_url is None:
+            return False
+        if self.wanted is not None and now - self.wanted < STALE_WANT_MS:
+            return False
+        return self.tried_at is None or now - self.tried_at >= every_ms

@@ -30,9 +30,12 @@ from .platforms import Platform
 from .roster import (
     MEMBERSHIP_TYPE,
     NRPS_SCOPE,
+    STALE_WANT_MS,
     Member,
     Reading,
+    Roster,
     RosterError,
+    Run,
     difference_changes,
     full_changes,
     members_of,
@@ -45,48 +48,7 @@ FULL_EVERY_MS = 24 * 3600 * 1000
 MAX_PAGE_BYTES = 8 * 1024 * 1024
 #: Members a page is asked for (a platform may give fewer).
 PAGE_LIMIT = 1000
-#: A mark older than this asks again (its invocation failed for good), in ms.
-STALE_WANT_MS = 15 * 60 * 1000
 NOT_OFFERED = "the platform offers no membership service (NRPS) for this context: enable Names and Role Provisioning"
-
-
-@dataclass(frozen=True)
-class Run:
-    """A read of a roster that an invocation left to the next: where to go on, and how."""
-
-    run_id: str
-    started_at: int
-    next_url: str
-    differences: bool = False
-    parts: int = 0
-
-
-@dataclass(frozen=True)
-class Roster:
-    """An LTI course's roster: where it is read, and how the last reads went."""
-
-    course_id: str
-    platform_id: str
-    context_id: str
-    memberships_url: str | None = None
-    resource_link_id: str | None = None
-    differences_url: str | None = None
-    synced_at: int | None = None
-    full_at: int | None = None
-    tried_at: int | None = None
-    error: str | None = None
-    learners: int | None = None
-    wanted: int | None = None
-    run: Run | None = None
-
-    def due(self, now: int, every_ms: int) -> bool:
-        """Whether the schedule should ask for a sync now: offered, not asked for lately, and the last
-        attempt `every_ms` ago or more."""
-        if self.memberships_url is None:
-            return False
-        if self.wanted is not None and now - self.wanted < STALE_WANT_MS:
-            return False
-        return self.tried_at is None or now - self.tried_at >= every_ms
 
 
 class RosterStore(Protocol):

@@ -12,8 +12,7 @@ import contextlib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from kollus_bridge.lti.roster import Reading
-from kollus_bridge.lti.roster_sync import Roster, Run
+from kollus_bridge.lti.roster import Reading, Roster, Run
 
 from .table import ConditionFailed, Table, key_part, optional_int, plain
 
