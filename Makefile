@@ -125,7 +125,7 @@ openapi: $(VENV)/.installed
 	$(PY) -m local.openapi
 
 # Measurements, not tests (not in CI): writes docs/benchmarks.md. BENCH_LEARNERS scales the workload.
-bench: $(VENV)/.installed node_modules/.installed
+bench: $(VENV)/.installed $(RALPH)/.installed $(TOOLS)/.installed node_modules/.installed
 	$(PY) -m local.bench
 
 # Longer reliability runs: larger concurrency, fuzz and API-property suites.

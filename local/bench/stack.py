@@ -23,6 +23,9 @@ from local.template import ROOT
 
 from .workload import FORM, settings_env
 
+#: The variables naming the local stack's side servers' ports.
+SIDE_SERVER_PORTS = ("LMS_RECEIVER_PORT", "KOLLUS_API_PORT", "LTI_PLATFORM_PORT", "LRS_PORT")
+
 
 @contextmanager
 def local_stack(**variables: str) -> Iterator[str]:
@@ -33,7 +36,10 @@ def local_stack(**variables: str) -> Iterator[str]:
     environment = {
         **{name: value for name, value in os.environ.items() if name not in leaked},
         "PORT": str(port),
-        "LMS_RECEIVER_PORT": str(free_port()),
+        # Every side server on a port of its own, so a benchmark runs beside `make run`.
+        **{
+            name: str(free_port()) for name in ("LMS_RECEIVER_PORT", "KOLLUS_API_PORT", "LTI_PLATFORM_PORT", "LRS_PORT")
+        },
         **variables,
     }
     process = subprocess.Popen(
