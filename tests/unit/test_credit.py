@@ -22,8 +22,8 @@ from kollus_bridge.progress.credit import (
     reference_needed,
 )
 from kollus_bridge.progress.rule import RecordState, merge, session_update, summarize
+from kollus_bridge.store.attributes import serialize
 from kollus_bridge.store.record_items import folded_value, summary_value
-from kollus_bridge.store.table import serializer
 
 NOW = 1_800_000_000_000
 
@@ -112,7 +112,7 @@ class TestPlaybackClock:
 def item_bytes(state: RecordState) -> int:
     """What a record item holds, by DynamoDB's sizing (names plus values; a number is a byte per two
     significant digits and one more)."""
-    size = 200 + len(json.dumps(serializer.serialize(dict(state.uservalues))))  # keys, ledger, rev
+    size = 200 + len(json.dumps(serialize(dict(state.uservalues))))  # keys, ledger, rev
     size += sum(19 + len(json.dumps(summary_value(summary))) for summary in state.sessions.values())
     size += sum(19 + 8 for _ in state.sessions)  # f:<session>
     size += sum(8 + sum(len(str(block)) // 2 + 2 for block in blocks) for blocks in state.watched.values())

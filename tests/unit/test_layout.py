@@ -28,9 +28,9 @@ RANKS = {
     "analytics": 4,
     "store": 5,
     "edge": 5,
-    "auth": 5,
-    "api": 6,
-    "runtime": 6,
+    "auth": 6,  # reads secrets through storage
+    "api": 7,
+    "runtime": 7,
 }
 STORAGE_LIBRARIES = ("boto3", "botocore")
 

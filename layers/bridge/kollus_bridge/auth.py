@@ -11,17 +11,15 @@ import hmac
 from .errors import KollusUnavailable, StorageUnavailable, Unauthorized
 from .kollus.playback import PlaybackKeys
 from .settings import DOORS, Secret, Settings, SettingsError, secret_key
+from .store.secrets import cached_secret
 
 
 def _secret_tokens(secret_id: str, max_age: int) -> list[str]:
-    # Imported on first use: the local stack never needs it, and it keeps cold starts short.
-    from aws_lambda_powertools.utilities import parameters  # noqa: PLC0415
-
     try:
-        value = parameters.get_secret(secret_id, max_age=max_age)
-    except parameters.exceptions.GetParameterError:
+        value = cached_secret(secret_id, max_age)
+    except StorageUnavailable:
         raise StorageUnavailable("the token store is unavailable") from None
-    return Settings.tokens(Secret(str(value)))
+    return Settings.tokens(Secret(value))
 
 
 def _tokens(local: Secret | None, secret_id: str | None, max_age: int) -> list[str]:

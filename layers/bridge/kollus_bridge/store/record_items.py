@@ -18,7 +18,8 @@ from typing import Any
 from kollus_bridge.delivery.ledger import StoredRecord, SyncLedger, SyncState
 from kollus_bridge.progress.rule import Folded, RecordState, SessionSummary
 
-from .table import deserializer, identity_from_key, number, optional_int, serializer
+from .attributes import deserialize, serialize
+from .table import identity_from_key, number, optional_int
 
 SESSION_PREFIX = "s:"
 GRID_PREFIX = "w:"
@@ -26,7 +27,7 @@ FIRST_SEEN_PREFIX = "f:"
 
 
 def summary_value(summary: SessionSummary) -> Any:
-    return serializer.serialize(
+    return serialize(
         [
             summary.version,
             summary.start_at,
@@ -46,7 +47,7 @@ def summary_value(summary: SessionSummary) -> Any:
 
 
 def folded_value(folded: Folded) -> Any:
-    return serializer.serialize(
+    return serialize(
         [
             folded.sessions,
             number(folded.play_time),
@@ -98,7 +99,7 @@ def _summary_from(value: list[Any]) -> SessionSummary:
 
 def state_from_item(item: Mapping[str, Any]) -> RecordState:
     """Rebuild the pure record state from a stored (low-level, typed) DynamoDB item."""
-    plain = {name: deserializer.deserialize(value) for name, value in item.items()}
+    plain = {name: deserialize(value) for name, value in item.items()}
     sessions = {
         name[len(SESSION_PREFIX) :]: _summary_from(value)
         for name, value in plain.items()
@@ -137,7 +138,7 @@ def first_seen(item: Mapping[str, Any], session_key: str) -> int | None:
 
 def ledger_from_item(item: Mapping[str, Any]) -> SyncLedger:
     """A record's sync ledger (from the record or from the ledger index)."""
-    plain = {name: deserializer.deserialize(value) for name, value in item.items() if name.startswith("sync_")}
+    plain = {name: deserialize(value) for name, value in item.items() if name.startswith("sync_")}
     state = plain.get("sync_state")
     return SyncLedger(
         state=SyncState(state) if state else None,

@@ -13,6 +13,7 @@ from kollus_bridge.delivery.ledger import StoredRecord, SyncState
 from kollus_bridge.progress.ports import ApplyResult, Timing
 from kollus_bridge.progress.rule import Outcome, RecordState, SessionUpdate, classify, merge
 
+from .attributes import serialize
 from .pages import decode_token, encode_token
 from .record_items import (
     FIRST_SEEN_PREFIX,
@@ -24,7 +25,7 @@ from .record_items import (
     stored_record_from_item,
     summary_value,
 )
-from .table import ConditionFailed, Table, learner_partition, number_value, record_key, serializer
+from .table import ConditionFailed, Table, learner_partition, number_value, record_key
 
 #: The value of `sync_due`, the sparse due-index key, while a delivery is due.
 DUE = "due"
@@ -61,7 +62,7 @@ class Records(Table):
             "watch_ratio = if_not_exists(watch_ratio, :ratio)"
         )
         if update.uservalues:
-            values[":uservalues"] = serializer.serialize(dict(update.uservalues))
+            values[":uservalues"] = serialize(dict(update.uservalues))
             expression += ", uservalues = :uservalues"
         if mark_due:
             values[":due"] = {"S": DUE}

@@ -11,9 +11,10 @@ from typing import Any
 
 from kollus_bridge.progress.rule import RecordState, SessionUpdate
 
+from .attributes import serialize
 from .record_items import FIRST_SEEN_PREFIX, GRID_PREFIX, SESSION_PREFIX, folded_value, state_from_item, summary_value
 from .records import Records
-from .table import ConditionFailed, number_value, record_key, serializer
+from .table import ConditionFailed, number_value, record_key
 
 
 class RecordRewrites(Records):
@@ -71,7 +72,7 @@ class RecordRewrites(Records):
             values[":blocks"] = {"NS": [str(block) for block in sorted(blocks)]}
             expression += ", #g :blocks"
         if lowered is not None:
-            values[":lowered"] = serializer.serialize([lowered[0], lowered[1], lowered[2]])
+            values[":lowered"] = serialize([lowered[0], lowered[1], lowered[2]])
             expression = "SET lowered = :lowered " + expression
         if others:
             expression += " REMOVE " + ", ".join(f"#o{at}" for at in range(len(others)))
@@ -109,7 +110,7 @@ class RecordRewrites(Records):
         values: dict[str, Any] = {":ratio": number_value(ratio), ":rev": {"N": str(rev)}, ":one": {"N": "1"}}
         sets, removals = ["watch_ratio = :ratio"], []
         if lowered is not None:
-            values[":lowered"] = serializer.serialize([lowered[0], lowered[1], lowered[2]])
+            values[":lowered"] = serialize([lowered[0], lowered[1], lowered[2]])
             sets.append("lowered = :lowered")
         for position, grid in enumerate(sorted(set(current.watched) | set(watched))):
             names[f"#g{position}"] = GRID_PREFIX + str(grid)

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .table import ConditionFailed, Table, deserializer, key_part, number_value
+from .attributes import deserialize
+from .table import ConditionFailed, Table, key_part, number_value
 
 
 def _partition(media_content_key: str) -> dict[str, str]:
@@ -28,7 +29,7 @@ class Rules(Table):
         ).get("Items", [])
         found: dict[str, Any] = {}
         for item in items:
-            plain = {name: deserializer.deserialize(value) for name, value in item.items()}
+            plain = {name: deserialize(value) for name, value in item.items()}
             if plain["sk"] == "RULES":
                 found.update({name: value for name, value in plain.items() if name not in ("pk", "sk")})
             elif plain["sk"] == "GRID":

@@ -1,4 +1,5 @@
-"""The table: one DynamoDB client per process, key encoding, the call wrapper and error mapping.
+"""The table: one DynamoDB client per process (botocore's: `attributes` maps typed values, so that
+storage never imports boto3), key encoding, the call wrapper and error mapping.
 
 Every aggregate's store (`records`, `snapshots`, `rejected`, `rules`, `ledger`, `lease`) is a `Table`
 and reaches DynamoDB only through `Table.call`. The schema itself is declared in `template.yaml`.
@@ -11,16 +12,17 @@ import threading
 from collections.abc import Mapping
 from decimal import Decimal
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import quote, unquote
 
-import boto3
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
+from botocore.session import get_session
 
 from kollus_bridge.errors import RecordTooLarge, StorageUnavailable
 from kollus_bridge.settings import DECIMALS
+
+from .attributes import deserialize
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -28,9 +30,6 @@ if TYPE_CHECKING:
 #: Items one BatchWriteItem may put, and keys one BatchGetItem may name.
 BATCH_WRITE_LIMIT = 25
 BATCH_GET_LIMIT = 100
-
-serializer = TypeSerializer()
-deserializer = TypeDeserializer()
 
 
 class ConditionFailed(Exception):
@@ -79,7 +78,7 @@ def optional_int(value: Any) -> int | None:
 
 
 def plain(item: Mapping[str, Any], name: str) -> Any:
-    return None if name not in item else deserializer.deserialize(item[name])
+    return None if name not in item else deserialize(item[name])
 
 
 def used(values: Mapping[str, Any], expression: str) -> dict[str, Any]:
@@ -195,4 +194,5 @@ def dynamodb_client() -> DynamoDBClient:
         tcp_keepalive=True,
         max_pool_connections=50,
     )
-    return boto3.client("dynamodb", config=config)
+    # botocore's client, as boto3 would make it, without importing boto3 (and s3transfer with it).
+    return cast("DynamoDBClient", get_session().create_client("dynamodb", config=config))
