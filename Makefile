@@ -115,8 +115,9 @@ validate: $(TOOLS)/.installed
 	$(TOOLS)/bin/cfn-lint --append-rules cfn_lint_serverless.rules -- template.yaml
 	PATH=$(abspath $(TOOLS))/bin:$$PATH $(TOOLS)/bin/sam validate --lint --region us-east-1
 
-build: $(TOOLS)/.installed
-	PATH=$(abspath $(TOOLS))/bin:$$PATH $(TOOLS)/bin/sam build
+# The layer and the functions compile to bytecode with Python 3.13, the runtime's (layers/bridge/Makefile).
+build: $(TOOLS)/.installed | prerequisites
+	PATH=$(abspath $(TOOLS))/bin:$$PATH BRIDGE_PYTHON=$(PYTHON313) $(TOOLS)/bin/sam build
 
 clean:
 	rm -rf $(VENV) $(VENV311) $(TOOLS) $(CHECKOV) $(RALPH) node_modules .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -13,7 +13,8 @@ from local.template import ROOT
 
 from .analytics import measure_insights
 from .delivery import measure_sync
-from .handler import measure_cold_start, measure_cpu, measure_memory, measure_play_cold_start
+from .handler import measure_cold_start, measure_cpu, measure_memory
+from .lambda_cold import measure_lambda_cold
 from .reliability import measure_reliability
 from .report import DOCUMENT, kept_section, render
 from .stack import measure_completion_latency, measure_http, measure_play
@@ -38,6 +39,7 @@ def main() -> int:
         results["cpu"] = measure_cpu(sample[:1000])
         print("3/9 cold start", flush=True)
         results["cold"] = measure_cold_start(sample[0])
+        results["lambda_cold"] = measure_lambda_cold(sample[0].form_body())
         print("4/9 http", flush=True)
         results["http"] = measure_http(sample[:2000])
         print("5/9 sync", flush=True)
@@ -50,7 +52,7 @@ def main() -> int:
         print("7/9 completion latency", flush=True)
         results["latency"] = measure_completion_latency()
         print("8/9 play callback", flush=True)
-        results["play"] = {**measure_play(), **measure_play_cold_start()}
+        results["play"] = measure_play()
         print("9/9 learning analytics", flush=True)
         with DynamoDBLocal() as fresh:
             results["insights"] = measure_insights(fresh)

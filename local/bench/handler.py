@@ -1,4 +1,4 @@
-"""Rows 2, 3 and 6: the callback function's CPU per callback (against the decoding floor), its cold
+"""Rows 2, 3w and 6: the callback function's CPU per callback (against the decoding floor), its cold
 start (against `import boto3`), and its peak memory."""
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from local.http_api import LambdaContext
 from local.simulator import Content, Report, Session, play_session
 from local.template import ROOT, load_handler_module, load_template, routes
 
+from .lambda_cold import CALLBACK_STUB
 from .workload import METRICS_ON, callback_event, environment, settings_env
 
 
@@ -83,7 +84,8 @@ def measure_cpu(reports: list[Report], rounds: int = 5) -> dict[str, float]:
     return {"handler_ms": handler * 1000, "floor_ms": floor * 1000, "ratio": handler / floor, "blocks": blocks}
 
 
-COLD_CALLBACK = """
+COLD_CALLBACK = (
+    """
 import sys, time, json, base64
 started = time.perf_counter()
 sys.path.insert(0, {layer!r}); sys.path.insert(0, {function!r})
@@ -92,40 +94,13 @@ class LambdaContext:  # the attributes Powertools reads
     function_name, memory_limit_in_mb, aws_request_id = "cold", 512, "cold"
     invoked_function_arn = "arn:aws:lambda:us-east-1:000000000000:function:cold"
     def __init__(self, name): pass
-from kollus_bridge.progress.ports import ApplyResult
-from kollus_bridge.progress.rule import RecordState, merge
-class Store:  # storage stubbed: the measure is import plus the handler's own work
-    def apply(self, update, **_):
-        state, outcome = merge(RecordState(), update)
-        return ApplyResult(outcome, state, 1)
-    def __getattr__(self, name):
-        return lambda *args, **kwargs: None
-app.store = Store()
+"""
+    + CALLBACK_STUB
+    + """
 app.lambda_handler(json.loads({event!r}), LambdaContext("cold"))
 print(time.perf_counter() - started)
 """
-
-COLD_PLAY = """
-import sys, time, json
-started = time.perf_counter()
-sys.path.insert(0, {layer!r}); sys.path.insert(0, {function!r})
-import app
-class LambdaContext:  # the attributes Powertools reads
-    function_name, memory_limit_in_mb, aws_request_id = "cold", 512, "cold"
-    invoked_function_arn = "arn:aws:lambda:us-east-1:000000000000:function:cold"
-from kollus_bridge.access.entitlement import Enrolment
-class Store:  # storage stubbed: the measure is import plus the handler's own work
-    def enrolments_of(self, learner):
-        return [Enrolment("c1", learner)]
-    def courses_holding(self, content):
-        return {{"c1"}}
-    def __getattr__(self, name):
-        return lambda *args, **kwargs: None
-app.store = Store()
-response = app.lambda_handler(json.loads({event!r}), LambdaContext())
-assert response["statusCode"] == 200, response
-print(time.perf_counter() - started)
-"""
+)
 
 COLD_BOTO3 = "import time; started = time.perf_counter(); import boto3; print(time.perf_counter() - started)"
 #: What any function that uses DynamoDB pays before its own code: boto3 and one client (service model,
@@ -163,36 +138,6 @@ def measure_cold_start(report: Report, rounds: int = 7) -> dict[str, Any]:
     top = sorted(costs.items(), key=lambda item: -item[1])[:6]
     return {"callback_ms": callback * 1000, "boto3_ms": boto3_only * 1000, "ratio": callback / boto3_only,
             "client_ms": with_client * 1000, "top": top}  # fmt: skip
-
-
-def measure_play_cold_start(rounds: int = 7) -> dict[str, float]:
-    """The play function's cold start (import and its first answer, storage stubbed) against `import boto3`."""
-    from urllib.parse import urlencode  # noqa: PLC0415
-
-    from tests.payloads import http_event  # noqa: PLC0415
-
-    fields = {"kind": "1", "client_user_id": "learner-1", "media_content_key": "lecture-1", "hardware_id": "hw"}
-    event = http_event(
-        "POST", "/callbacks/kollus/local-play-token/play", "POST /callbacks/kollus/{token}/play",
-        body=urlencode(fields).encode(), path_parameters={"token": "local-play-token"},
-    )  # fmt: skip
-    script = COLD_PLAY.format(
-        layer=str(ROOT / "layers" / "bridge"), function=str(ROOT / "functions" / "play"), event=json.dumps(event)
-    )
-    environment = {**os.environ, "POWERTOOLS_TRACE_DISABLED": "true"}
-    environment.pop("PYTHONPATH", None)
-    environment.update(settings_env("ProgressTable", "http://127.0.0.1:9"))
-    environment.update(METRICS_ON)
-
-    def run(code: str) -> float:
-        done = subprocess.run(
-            [sys.executable, "-c", code], capture_output=True, text=True, env=environment, cwd=ROOT, check=True
-        )
-        return float(done.stdout.strip().splitlines()[-1])
-
-    play = statistics.median(run(script) for _ in range(rounds))
-    boto3_only = statistics.median(run(COLD_BOTO3) for _ in range(rounds))
-    return {"play_ms": play * 1000, "boto3_ms": boto3_only * 1000, "ratio": play / boto3_only}
 
 
 def measure_memory(reports: list[Report]) -> dict[str, float]:

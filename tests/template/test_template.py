@@ -96,7 +96,9 @@ def test_runtime_and_architecture() -> None:
     assert globals_["Runtime"] == "python3.13"
     assert globals_["Architectures"] == ["arm64"]
     layer = TEMPLATE["Resources"]["BridgeLayer"]
-    assert layer["Metadata"] == {"BuildMethod": "python3.13", "BuildArchitecture": "arm64"}
+    assert layer["Metadata"] == {"BuildMethod": "makefile", "BuildArchitecture": "arm64"}
+    makefile = (ROOT / "layers" / "bridge" / "Makefile").read_text(encoding="utf-8")
+    assert "BRIDGE_WHEEL_PLATFORM ?= manylinux2014_aarch64" in makefile and "--python-version 3.13" in makefile
 
 
 def test_routes() -> None:
