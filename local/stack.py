@@ -24,7 +24,7 @@ from kollus_bridge.analytics.links import View, sign_view
 from kollus_bridge.lti.keys import ToolKeys, new_key
 from kollus_bridge.lti.platforms import Platform
 from kollus_bridge.settings import DOORS, SETTING_NAMES, get_settings
-from kollus_bridge.store import DynamoStore
+from kollus_bridge.store.dynamo import DynamoStore
 
 from .dynamodb_local import LOCAL_CREDENTIALS, DynamoDBLocal, DynamoDBLocalError, create_tables
 from .http_api import BoundRoute, Handler, HandlerPool, LambdaContext, LocalHttpApi, bind

@@ -12,8 +12,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from kollus_bridge.analytics.shards import fulfil, fulfil_shards
 from kollus_bridge.observability import logger, metrics
 from kollus_bridge.settings import get_settings
-from kollus_bridge.store import dynamo_store
 from kollus_bridge.store.changes import insight_shards, wanted_insights
+from kollus_bridge.store.dynamo import dynamo_store
 from kollus_bridge.times import now_ms
 
 #: X-Ray subsegments for this function's AWS calls.

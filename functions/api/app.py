@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from aws_lambda_powertools import Tracer
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.logging import correlation_paths
@@ -62,12 +61,9 @@ from kollus_bridge.progress.ingest import rules_for
 from kollus_bridge.progress.rules import RulesCache
 from kollus_bridge.runtime import rotate_tool_keys, tool_keys, vod_client
 from kollus_bridge.settings import get_settings
-from kollus_bridge.store import dynamo_store
+from kollus_bridge.store.dynamo import dynamo_store
 from kollus_bridge.times import iso_time, now_ms
 from pydantic import BaseModel, ConfigDict, Field
-
-#: X-Ray subsegments for this function's AWS calls (the callback function does without).
-tracer = Tracer()
 
 OPENAPI_DOCUMENT = Path(__file__).with_name("openapi.json")
 
@@ -374,7 +370,6 @@ def get_openapi() -> Response[str]:
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
-@tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -19,11 +19,11 @@ from kollus_bridge.observability import logger, metrics
 from kollus_bridge.progress.ingest import ingest_callback, rules_for
 from kollus_bridge.progress.rules import RulesCache
 from kollus_bridge.settings import get_settings
-from kollus_bridge.store import dynamo_store
+from kollus_bridge.store.progress_tables import progress_store
 from kollus_bridge.times import now_ms
 
 settings = get_settings()
-store = dynamo_store(settings.table_name, settings.rejected_ttl_days)
+store = progress_store(settings.table_name, settings.rejected_ttl_days)
 rules_cache = RulesCache(lambda key: rules_for(key, settings, store), settings.rules_cache_seconds)
 
 #: The methods the route answers; a browser's preflight (OPTIONS) is answered here too.

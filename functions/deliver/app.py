@@ -12,8 +12,8 @@ from kollus_bridge.delivery.sync import publish
 from kollus_bridge.observability import logger, metrics
 from kollus_bridge.runtime import delivery_run
 from kollus_bridge.settings import get_settings
-from kollus_bridge.store import dynamo_store
 from kollus_bridge.store.changes import changed_records
+from kollus_bridge.store.dynamo import dynamo_store
 
 #: X-Ray subsegments for this function's AWS calls (the callback function does without).
 tracer = Tracer()

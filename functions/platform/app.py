@@ -19,7 +19,7 @@ from kollus_bridge.auth import require_callback_token
 from kollus_bridge.content.manage import receive_platform_callback
 from kollus_bridge.observability import logger, metrics
 from kollus_bridge.settings import get_settings
-from kollus_bridge.store import dynamo_store
+from kollus_bridge.store.dynamo import dynamo_store
 from kollus_bridge.times import now_ms
 
 settings = get_settings()

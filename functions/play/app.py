@@ -20,11 +20,11 @@ from kollus_bridge.kollus import drm, play
 from kollus_bridge.kollus.refused import kept_when_refused
 from kollus_bridge.observability import logger, metrics
 from kollus_bridge.settings import get_settings
-from kollus_bridge.store import dynamo_store
+from kollus_bridge.store.access_tables import access_store
 from kollus_bridge.times import now_ms
 
 settings = get_settings()
-store = dynamo_store(settings.table_name, settings.rejected_ttl_days)
+store = access_store(settings.table_name, settings.rejected_ttl_days)
 
 
 def receive(event: Mapping[str, Any]) -> dict[str, Any]:

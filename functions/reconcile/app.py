@@ -12,7 +12,7 @@ from kollus_bridge.content.reconcile import Reconciler
 from kollus_bridge.observability import logger, metrics
 from kollus_bridge.runtime import vod_client
 from kollus_bridge.settings import get_settings
-from kollus_bridge.store import dynamo_store
+from kollus_bridge.store.dynamo import dynamo_store
 from kollus_bridge.times import now_ms
 
 #: X-Ray subsegments for this function's AWS calls.

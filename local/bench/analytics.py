@@ -87,7 +87,7 @@ def _compute(store: Any, settings: Any, capacity: Capacity) -> tuple[float, floa
 
 def measure_insights(database: DynamoDBLocal) -> dict[Any, Any]:
     from kollus_bridge.settings import settings_from  # noqa: PLC0415
-    from kollus_bridge.store import DynamoStore  # noqa: PLC0415
+    from kollus_bridge.store.dynamo import DynamoStore  # noqa: PLC0415
 
     client = database.client()
     table = create_tables(client, suffix=unique_suffix())["ProgressTable"]

@@ -41,7 +41,7 @@ def one_sweep(database: DynamoDBLocal, receiver: LmsReceiver, secret: str, compl
     from kollus_bridge.kollus.callback import RawCallback  # noqa: PLC0415
     from kollus_bridge.progress.ingest import ingest_callback  # noqa: PLC0415
     from kollus_bridge.settings import settings_from  # noqa: PLC0415
-    from kollus_bridge.store import DynamoStore  # noqa: PLC0415
+    from kollus_bridge.store.dynamo import DynamoStore  # noqa: PLC0415
 
     from local.simulator import Play  # noqa: PLC0415
 

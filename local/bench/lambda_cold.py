@@ -173,17 +173,20 @@ def function_code(case: Case) -> str:
 
 
 def measure(root: Path, cases: list[Case], environment: dict[str, str], rounds: int = 7) -> dict[str, Any]:
-    """Each case's median CPU seconds and the modules its cold start compiled, and the yardstick's."""
+    """Each case's median CPU seconds and the modules its cold start compiled, and the yardstick's;
+    the runs interleaved round by round, so that the machine's slow spells fall on all of them."""
     layer = root / "opt" / "python"
-    found: dict[str, Any] = {}
-    yardstick = [run_once([root / "runtime"], "import boto3", environment) for _ in range(rounds)]
-    found["boto3"] = {"seconds": statistics.median(run["seconds"] for run in yardstick)}
+    runs: dict[str, list[dict[str, Any]]] = {"boto3": [], **{case.function: [] for case in cases}}
+    for _ in range(rounds):
+        runs["boto3"].append(run_once([root / "runtime"], "import boto3", environment))
+        for case in cases:
+            paths = [root / "var" / "task" / case.function, layer]
+            runs[case.function].append(run_once(paths, function_code(case), environment))
+    found: dict[str, Any] = {"boto3": {"seconds": statistics.median(run["seconds"] for run in runs["boto3"])}}
     for case in cases:
-        paths = [root / "var" / "task" / case.function, layer]
-        runs = [run_once(paths, function_code(case), environment) for _ in range(rounds)]
         found[case.function] = {
-            "seconds": statistics.median(run["seconds"] for run in runs),
-            "compiled": runs[0]["compiled"],
+            "seconds": statistics.median(run["seconds"] for run in runs[case.function]),
+            "compiled": runs[case.function][0]["compiled"],
             "first_event": case.event is not None,
         }
     return found
@@ -249,7 +252,9 @@ def main() -> None:  # pragma: no cover - a tool for looking by hand
         build = built(Path(scratch) / "build")
         with unpacked(build) as root:
             environment = isolated_environment(settings_env("ProgressTable", "http://127.0.0.1:9"))
-            found = measure(root, standard_cases(report.form_body()), environment, rounds=rounds)
+            wanted = os.environ.get("FUNCTIONS", "").split(",")
+            cases = [case for case in standard_cases(report.form_body()) if case.function in wanted or wanted == [""]]
+            found = measure(root, cases, environment, rounds=rounds)
             for name, result in found.items():
                 ratio = result["seconds"] / found["boto3"]["seconds"]
                 compiled = len(result.get("compiled", []))

@@ -105,7 +105,7 @@ def measure_storage(database: DynamoDBLocal, reports: list[Report]) -> dict[str,
     from kollus_bridge.kollus.callback import RawCallback  # noqa: PLC0415
     from kollus_bridge.progress.ingest import ingest_callback  # noqa: PLC0415
     from kollus_bridge.settings import settings_from  # noqa: PLC0415
-    from kollus_bridge.store import DynamoStore  # noqa: PLC0415
+    from kollus_bridge.store.dynamo import DynamoStore  # noqa: PLC0415
 
     client = database.client()
     table = create_tables(client, suffix=unique_suffix())["ProgressTable"]

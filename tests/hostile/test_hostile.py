@@ -19,7 +19,7 @@ from kollus_bridge.kollus.playback import sign_nonce
 from kollus_bridge.progress.ingest import IngestResult, ingest_callback, rules_for
 from kollus_bridge.progress.rules import RulesCache
 from kollus_bridge.settings import Settings, settings_from
-from kollus_bridge.store import DynamoStore
+from kollus_bridge.store.dynamo import DynamoStore
 from kollus_bridge.store.table import record_key
 
 from tests import reliability

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from kollus_bridge.store import DynamoStore
+from kollus_bridge.store.dynamo import DynamoStore
 
 from local.dynamodb_local import DynamoDBLocal, create_tables, unique_suffix
 from local.lms_receiver import LmsReceiver

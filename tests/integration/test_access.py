@@ -10,7 +10,7 @@ from kollus_bridge.access.entitlement import Enrolment, Reason
 from kollus_bridge.access.play import entitled
 from kollus_bridge.access.ports import Course
 from kollus_bridge.progress.ports import Approval
-from kollus_bridge.store import DynamoStore
+from kollus_bridge.store.dynamo import DynamoStore
 
 pytestmark = pytest.mark.dynamodb_local
 

@@ -16,7 +16,7 @@ from kollus_bridge.delivery.ledger import Attempt, Link, Message, StoredDelivery
 from kollus_bridge.lti import grades
 from kollus_bridge.lti.keys import ToolKeys, new_key
 from kollus_bridge.lti.platforms import LinePlace, Platform
-from kollus_bridge.store import DynamoStore
+from kollus_bridge.store.dynamo import DynamoStore
 from kollus_bridge.times import now_ms
 
 from local.lti_platform import CLIENT_ID, LtiPlatform

@@ -4,7 +4,7 @@ makes one mark, a mark renewed during a computation survives it."""
 from __future__ import annotations
 
 import pytest
-from kollus_bridge.store import DynamoStore
+from kollus_bridge.store.dynamo import DynamoStore
 
 pytestmark = pytest.mark.dynamodb_local
 

@@ -24,7 +24,7 @@ from kollus_bridge.errors import InvalidPayload
 from kollus_bridge.kollus.callback import RawCallback
 from kollus_bridge.kollus.vod import VodClient
 from kollus_bridge.settings import Settings, settings_from
-from kollus_bridge.store import DynamoStore
+from kollus_bridge.store.dynamo import DynamoStore
 from kollus_bridge.store.ledger import DUE_INDEX
 
 from local.dynamodb_local import DynamoDBLocal

@@ -19,7 +19,7 @@ from kollus_bridge.progress.credit import claim_of, on_grid
 from kollus_bridge.progress.ingest import ingest_callback
 from kollus_bridge.progress.rule import Outcome, RecordState, SessionUpdate, merge, plain_update, summarize
 from kollus_bridge.settings import Settings, settings_from
-from kollus_bridge.store import DynamoStore
+from kollus_bridge.store.dynamo import DynamoStore
 from kollus_bridge.store.record_items import state_from_item
 from kollus_bridge.store.table import record_key
 

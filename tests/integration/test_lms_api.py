@@ -8,7 +8,7 @@ from kollus_bridge.kollus.callback import RawCallback
 from kollus_bridge.progress.ingest import ingest_callback, rules_for
 from kollus_bridge.progress.rules import RulesCache
 from kollus_bridge.settings import Settings, settings_from
-from kollus_bridge.store import DynamoStore
+from kollus_bridge.store.dynamo import DynamoStore
 
 from tests.payloads import FORM, Snapshot
 

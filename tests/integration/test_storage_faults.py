@@ -16,7 +16,7 @@ from kollus_bridge.errors import StorageUnavailable
 from kollus_bridge.kollus.callback import RawCallback
 from kollus_bridge.progress.ingest import ingest_callback
 from kollus_bridge.settings import Settings, settings_from
-from kollus_bridge.store import DynamoStore
+from kollus_bridge.store.dynamo import DynamoStore
 from kollus_bridge.store.record_items import state_from_item
 from kollus_bridge.store.table import record_key
 

@@ -17,8 +17,8 @@ from kollus_bridge.delivery.sync import SyncRun
 from kollus_bridge.kollus.callback import RawCallback
 from kollus_bridge.progress.ingest import ingest_callback
 from kollus_bridge.settings import Settings, settings_from
-from kollus_bridge.store import DynamoStore
 from kollus_bridge.store.changes import changed_records
+from kollus_bridge.store.dynamo import DynamoStore
 from kollus_bridge.store.ledger import DUE_INDEX
 from kollus_bridge.store.table import record_key
 

@@ -13,7 +13,7 @@ from kollus_bridge.kollus.callback import RawCallback
 from kollus_bridge.progress.ingest import ingest_callback
 from kollus_bridge.runtime import delivery_run
 from kollus_bridge.settings import Settings
-from kollus_bridge.store import DynamoStore
+from kollus_bridge.store.dynamo import DynamoStore
 from kollus_bridge.xapi.statements import COMPLETED, PAUSED
 
 from local.lms_receiver import Answer, LmsReceiver

@@ -21,7 +21,7 @@ from kollus_bridge.lti.launch import Launch
 from kollus_bridge.lti.platforms import Platform
 from kollus_bridge.lti.roster import Roster, launch_enrolment, memberships_url
 from kollus_bridge.settings import Settings
-from kollus_bridge.store import DynamoStore
+from kollus_bridge.store.dynamo import DynamoStore
 from kollus_bridge.xapi.statements import registration
 
 from .models import example

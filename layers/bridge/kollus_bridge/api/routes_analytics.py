@@ -13,7 +13,7 @@ from kollus_bridge.analytics import compute
 from kollus_bridge.analytics.learners import Status
 from kollus_bridge.errors import NotFound
 from kollus_bridge.settings import Settings
-from kollus_bridge.store import DynamoStore
+from kollus_bridge.store.dynamo import DynamoStore
 from kollus_bridge.times import now_ms
 
 from .analytics import (

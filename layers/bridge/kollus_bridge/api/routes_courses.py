@@ -12,7 +12,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path as PathParam
 
 from kollus_bridge.access.ports import Course
 from kollus_bridge.errors import Conflict, NotFound
-from kollus_bridge.store import DynamoStore
+from kollus_bridge.store.dynamo import DynamoStore
 from kollus_bridge.times import now_ms
 
 from .courses import (

@@ -25,7 +25,7 @@ from kollus_bridge.lti import launch as lti_launch
 from kollus_bridge.lti.keys import ToolKeys
 from kollus_bridge.lti.platforms import Platform
 from kollus_bridge.settings import Settings
-from kollus_bridge.store import DynamoStore
+from kollus_bridge.store.dynamo import DynamoStore
 from kollus_bridge.times import now_ms
 
 from .http import model_response, page_responses, redirect_responses, responses

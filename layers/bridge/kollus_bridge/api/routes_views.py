@@ -18,7 +18,7 @@ from kollus_bridge.analytics.views import render
 from kollus_bridge.auth import view_link_keys
 from kollus_bridge.errors import Forbidden
 from kollus_bridge.settings import Settings
-from kollus_bridge.store import DynamoStore
+from kollus_bridge.store.dynamo import DynamoStore
 from kollus_bridge.times import iso_time, now_ms
 
 from .http import model_response, responses
