@@ -168,23 +168,25 @@ class RosterSync:
         due = [roster.course_id for roster in self.store.all_rosters() if roster.due(now, every_ms)]
         return [course for course in due if self.store.want_roster(course, now, now - STALE_WANT_MS)]
 
-    def sync(self, roster: Roster, full: bool = False) -> Outcome:
+    def sync(self, roster: Roster) -> Outcome:
         now = self.clock()
         platform = self.store.get_platform(roster.platform_id)
         if roster.memberships_url is None or platform is None:
             error = NOT_OFFERED if platform is not None else f"platform {roster.platform_id!r} is no longer registered"
             self.store.fail_roster(roster.course_id, now, error)
             return Outcome(roster.course_id, "not_offered" if platform else "failed", error=error)
-        run = roster.run or self._new_run(roster, platform, full, now)
+        run = roster.run or self._new_run(roster, platform, now)
         try:
             return self._read(roster, platform, run)
         except RosterError as error:
             self.store.fail_roster(roster.course_id, self.clock(), str(error))
             return Outcome(roster.course_id, "failed", error=str(error))
 
-    def _new_run(self, roster: Roster, platform: Platform, full: bool, now: int) -> Run:
+    def _new_run(self, roster: Roster, platform: Platform, now: int) -> Run:
+        """A differences read where the last full read left a link and is recent, else a full one (an
+        on-demand sync asks for a full read by dropping the link)."""
         recent = roster.full_at is not None and now - roster.full_at < FULL_EVERY_MS
-        if not full and recent and roster.differences_url is not None:
+        if recent and roster.differences_url is not None:
             return Run(uuid.uuid4().hex, now, roster.differences_url, differences=True)
         return Run(uuid.uuid4().hex, now, first_url(roster, platform))
 
