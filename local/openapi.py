@@ -10,6 +10,7 @@ import json
 import os
 import sys
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
@@ -102,6 +103,14 @@ def described_resolver(operations: tuple[Described, ...]) -> APIGatewayHttpResol
     return app
 
 
+def _every_route(module: ModuleType) -> APIGatewayHttpResolver:
+    """The module's resolver with every route, the groups it makes on first use included."""
+    if (lazy := getattr(module, "lazy_routes", None)) is not None:
+        lazy.load_all()
+    app: APIGatewayHttpResolver = module.app
+    return app
+
+
 def generate() -> dict[str, Any]:
     from .stack import local_environment  # noqa: PLC0415 - the functions read their settings at import
 
@@ -114,7 +123,7 @@ def generate() -> dict[str, Any]:
             continue
         seen.add(route.function)
         described = DESCRIBED_HERE.get(route.function)
-        app = described_resolver(described) if described else load_handler_module(route).app
+        app = described_resolver(described) if described else _every_route(load_handler_module(route))
         schema = json.loads(app.get_openapi_json_schema(title=TITLE, version="1", description=DESCRIPTION))
         if not document:
             document = schema

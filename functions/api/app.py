@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
@@ -36,10 +37,7 @@ from kollus_bridge.api.http import (
     responses,
     wants_csv,
 )
-from kollus_bridge.api.routes_analytics import analytics_routes
-from kollus_bridge.api.routes_courses import course_routes
-from kollus_bridge.api.routes_lti import LTI_PUBLIC_PATHS, lti_routes
-from kollus_bridge.api.routes_views import VIEWS_PREFIX, view_routes
+from kollus_bridge.api.route_groups import LTI_PUBLIC_PATHS, VIEWS_PREFIX, LazyRoutes, RouteGroup
 from kollus_bridge.api.service import (
     PlaybackInput,
     RulesInput,
@@ -55,11 +53,10 @@ from kollus_bridge.content import manage
 from kollus_bridge.content.catalog import Status
 from kollus_bridge.delivery.ledger import SyncState, Target
 from kollus_bridge.errors import NotFound
-from kollus_bridge.lti.jwks import KeySets
 from kollus_bridge.observability import logger, metrics
 from kollus_bridge.progress.ingest import rules_for
 from kollus_bridge.progress.rules import RulesCache
-from kollus_bridge.runtime import rotate_tool_keys, tool_keys, vod_client
+from kollus_bridge.runtime.vod import vod_client
 from kollus_bridge.settings import get_settings
 from kollus_bridge.store.dynamo import dynamo_store
 from kollus_bridge.times import iso_time, now_ms
@@ -78,25 +75,55 @@ app.use(
         declared_query_only,
     ]
 )
-app.include_router(course_routes(store))
-platform_keys = KeySets(max_age=settings.lti_jwks_cache_seconds)
-app.include_router(
-    lti_routes(
-        store,
-        settings,
-        tool_keys=lambda: tool_keys(settings),
-        rotate=lambda: rotate_tool_keys(settings),
-        key_for=platform_keys.key_for,
-    )
-)
 
 
 def block_watch_ratio(media_content_key: str) -> float:
     return rules_cache.get(media_content_key).min_block_watch_ratio
 
 
-app.include_router(analytics_routes(store, settings, block_watch_ratio))
-app.include_router(view_routes(store, settings, block_watch_ratio))
+# Each group's modules are imported when a request first asks for one of its paths (route_groups).
+def _course_routes() -> Router:
+    from kollus_bridge.api.routes_courses import course_routes  # noqa: PLC0415
+
+    return course_routes(store)
+
+
+def _lti_routes() -> Router:
+    from kollus_bridge.api.routes_lti import lti_routes  # noqa: PLC0415
+    from kollus_bridge.lti.jwks import KeySets  # noqa: PLC0415
+    from kollus_bridge.runtime.lti import rotate_tool_keys, tool_keys  # noqa: PLC0415
+
+    platform_keys = KeySets(max_age=settings.lti_jwks_cache_seconds)
+    return lti_routes(
+        store,
+        settings,
+        tool_keys=lambda: tool_keys(settings),
+        rotate=lambda: rotate_tool_keys(settings),
+        key_for=platform_keys.key_for,
+    )
+
+
+def _analytics_routes() -> Router:
+    from kollus_bridge.api.routes_analytics import analytics_routes  # noqa: PLC0415
+
+    return analytics_routes(store, settings, block_watch_ratio)
+
+
+def _view_routes() -> Router:
+    from kollus_bridge.api.routes_views import view_routes  # noqa: PLC0415
+
+    return view_routes(store, settings, block_watch_ratio)
+
+
+lazy_routes = LazyRoutes(
+    app,
+    [
+        RouteGroup("courses", ("/v1/courses", "/v1/learners", "/v1/access-log"), _course_routes),
+        RouteGroup("lti", ("/.well-known/jwks.json", "/lti", "/v1/lti"), _lti_routes),
+        RouteGroup("analytics", ("/v1/analytics",), _analytics_routes),
+        RouteGroup("views", ("/v1/view-links", "/v1/views"), _view_routes),
+    ],
+)
 
 
 class RecordIdentity(BaseModel):
@@ -372,4 +399,5 @@ def get_openapi() -> Response[str]:
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    lazy_routes.load_for(str(event.get("rawPath", "")))
     return app.resolve(event, context)

@@ -10,7 +10,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from kollus_bridge.content.reconcile import Reconciler
 from kollus_bridge.observability import logger, metrics
-from kollus_bridge.runtime import vod_client
+from kollus_bridge.runtime.vod import vod_client
 from kollus_bridge.settings import get_settings
 from kollus_bridge.store.dynamo import dynamo_store
 from kollus_bridge.times import now_ms

@@ -11,7 +11,7 @@ from aws_lambda_powertools import Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from kollus_bridge.observability import logger, metrics
-from kollus_bridge.runtime import roster_sync
+from kollus_bridge.runtime.lti import roster_sync
 from kollus_bridge.settings import get_settings
 from kollus_bridge.store.changes import wanted_rosters
 from kollus_bridge.store.dynamo import dynamo_store

@@ -10,7 +10,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from kollus_bridge.delivery.sync import publish
 from kollus_bridge.observability import logger, metrics
-from kollus_bridge.runtime import delivery_run
+from kollus_bridge.runtime.delivery import delivery_run
 from kollus_bridge.settings import get_settings
 from kollus_bridge.store.dynamo import dynamo_store
 

@@ -19,11 +19,12 @@ import boto3
 import jwt
 import pytest
 import urllib3
-from kollus_bridge import runtime
 from kollus_bridge.delivery.ledger import Target
 from kollus_bridge.lti.keys import ToolKeys
+from kollus_bridge.runtime import lti as runtime
 from kollus_bridge.settings import settings_from
 from kollus_bridge.store.secrets import secrets_client
+from kollus_bridge.store.session import aws_session
 from moto import mock_aws
 
 from local.dynamodb_local import LOCAL_CREDENTIALS, create_tables
@@ -373,6 +374,7 @@ def test_in_aws_the_first_key_is_made_once_and_rotation_keeps_the_previous_one_p
     for name, value in LOCAL_CREDENTIALS.items():
         monkeypatch.setenv(name, value)
     secrets_client.cache_clear()
+    aws_session.cache_clear()
     with mock_aws():
         secrets = boto3.client("secretsmanager", region_name="us-east-1")
         arn = secrets.create_secret(Name="tool-keys", SecretString='{"keys":[]}')["ARN"]
@@ -416,6 +418,7 @@ def test_in_aws_the_first_key_is_made_once_and_rotation_keeps_the_previous_one_p
         runtime._tool_keys.clear()
         assert runtime.tool_keys(settings).keys == third.keys
     secrets_client.cache_clear()
+    aws_session.cache_clear()
 
 
 class _PerThreadLock:

@@ -11,8 +11,8 @@ from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
-from kollus_bridge import runtime
 from kollus_bridge.lti.roster_sync import RosterSync
+from kollus_bridge.runtime import lti as runtime
 
 from local.http_api import LambdaContext
 from local.lti_roster import PAGE_SIZE

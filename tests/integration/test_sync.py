@@ -469,7 +469,7 @@ def test_a_claim_that_runs_out_is_the_sweeps_to_deliver(store: DynamoStore, lms:
 
 
 def test_a_deployment_reaches_no_private_address_unless_told_to(store: DynamoStore, lms: LmsReceiver) -> None:
-    from kollus_bridge.runtime import delivery_run  # noqa: PLC0415 - as the functions build their run
+    from kollus_bridge.runtime.delivery import delivery_run  # noqa: PLC0415 - as the functions build their run
 
     clock = Clock()
 

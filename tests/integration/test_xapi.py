@@ -11,7 +11,7 @@ from kollus_bridge.delivery.ledger import SyncState, Target
 from kollus_bridge.delivery.sync import SyncRun
 from kollus_bridge.kollus.callback import RawCallback
 from kollus_bridge.progress.ingest import ingest_callback
-from kollus_bridge.runtime import delivery_run
+from kollus_bridge.runtime.delivery import delivery_run
 from kollus_bridge.settings import Settings
 from kollus_bridge.store.dynamo import DynamoStore
 from kollus_bridge.xapi.statements import COMPLETED, PAUSED

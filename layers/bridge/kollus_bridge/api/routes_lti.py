@@ -46,7 +46,6 @@ from .lti import (
 from .service import PlaybackInput, issue_playback_url
 
 #: The routes a platform or a browser calls without the API token.
-LTI_PUBLIC_PATHS = frozenset({"/.well-known/jwks.json", "/lti/login", "/lti/launch", "/lti/deep-link"})
 PlatformId = Annotated[str, PathParam(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._-]+$", examples=["moodle"])]
 _HINT = Query(max_length=2048, examples=["https://moodle.example.com"])
 FORM_TYPE = "application/x-www-form-urlencoded"

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from kollus_bridge.analytics.links import View, read_view, sign_view
 from kollus_bridge.analytics.page import content_security_policy, language
 from kollus_bridge.analytics.views import render
+from kollus_bridge.api.route_groups import VIEWS_PREFIX
 from kollus_bridge.auth import view_link_keys
 from kollus_bridge.errors import Forbidden
 from kollus_bridge.settings import Settings
@@ -26,7 +27,6 @@ from .models import example
 from .service import WholeNumber
 
 #: The public path of the pages (no API token: the link is the credential).
-VIEWS_PREFIX = "/v1/views/"
 _ID = Field(min_length=1, max_length=256)
 
 
