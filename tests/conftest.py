@@ -8,6 +8,7 @@ from types import ModuleType
 import pytest
 from kollus_bridge import outbound
 from kollus_bridge.settings import get_settings
+from kollus_bridge.store.session import aws_session
 from kollus_bridge.store.table import dynamodb_client
 
 from local.dynamodb_local import DynamoDBLocal
@@ -46,10 +47,12 @@ def function_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[
             monkeypatch.setenv(name, value)
         get_settings.cache_clear()
         dynamodb_client.cache_clear()
+        aws_session.cache_clear()
 
     yield apply
     get_settings.cache_clear()
     dynamodb_client.cache_clear()
+    aws_session.cache_clear()
 
 
 @pytest.fixture

@@ -2,7 +2,8 @@
 file dated 1980-01-01, the tree read-only), run by a fresh Python 3.13 isolated from the dev venv
 (`-I -S -B`, `PYTHONDONTWRITEBYTECODE=1`), the function at /var/task, the layer at /opt/python; import
 plus the first event, CPU time, median of several runs. The yardstick beside it: `import boto3` from a
-copy of the layer's boto3 compiled with hash-based bytecode, as the runtime ships its own.
+copy of the same boto3 (whole: the layer's botocore keeps only the services the bridge calls) compiled
+with hash-based bytecode, as the runtime ships its own.
 
 `built()` runs `sam build` with the host's wheels (the code and its bytecode are the same as on arm64;
 only native extensions differ) and the dev venv's Python 3.13 as the compiler.
@@ -123,6 +124,17 @@ def _writable(tree: Path) -> None:
         path.chmod(path.stat().st_mode | 0o200)
 
 
+def _runtime_like_boto3(layer: Path) -> Path:
+    """Where the yardstick's boto3 is copied from: the dev venv's, whole (the layer's botocore keeps the
+    models of only the services the bridge calls), checked to be the layer's versions."""
+    site = next((ROOT / ".venv" / "lib").glob("python3.13/site-packages"))
+    for name in ("boto3", "botocore"):
+        shipped = {path.name for path in layer.glob(f"{name}-*.dist-info")}
+        if not shipped or shipped != {path.name for path in site.glob(f"{name}-*.dist-info")}:
+            raise RuntimeError(f"the dev venv's {name} is not the layer's {shipped}: run make setup")
+    return site
+
+
 @contextmanager
 def unpacked(build_dir: Path, bytecode: bool = True) -> Iterator[Path]:
     """The built layer at `opt/python`, each built function at `var/task/<Function>`, and a runtime-like
@@ -137,10 +149,11 @@ def unpacked(build_dir: Path, bytecode: bool = True) -> Iterator[Path]:
                 shutil.copytree(function, root / "var" / "task" / function.name, ignore=ignored)
         runtime = root / "runtime"
         runtime.mkdir()
+        full = _runtime_like_boto3(build_dir / "BridgeLayer" / "python")
         for name in BOTO3_PACKAGES:
-            source = build_dir / "BridgeLayer" / "python" / name
+            source = full / name
             if source.is_dir():
-                shutil.copytree(source, runtime / name)
+                shutil.copytree(source, runtime / name, ignore=shutil.ignore_patterns("__pycache__"))
             elif source.exists():
                 shutil.copy2(source, runtime / name)
         compile_command = [str(PYTHON), "-m", "compileall", "-q", "--invalidation-mode", "checked-hash", str(runtime)]
@@ -182,7 +195,13 @@ def measure(root: Path, cases: list[Case], environment: dict[str, str], rounds: 
         for case in cases:
             paths = [root / "var" / "task" / case.function, layer]
             runs[case.function].append(run_once(paths, function_code(case), environment))
-    found: dict[str, Any] = {"boto3": {"seconds": statistics.median(run["seconds"] for run in runs["boto3"])}}
+    yardstick = runs["boto3"]
+    found: dict[str, Any] = {
+        "boto3": {
+            "seconds": statistics.median(run["seconds"] for run in yardstick),
+            "compiled": yardstick[0]["compiled"],
+        },
+    }
     for case in cases:
         found[case.function] = {
             "seconds": statistics.median(run["seconds"] for run in runs[case.function]),

@@ -189,8 +189,9 @@ bytecode written (`PYTHONDONTWRITEBYTECODE=1`). A fresh `python3.13 -I -S -B` pe
 dev venv), the function first on the path and the layer after it, as /var/task and /opt/python; CPU
 time of the import (module set-up included: settings, the DynamoDB client) and, where named, the first
 event (storage stubbed; the API's is a request refused before storage); median of {lambda_cold["rounds"]}.
-The yardstick, `import boto3` from a copy of the layer's boto3 compiled with hash-based bytecode as
-the runtime ships its own: {yardstick * 1000:.0f} ms. "Without surviving bytecode" is the same build with
+The yardstick, `import boto3` from a copy of the same boto3 and botocore (whole: the layer keeps the
+botocore models of only the services the bridge calls) compiled with hash-based bytecode as the runtime
+ships its own: {yardstick * 1000:.0f} ms. "Without surviving bytecode" is the same build with
 its .pyc files removed: what a build that ships only timestamp-based bytecode costs on every cold start.
 
 | function | measured | CPU ms | x `import boto3` | modules compiled at cold start | without surviving bytecode: ms |

@@ -4,14 +4,19 @@ bytecode written) compiles no module of ours or of the layer's, and answers its 
 
 from __future__ import annotations
 
+import ast
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+from kollus_bridge.store.session import SERVICES
 
 from local.bench.lambda_cold import TOOLS, Case, built, isolated_environment, measure, standard_cases, unpacked
 from local.bench.workload import settings_env
 from local.simulator import Content, Play, Session, play_session
-from local.template import load_template, resources
+from local.template import LAYER_DIR, load_template, resources
 
 
 @pytest.fixture(scope="module")
@@ -51,6 +56,42 @@ def test_without_its_bytecode_the_same_start_compiles_every_module(build: Path, 
         found = measure(root, [Case("CallbackFunction")], environment, rounds=1)
     compiled = found["CallbackFunction"]["compiled"]
     assert len(compiled) > 100 and any(path.endswith("/kollus_bridge/store/table.py") for path in compiled)
+
+
+ENDPOINTS = """
+import json, sys
+from botocore.session import get_session
+session = get_session()
+regions = ("us-east-1", "ap-northeast-2", "eu-central-1", "cn-north-1", "us-gov-west-1", "il-central-1")
+print(json.dumps({f"{service} {region}": session.create_client(service, region_name=region).meta.endpoint_url
+                  for service in sys.argv[1:] for region in regions}))
+"""
+
+
+def test_the_layer_keeps_botocore_for_the_services_the_bridge_calls_and_resolves_them_as_the_whole(
+    build: Path,
+) -> None:
+    layer = build / "BridgeLayer" / "python"
+    kept = sorted(path.name for path in (layer / "botocore" / "data").iterdir() if path.is_dir())
+    assert kept == sorted(SERVICES)
+    assert {"dynamodb", "secretsmanager"} <= _clients_made(LAYER_DIR / "kollus_bridge") <= set(SERVICES)
+    on_layer = f"import sys; sys.path[:0] = [{str(layer)!r}]\n{ENDPOINTS}"
+    pruned = subprocess.run([sys.executable, "-I", "-S", "-c", on_layer, *SERVICES], capture_output=True, text=True,
+                            check=True)  # fmt: skip
+    whole = subprocess.run([sys.executable, "-c", ENDPOINTS, *SERVICES], capture_output=True, text=True, check=True)
+    assert json.loads(pruned.stdout) == json.loads(whole.stdout)
+    assert json.loads(pruned.stdout)["dynamodb ap-northeast-2"] == "https://dynamodb.ap-northeast-2.amazonaws.com"
+
+
+def _clients_made(package: Path) -> set[str]:
+    """The services named by every `create_client("<service>", ...)` in the package."""
+    made: set[str] = set()
+    for path in package.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "create_client":
+                assert node.args and isinstance(node.args[0], ast.Constant), f"{path}: name the service"
+                made.add(str(node.args[0].value))
+    return made
 
 
 def _compiled(source: Path) -> bool:

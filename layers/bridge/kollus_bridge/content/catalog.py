@@ -22,9 +22,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 from kollus_bridge.kollus.platform import EventKind, PlatformEvent
-from kollus_bridge.kollus.vod import VodContent
+
+if TYPE_CHECKING:  # the callback function stores catalog data without the VOD API client
+    from kollus_bridge.kollus.vod import VodContent
 
 
 class Status(StrEnum):

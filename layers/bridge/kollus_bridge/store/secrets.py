@@ -12,14 +12,14 @@ from functools import cache
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
-from botocore.session import get_session
 
 from kollus_bridge.errors import StorageUnavailable
+from kollus_bridge.store.session import aws_session
 
 
 @cache
 def secrets_client() -> Any:
-    return get_session().create_client("secretsmanager")
+    return aws_session().create_client("secretsmanager")
 
 
 class SecretConflict(Exception):

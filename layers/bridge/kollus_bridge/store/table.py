@@ -17,10 +17,10 @@ from urllib.parse import quote, unquote
 
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
-from botocore.session import get_session
 
 from kollus_bridge.errors import RecordTooLarge, StorageUnavailable
 from kollus_bridge.settings import DECIMALS
+from kollus_bridge.store.session import aws_session
 
 from .attributes import deserialize
 
@@ -195,4 +195,4 @@ def dynamodb_client() -> DynamoDBClient:
         max_pool_connections=50,
     )
     # botocore's client, as boto3 would make it, without importing boto3 (and s3transfer with it).
-    return cast("DynamoDBClient", get_session().create_client("dynamodb", config=config))
+    return cast("DynamoDBClient", aws_session().create_client("dynamodb", config=config))
