@@ -3,8 +3,9 @@ playback URLs, the sync ledger."""
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
@@ -58,14 +59,17 @@ from kollus_bridge.progress.ingest import rules_for
 from kollus_bridge.progress.rules import RulesCache
 from kollus_bridge.runtime.vod import vod_client
 from kollus_bridge.settings import get_settings
-from kollus_bridge.store.dynamo import dynamo_store
+from kollus_bridge.store.api_tables import api_store
 from kollus_bridge.times import iso_time, now_ms
 from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:
+    from kollus_bridge.store.dynamo import DynamoStore
 
 OPENAPI_DOCUMENT = Path(__file__).with_name("openapi.json")
 
 settings = get_settings()
-store = dynamo_store(settings.table_name, settings.rejected_ttl_days)
+store = api_store(settings.table_name, settings.rejected_ttl_days)
 rules_cache = RulesCache(lambda key: rules_for(key, settings, store), settings.rules_cache_seconds)
 vod = vod_client(settings, store)
 app = make_resolver(settings)
@@ -81,11 +85,19 @@ def block_watch_ratio(media_content_key: str) -> float:
     return rules_cache.get(media_content_key).min_block_watch_ratio
 
 
+@cache
+def whole_store() -> DynamoStore:
+    """Every aggregate (the route groups' rosters, LTI platforms, insights), on the same client."""
+    from kollus_bridge.store.dynamo import dynamo_store  # noqa: PLC0415
+
+    return dynamo_store(settings.table_name, settings.rejected_ttl_days)
+
+
 # Each group's modules are imported when a request first asks for one of its paths (route_groups).
 def _course_routes() -> Router:
     from kollus_bridge.api.routes_courses import course_routes  # noqa: PLC0415
 
-    return course_routes(store)
+    return course_routes(whole_store())
 
 
 def _lti_routes() -> Router:
@@ -95,7 +107,7 @@ def _lti_routes() -> Router:
 
     platform_keys = KeySets(max_age=settings.lti_jwks_cache_seconds)
     return lti_routes(
-        store,
+        whole_store(),
         settings,
         tool_keys=lambda: tool_keys(settings),
         rotate=lambda: rotate_tool_keys(settings),
@@ -106,13 +118,13 @@ def _lti_routes() -> Router:
 def _analytics_routes() -> Router:
     from kollus_bridge.api.routes_analytics import analytics_routes  # noqa: PLC0415
 
-    return analytics_routes(store, settings, block_watch_ratio)
+    return analytics_routes(whole_store(), settings, block_watch_ratio)
 
 
 def _view_routes() -> Router:
     from kollus_bridge.api.routes_views import view_routes  # noqa: PLC0415
 
-    return view_routes(store, settings, block_watch_ratio)
+    return view_routes(whole_store(), settings, block_watch_ratio)
 
 
 lazy_routes = LazyRoutes(

@@ -135,7 +135,7 @@ def test_a_stale_result_is_served_while_a_new_one_is_computed(bridge: Bridge) ->
     bridge.watch("ann", {0: 60})
     bridge.insights()
     bridge.run_stream()
-    store = bridge.functions["ApiFunction"].store
+    store = bridge.functions["ApiFunction"].whole_store()
     cached = store.get_insights("lecture-1", "")
     store.put_insights("lecture-1", "x", cached.body, cached.as_of)  # another scope, untouched below
     bridge.client.update_item(
@@ -285,7 +285,9 @@ def test_a_large_content_is_counted_in_shards_and_merged(
         assert bridge.run_stream(shards[2:]) == {"computed": 1}  # the last shard merges
         assert bridge.marks() == []
         sharded = body_of(bridge.insights())
-        whole = compute(functions["ApiFunction"].store, functions["ApiFunction"].settings, "lecture-1", Scope(), 0)
+        whole = compute(
+            functions["ApiFunction"].whole_store(), functions["ApiFunction"].settings, "lecture-1", Scope(), 0
+        )
         for name in ("as_of", "stale"):
             sharded.pop(name), whole.pop(name, None)
         sharded = {name: value for name, value in sharded.items() if value is not None}  # the answer's defaults

@@ -171,7 +171,7 @@ def test_a_launch_plays_the_linked_content_for_the_platforms_learner(tool: Tool)
     claims = jwt.decode(query["jwt"][0], LOCAL_DEFAULTS["KOLLUS_SECURITY_KEY"], algorithms=["HS256"])
     assert claims["cuid"] == "moodle:student-1" and claims["mc"] == [{"mckey": "lecture-1"}]
     assert query["uservalue99"][0].startswith("v3.")  # the session nonce binds the progress that follows
-    store = tool.api.store
+    store = tool.api.whole_store()
     course = store.get_course("lti:moodle:course-1")
     assert course is not None and course.media_content_keys == ("lecture-1",)
     assert [e.course_id for e in store.enrolments_of("moodle:student-1")] == ["lti:moodle:course-1"]
@@ -208,7 +208,7 @@ def kept(tool: Tool) -> list[dict[str, Any]]:
     """The refused payloads kept in the rejected store."""
     return [
         item
-        for item in tool.client.scan(TableName=tool.api.store.table_name)["Items"]
+        for item in tool.client.scan(TableName=tool.api.whole_store().table_name)["Items"]
         if item["pk"]["S"].startswith("R#")
     ]
 
@@ -230,11 +230,11 @@ def test_a_refused_launch_a_platform_signed_is_kept(tool: Tool) -> None:
 
 
 def test_a_login_writes_nothing_and_its_state_is_signed(tool: Tool) -> None:
-    before = tool.client.scan(TableName=tool.api.store.table_name)["Count"]
+    before = tool.client.scan(TableName=tool.api.whole_store().table_name)["Count"]
     for hint in range(20):  # strangers starting logins, as many as they like
         location = tool.login(iss=tool.platform.url, login_hint=f"x{hint}", target_link_uri=TOOL + "/lti/launch")
         assert "state=" in location
-    assert tool.client.scan(TableName=tool.api.store.table_name)["Count"] == before
+    assert tool.client.scan(TableName=tool.api.whole_store().table_name)["Count"] == before
     form = tool.launch_form()
     forged_state = form["state"][:-4] + ("AAAA" if not form["state"].endswith("AAAA") else "BBBB")
     refused = tool.launch({**form, "state": forged_state})
@@ -301,7 +301,7 @@ def test_a_link_launched_without_a_line_item_gets_one_made_once(tool: Tool) -> N
     for learner in ("student-1", "student-2"):  # both complete before a sweep runs
         assert tool.launch(tool.launch_form("lecture-2", learner, line_item="none"))["statusCode"] == 303
         tool.complete(f"moodle:{learner}", "lecture-2")
-    delivery = tool.api.store.get_delivery("moodle:student-1", "lecture-2", Target.AGS)
+    delivery = tool.api.whole_store().get_delivery("moodle:student-1", "lecture-2", Target.AGS)
     assert delivery is not None and delivery.link is not None
     link = delivery.link
     assert (link.lineitem, link.lineitems) == (None, tool.platform.url + "/lineitems")
@@ -453,6 +453,6 @@ def test_a_launch_of_a_content_not_in_the_catalog_is_refused_unless_allowed(tool
     response = tool.launch(tool.launch_form("not-a-catalog-key", "student-1"))
     assert response["statusCode"] == 404, response
     assert body_of(response)["error"]["field"] == "media_content_key"
-    assert tool.api.store.enrolments_of("moodle:student-1") == []  # enrolled in nothing
+    assert tool.api.whole_store().enrolments_of("moodle:student-1") == []  # enrolled in nothing
     assert tool.register(allow_unlisted_contents=True)["statusCode"] == 200
     assert tool.launch(tool.launch_form("not-a-catalog-key", "student-1"))["statusCode"] == 303
