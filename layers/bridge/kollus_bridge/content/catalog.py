@@ -84,6 +84,17 @@ class Entry:
         return self.channels[min(self.channels)] if self.channels else None
 
     @property
+    def playable(self) -> bool:
+        """Transcoded and in a channel: it has the media content key a player needs."""
+        return self.status is Status.READY and bool(self.channels)
+
+    @property
+    def public_status(self) -> Status:
+        """The status the API and the webhooks give: `ready` only once playable. A content transcoded but
+        not yet in a channel (its key comes a few seconds later) is still `transcoding`."""
+        return Status.TRANSCODING if self.status is Status.READY and not self.playable else self.status
+
+    @property
     def due_event(self) -> str | None:
         """The webhook this entry's status announces. `content.ready` waits until the content can be
         played and described: it has a media content key (it is in a channel), and what the callbacks
@@ -231,7 +242,7 @@ def public_fields(entry: Entry) -> dict[str, object]:
         "media_content_key": entry.media_content_key,
         "upload_file_key": entry.upload_file_key,
         "title": entry.title,
-        "status": entry.status.value,
+        "status": entry.public_status.value,
         "duration": entry.duration,
         "channels": [{"channel_key": key, "media_content_key": value} for key, value in sorted(entry.channels.items())],
         "profile_keys": sorted(entry.profile_keys),

@@ -29,6 +29,7 @@ from .catalog_items import (
     card_key,
     entry_attributes,
     entry_key,
+    status_filter,
     stored_content_from_item,
 )
 from .pages import decode_token, encode_token
@@ -138,11 +139,8 @@ class Catalog(Table):
     ) -> tuple[list[StoredContent], str | None]:
         """One page of the catalog by upload file key, filtered; a page may be short, `next_token`
         goes on."""
-        filters, names, values = [], {}, {":pk": CATALOG, ":prefix": {"S": ENTRY_PREFIX}}
-        if status is not None:
-            filters.append("#status = :status")
-            names["#status"] = "status"
-            values[":status"] = {"S": status.value}
+        filters, names, values = [], {"#status": "status"}, {":pk": CATALOG, ":prefix": {"S": ENTRY_PREFIX}}
+        filters.append(status_filter(status, values))
         if channel_key is not None:
             filters.append("attribute_exists(channels.#channel)")
             names["#channel"] = channel_key
