@@ -47,6 +47,8 @@ def later(a: Status, b: Status) -> Status:
 
 #: The webhook each status announces.
 EVENTS = {Status.READY: "content.ready", Status.FAILED: "content.failed", Status.DELETED: "content.deleted"}
+#: The webhook of a change to a content already announced ready (`owes_update`).
+UPDATED_EVENT = "content.updated"
 EMPTY: Mapping[str, str] = MappingProxyType({})
 
 
@@ -110,6 +112,21 @@ class Entry:
         ch = self.requested_channel
         uploaded = RANK[self.status] >= RANK[Status.TRANSCODING] and self.status is not Status.DELETED
         return bool(ch) and uploaded and ch not in self.channels and ch not in self.left_channels
+
+
+def described(entry: Entry) -> tuple[object, ...]:
+    """What a `content.updated` webhook is about: the fields an LMS shows or plays the content by."""
+    channels = tuple(sorted(entry.channels.items()))
+    return entry.title, entry.duration, entry.poster_url, entry.category_key, channels, entry.media_content_key
+
+
+def owes_update(previous: Entry | None, entry: Entry, sent: frozenset[str]) -> bool:
+    """Whether a change owes the LMS a `content.updated`: the content was announced (`content.ready`
+    sent), is still playable, and what describes it changed (a rename, a new duration or poster, a
+    channel). Before `content.ready` is sent there is nothing to update: it carries the change."""
+    if previous is None or EVENTS[Status.READY] not in sent:
+        return False
+    return entry.playable and described(previous) != described(entry)
 
 
 def same_content(a: Entry, b: Entry) -> bool:

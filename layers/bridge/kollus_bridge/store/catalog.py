@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from kollus_bridge.content.catalog import Entry, Status
+from kollus_bridge.content.catalog import Entry, Status, owes_update
 from kollus_bridge.content.ports import ContentCard
 from kollus_bridge.delivery.ledger import StoredContent, SyncState
 from kollus_bridge.errors import InvalidRequest
@@ -70,7 +70,10 @@ class Catalog(Table):
         sent = previous.events_sent if isinstance(previous, StoredContent) else frozenset()
         removals = [f"#r{index}" for index in range(len(absent))]
         names.update({f"#r{index}": name for index, name in enumerate(absent)})
-        if event is not None and event != was and event not in sent:
+        changed = owes_update(previous.entry if previous is not None else None, entry, sent)
+        if changed:
+            sets.append("sync_update_at = :now")
+        if (event is not None and event != was and event not in sent) or changed:
             sets += ["sync_due = :due", "sync_next_at = :now", "sync_state = :pending", "sync_changed_at = :now"]
             sets += ["sync_attempts = :zero"]
             typed.update({":due": {"S": DUE}, ":now": {"N": str(now)}, ":pending": {"S": SyncState.PENDING.value}})

@@ -126,8 +126,13 @@ def entry_from_item(item: Mapping[str, Any]) -> Entry:
 
 
 def stored_content_from_item(item: Mapping[str, Any]) -> StoredContent:
+    update_at = plain(item, "sync_update_at")
     return StoredContent(
-        entry_from_item(item), rev_of(item), ledger_from_item(item), texts_of(item, "sync_events_sent")
+        entry_from_item(item),
+        rev_of(item),
+        ledger_from_item(item),
+        texts_of(item, "sync_events_sent"),
+        None if update_at is None else int(update_at),
     )
 
 
