@@ -20,7 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from .template import Route
+from .template import DEFAULT_ROUTE, Route
 
 #: API Gateway's own payload limit for HTTP APIs.
 MAX_REQUEST_BYTES = 10 * 1024 * 1024
@@ -72,7 +72,14 @@ def _compile(path: str) -> re.Pattern[str]:
 
 
 def bind(routes: list[Route], handlers: dict[str, Handler]) -> list[BoundRoute]:
-    return [BoundRoute(route, _compile(route.path), handlers[route.function]) for route in routes]
+    """The routes in the order they are tried: `$default` (any method, any path) after every other."""
+    bound = [
+        BoundRoute(
+            route, re.compile(".*") if route.path == DEFAULT_ROUTE else _compile(route.path), handlers[route.function]
+        )
+        for route in routes
+    ]
+    return sorted(bound, key=lambda each: each.route.path == DEFAULT_ROUTE)
 
 
 class LambdaContext:

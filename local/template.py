@@ -77,6 +77,10 @@ def table_definitions(template: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     return tables
 
 
+#: The HTTP API's route for every request no other route takes.
+DEFAULT_ROUTE = "$default"
+
+
 @dataclass(frozen=True)
 class Route:
     method: str
@@ -87,7 +91,8 @@ class Route:
 
     @property
     def route_key(self) -> str:
-        return f"{self.method} {self.path}"
+        """As API Gateway names it: `GET /v1/progress`, or `$default` for the route of every other request."""
+        return self.path if self.path == DEFAULT_ROUTE else f"{self.method} {self.path}"
 
 
 def _events(template: Mapping[str, Any], kind: str) -> Iterator[tuple[str, dict[str, Any], dict[str, Any]]]:

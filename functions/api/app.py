@@ -3,6 +3,7 @@ playback URLs, the sync ledger."""
 
 from __future__ import annotations
 
+import json
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -38,6 +39,7 @@ from kollus_bridge.api.http import (
     responses,
     wants_csv,
 )
+from kollus_bridge.api.refusals import Routes
 from kollus_bridge.api.route_groups import LTI_PUBLIC_PATHS, VIEWS_PREFIX, LazyRoutes, RouteGroup
 from kollus_bridge.api.service import (
     PlaybackInput,
@@ -72,7 +74,15 @@ settings = get_settings()
 store = api_store(settings.table_name, settings.rejected_ttl_days)
 rules_cache = RulesCache(lambda key: rules_for(key, settings, store), settings.rules_cache_seconds)
 vod = vod_client(settings, store)
-app = make_resolver(settings)
+
+
+@cache
+def documented_routes() -> Routes:
+    """The routes of the OpenAPI document beside this module, read when a request first matches none."""
+    return Routes(json.loads(OPENAPI_DOCUMENT.read_text(encoding="utf-8"))["paths"])
+
+
+app = make_resolver(settings, documented_routes)
 app.use(
     middlewares=[
         bearer_auth(settings, public_paths={"/v1/openapi.json", *LTI_PUBLIC_PATHS}, public_prefix=VIEWS_PREFIX),

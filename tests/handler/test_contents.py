@@ -308,3 +308,26 @@ def test_an_upload_never_takes_over_another_uploads_media_content_key(bridge: Br
     assert bridge.call("GET", "/v1/contents/mck-a")[1]["upload_file_key"] == "uf-a"
     kept = [item for item in bridge.client.scan(TableName=bridge.table)["Items"] if item["pk"]["S"].startswith("R#")]
     assert [item["source"]["S"] for item in kept] == ["platform_callback"]
+
+
+def test_ready_means_playable_and_listings_leave_deleted_contents_out(bridge: Bridge) -> None:
+    key = uploaded(bridge)["upload_file_key"]
+
+    def listed(query: str) -> list[tuple[str, str, str | None]]:
+        status, page = bridge.call("GET", "/v1/contents", query)
+        assert status == 200
+        return [(item["upload_file_key"], item["status"], item["media_content_key"]) for item in page["items"]]
+
+    bridge.platform({"upload_file_key": key, "filename": "a.mp4", "transcoding_result": "success"})
+    # Transcoded, but in no channel yet: no key a player could use, so not ready.
+    assert listed("status=ready") == [] and listed("status=transcoding") == [(key, "transcoding", None)]
+    join = {
+        "upload_file_key": key,
+        "media_content_key": "mck-1",
+        "channel_key": "lectures",
+        "update_type": "channel_join",
+    }
+    bridge.platform(join)
+    assert listed("status=ready") == [(key, "ready", "mck-1")] and listed("status=transcoding") == []
+    status, _ = bridge.call("DELETE", f"/v1/contents/{key}")
+    assert status == 200 and listed("") == [] and listed("status=deleted") == [(key, "deleted", "mck-1")]

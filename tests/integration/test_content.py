@@ -219,13 +219,22 @@ def test_content_webhooks_go_through_the_ledger_exactly_once(kollus: KollusVod, 
         assert sync(store, settings, clock).delivered == 1
         assert sync(store, settings, clock).delivered == 0
         length = kollus.contents[key].duration
+        # A rename of an announced content is announced too, once per change.
+        manage.rename(client_of(kollus, store), store, key, "Sorting, revised", clock.now)
+        assert sync(store, settings, clock).delivered == 1
+        assert sync(store, settings, clock).delivered == 0
+        manage.rename(client_of(kollus, store), store, key, "Sorting, revised", clock.now)  # no change: nothing owed
+        assert sync(store, settings, clock).delivered == 0
         manage.delete(client_of(kollus, store), store, key, clock.now)
         assert key not in kollus.contents  # a library delete
         assert sync(store, settings, clock).delivered == 1
         kinds = [(message.body["type"], message.body["data"]["upload_file_key"]) for message in lms.delivered()]
-        assert kinds == [("content.ready", key), ("content.deleted", key)]
-        ready = lms.delivered()[0].body["data"]
+        assert kinds == [("content.ready", key), ("content.updated", key), ("content.deleted", key)]
+        ready, updated = (message.body["data"] for message in lms.delivered()[:2])
         assert ready["title"] == "Sorting" and ready["duration"] == length and ready["status"] == "ready"
+        assert updated["title"] == "Sorting, revised" and updated["status"] == "ready"
+        ids = [message.message_id for message in lms.delivered()]
+        assert len(set(ids)) == 3
 
 
 def _take_slots(endpoint: str, table: str, api_url: str, until: float, granted: Any) -> None:

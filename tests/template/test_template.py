@@ -105,6 +105,7 @@ def test_routes() -> None:
     assert {(route.route_key, route.function) for route in routes(TEMPLATE)} == {
         ("POST /callbacks/kollus/{token}", "CallbackFunction"),
         ("OPTIONS /callbacks/kollus/{token}", "CallbackFunction"),
+        ("$default", "ApiFunction"),
         ("GET /v1/progress", "ApiFunction"),
         ("GET /v1/progress/flags", "ApiFunction"),
         ("GET /v1/sync", "ApiFunction"),

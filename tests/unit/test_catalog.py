@@ -4,6 +4,7 @@ the same whatever order its callbacks and the VOD API's answers come in, however
 from __future__ import annotations
 
 from dataclasses import replace
+from types import MappingProxyType
 from urllib.parse import urlencode
 
 import pytest
@@ -182,3 +183,15 @@ def test_a_merge_that_adds_nothing_keeps_its_time() -> None:
     entry = catalog.merge_vod(None, FOUND, 5_000)
     assert catalog.merge_vod(entry, FOUND, 9_000) == entry
     assert catalog.same_content(entry, replace(entry, updated_at=1))
+
+
+def test_ready_is_said_only_of_a_content_a_player_can_play() -> None:
+    transcoded = catalog.Entry("uf-1", status=catalog.Status.READY)
+    assert (transcoded.public_status, catalog.public_fields(transcoded)["status"]) == (
+        catalog.Status.TRANSCODING,
+        "transcoding",
+    )
+    joined = replace(transcoded, channels=MappingProxyType({"lectures": "mck-1"}))
+    assert joined.playable and joined.public_status is catalog.Status.READY and joined.media_content_key == "mck-1"
+    failed = catalog.Entry("uf-2", status=catalog.Status.FAILED)
+    assert failed.public_status is catalog.Status.FAILED and not failed.playable

@@ -37,6 +37,6 @@ def test_readme_snippet_verifies_our_webhooks() -> None:
 
 def test_the_readme_names_every_route_and_setting() -> None:
     readme = README.read_text(encoding="utf-8")
-    missing = [route.route_key for route in routes(load_template()) if route.route_key.split(" ", 1)[1] not in readme]
+    missing = [route.route_key for route in routes(load_template()) if route.path not in readme]
     missing += [name.upper() for name in SETTING_NAMES if name.upper() not in readme]
     assert missing == []

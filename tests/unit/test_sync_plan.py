@@ -8,6 +8,7 @@ from dataclasses import replace
 from types import MappingProxyType
 
 import pytest
+from kollus_bridge.content import catalog
 from kollus_bridge.content.catalog import Entry, Status
 from kollus_bridge.content.ports import ContentCard
 from kollus_bridge.delivery.ledger import Attempt, StoredContent, StoredRecord, SyncLedger, SyncState
@@ -133,3 +134,20 @@ def test_a_claim_outlasts_every_request_its_send_may_make(timeout: str) -> None:
     # so a claim longer than all of a send's requests is never taken over while the send may be open.
     assert run.claim_ms > REQUESTS_PER_SEND * float(timeout) * 1000
     assert run.claim_ms >= 60_000
+
+
+def test_a_change_to_an_announced_content_is_announced_once_per_change() -> None:
+    announced = frozenset({"content.ready"})
+    before = content(Status.READY, sent=announced).entry
+    renamed = replace(before, title="Intro, revised")
+    assert catalog.owes_update(before, renamed, announced)
+    assert not catalog.owes_update(before, renamed, frozenset())  # content.ready, still owed, carries it
+    assert not catalog.owes_update(before, replace(before, updated_at=1), announced)  # nothing shown changed
+    assert not catalog.owes_update(
+        before, replace(renamed, status=Status.DELETED), announced
+    )  # content.deleted says it
+    first = plan(StoredContent(renamed, rev=4, events_sent=announced, update_at=1_795_305_700_000), SETTINGS)
+    again = plan(StoredContent(renamed, rev=5, events_sent=announced, update_at=1_795_305_800_000), SETTINGS)
+    assert first is not None and again is not None and first.kind == again.kind == "content.updated"
+    assert json.loads(first.body)["data"]["title"] == "Intro, revised" and first.message_id != again.message_id
+    assert plan(StoredContent(renamed, rev=4, events_sent=announced), SETTINGS) is None  # none owed

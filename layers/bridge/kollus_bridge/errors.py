@@ -3,6 +3,8 @@ one place, `kollus_bridge.edge`."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 
 class BridgeError(Exception):
     """Base class of every error the service reports to a client."""
@@ -47,6 +49,16 @@ class Forbidden(BridgeError):
 
 class NotFound(BridgeError):
     code = "not_found"
+
+
+class MethodNotAllowed(BridgeError):
+    """The path exists but does not take the request's method; `allowed` are the methods it takes."""
+
+    code = "method_not_allowed"
+
+    def __init__(self, message: str, allowed: Sequence[str]) -> None:
+        super().__init__(message, field="method")
+        self.allowed = tuple(allowed)
 
 
 class Conflict(BridgeError):

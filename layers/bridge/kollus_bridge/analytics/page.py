@@ -32,6 +32,8 @@ LABELS: dict[str, dict[str, str]] = {
         "more": "more", "title": "Title", "done": "Nothing left: you have watched every part.",
         "median": "median", "not_started": "not started", "stalled": "stalled", "wall": "wall time",
         "class_key": "The darker a part, the more of the class has watched it.",
+        "expired": "This link has expired",
+        "expired_hint": "Links to these pages last a short while. Open the page again from your course.",
     },
     "ko": {
         "content": "강의 분석", "as_of": "기준 시각", "learners": "집계한 수강생", "stale": "갱신 중",
@@ -48,6 +50,8 @@ LABELS: dict[str, dict[str, str]] = {
         "more": "여러 번", "title": "제목", "done": "남은 구간이 없습니다. 모든 구간을 보았습니다.",
         "median": "중앙값", "not_started": "시작 전", "stalled": "멈춤", "wall": "체류 시간",
         "class_key": "색이 진할수록 더 많은 수강생이 본 구간입니다.",
+        "expired": "링크가 만료되었습니다",
+        "expired_hint": "이 페이지의 링크는 잠시 동안만 쓸 수 있습니다. 강의실에서 페이지를 다시 여세요.",
     },
 }  # fmt: skip
 
@@ -87,6 +91,13 @@ def document(title: str, body: str, lang: str, refresh: int | None = None) -> st
         f'<meta name="viewport" content="width=device-width, initial-scale=1">{meta}'
         f"<title>{escape(title)}</title><style>{STYLE}</style></head><body>{body}</body></html>"
     )
+
+
+def expired_page(lang: str) -> str:
+    """What a browser shows for a view link that is not (or no longer) valid, instead of an error body."""
+    words = LABELS[lang]
+    body = f'<h1>{escape(words["expired"])}</h1><p class="muted">{escape(words["expired_hint"])}</p>'
+    return document(words["expired"], body, lang)
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], caption: str) -> str:

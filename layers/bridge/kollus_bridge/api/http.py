@@ -15,22 +15,26 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, CORSConf
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
+from aws_lambda_powertools.event_handler.openapi.params import Form, Query
 from aws_lambda_powertools.event_handler.openapi.params import Path as PathParam
-from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from pydantic import BaseModel
 
 from kollus_bridge.auth import require_api_token
 from kollus_bridge.delivery.ledger import StoredLedgerEntry
 from kollus_bridge.edge import CORS_ALLOW_HEADERS, CORS_MAX_AGE_SECONDS, refusal
-from kollus_bridge.errors import BridgeError, InvalidPayload, InvalidRequest, NotFound, UnsupportedMediaType
+from kollus_bridge.errors import BridgeError, InvalidPayload, InvalidRequest, MethodNotAllowed, NotFound
 from kollus_bridge.kollus.values import refuse_lone_surrogates
 from kollus_bridge.progress.rule import blocks_needed, missing_ranges
 from kollus_bridge.settings import Settings
 from kollus_bridge.times import iso_time
 
 from .models import ErrorBody, LedgerEntry, Lowered, ProgressDetail, ProgressRecord, SessionCredit
+from .refusals import JSON_TYPES, Routes, invalid_request, media_type, wrong_media_type
 from .service import RecordView
 
 _ERROR_DESCRIPTIONS = {
@@ -85,17 +89,11 @@ def page_responses(description: str, *errors: int) -> dict[int, OpenAPIResponse]
 
 
 def error_response(error: BridgeError) -> Response[str]:
-    """Every refusal in the one error shape (logged and counted by `edge.refusal`)."""
+    """Every refusal in the one error shape (logged and counted by `edge.refusal`); a 405 names the
+    methods the path takes in `Allow`."""
     status, body = refusal(error)
-    return model_response(status, ErrorBody.model_validate(body))
-
-
-def _validation_field(error: RequestValidationError) -> str | None:
-    for detail in error.errors():
-        location = [str(part) for part in detail.get("loc", ()) if part not in ("query", "path", "body", "header")]
-        if location:
-            return ".".join(location)
-    return None
+    headers = {"Allow": ", ".join(error.allowed)} if isinstance(error, MethodNotAllowed) else None
+    return Response(status, "application/json", ErrorBody.model_validate(body).model_dump_json(), headers=headers)
 
 
 def _no_lone_surrogates(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[str]:
@@ -122,8 +120,30 @@ class Resolver(APIGatewayHttpResolver):
         return {name: unquote(value) for name, value in match.groupdict().items()}
 
 
-def make_resolver(settings: Settings) -> APIGatewayHttpResolver:
-    """An HTTP API (payload 2.0) resolver with CORS and the project's error handling."""
+def _takes_json(app: APIGatewayHttpResolver) -> bool:
+    """Whether the matched route reads a JSON body (rather than a form, or none)."""
+    route = app.context.get("_route")
+    params = route.dependant.body_params if route is not None else []
+    return bool(params) and not any(isinstance(param.field_info, Form) for param in params)
+
+
+def _sent_json(app: APIGatewayHttpResolver) -> bool:
+    return media_type(app.current_event.headers.get("content-type")) in ("", *JSON_TYPES)
+
+
+def _json_bodies_only(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[str]:
+    """Middleware: a route that reads JSON refuses a body sent as anything else, even one the request
+    validation could read as a form, saying which content type to send."""
+    if app.current_event.body and _takes_json(app) and not _sent_json(app):
+        raise wrong_media_type(app.current_event.headers.get("content-type"))
+    response: Response[str] = next_middleware(app)
+    return response
+
+
+def make_resolver(settings: Settings, documented: Callable[[], Routes] | None = None) -> APIGatewayHttpResolver:
+    """An HTTP API (payload 2.0) resolver with CORS and the project's error handling. `documented`
+    gives the routes of the OpenAPI document: a request no route serves is then answered 405 (with
+    the methods its path takes) or 404."""
     app = Resolver(
         cors=CORSConfig(
             allow_origin=settings.cors_allow_origin,
@@ -141,30 +161,36 @@ def make_resolver(settings: Settings) -> APIGatewayHttpResolver:
 
     @app.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]
     def _invalid_request(error: RequestValidationError) -> Response[str]:
-        field = _validation_field(error)
-        reason = next((str(detail["msg"]) for detail in error.errors() if detail.get("type") == "value_error"), None)
-        if reason is not None:  # the model's own words (a rule across fields, as ends_at after starts_at)
-            message = reason.removeprefix("Value error, ")
-        else:
-            message = f"missing or invalid parameter {field}" if field else "invalid request"
-        return error_response(InvalidRequest(message, field=field))
+        # The mistake that explains the others first: the content type, then a misspelt parameter.
+        if _takes_json(app) and app.current_event.body and not _sent_json(app):
+            return error_response(wrong_media_type(app.current_event.headers.get("content-type")))
+        unknown = _unknown_query(app)
+        if unknown is not None:
+            return error_response(unknown)
+        return error_response(invalid_request(error.errors(), app.current_event.decoded_body))
+
+    @app.exception_handler(RequestUnsupportedContentType)  # type: ignore[untyped-decorator]
+    def _unsupported_media_type(_: RequestUnsupportedContentType) -> Response[str]:
+        return error_response(wrong_media_type(app.current_event.headers.get("content-type")))
 
     @app.exception_handler(ValueError)  # type: ignore[untyped-decorator]
     def _unreadable_body(error: ValueError) -> Response[str]:
         # The request validation reads non-JSON bodies (form, multipart) itself and raises ValueError
         # on a malformed one: the client's error. Any other ValueError is ours and stays a 500.
-        event = app.current_event
         if isinstance(error, UnicodeDecodeError | json.JSONDecodeError):
             return error_response(InvalidRequest("the body is not valid UTF-8 JSON", field="body"))
-        media = (event.headers.get("content-type") or "").split(";")[0].strip().lower()
-        if event.body and media not in ("", "application/json"):
-            return error_response(UnsupportedMediaType("send the body as application/json", field="content-type"))
+        if app.current_event.body and _takes_json(app) and not _sent_json(app):
+            return error_response(wrong_media_type(app.current_event.headers.get("content-type")))
         raise error
 
     @app.not_found
     def _not_found(_: NotFoundError) -> Response[str]:
-        return error_response(NotFound("no such route"))
+        event = app.current_event
+        if documented is None:
+            return error_response(NotFound(f"there is no route {event.http_method} {event.path}"))
+        return error_response(documented().refusal(event.http_method, event.path))
 
+    app.use(middlewares=[_json_bodies_only])
     return app
 
 
@@ -184,15 +210,24 @@ def bearer_auth(
     return middleware
 
 
+def _unknown_query(app: APIGatewayHttpResolver) -> InvalidRequest | None:
+    route = app.context.get("_route")
+    if route is None:
+        return None
+    declared = {parameter.alias for parameter in route.dependant.query_params}
+    unknown = sorted(set(app.current_event.query_string_parameters or {}) - declared)
+    if not unknown:
+        return None
+    known = ", ".join(sorted(declared)) or "none"
+    return InvalidRequest(f"unknown query parameter {unknown[0]!r} (this route takes: {known})", field=unknown[0])
+
+
 def declared_query_only(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[str]:
     """Middleware: a query parameter the route does not declare is refused (a misspelt `limt` would
     otherwise be silently ignored)."""
-    route = app.context.get("_route")
-    if route is not None:
-        declared = {parameter.alias for parameter in route.dependant.query_params}
-        unknown = sorted(set(app.current_event.query_string_parameters or {}) - declared)
-        if unknown:
-            raise InvalidRequest(f"unknown query parameter {unknown[0]!r}", field=unknown[0])
+    unknown = _unknown_query(app)
+    if unknown is not None:
+        raise unknown
     response: Response[str] = next_middleware(app)
     return response
 

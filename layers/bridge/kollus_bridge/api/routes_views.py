@@ -13,7 +13,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path as PathParam
 from pydantic import BaseModel, ConfigDict, Field
 
 from kollus_bridge.analytics.links import View, read_view, sign_view
-from kollus_bridge.analytics.page import content_security_policy, language
+from kollus_bridge.analytics.page import LANGUAGES, content_security_policy, expired_page, language
 from kollus_bridge.analytics.views import render
 from kollus_bridge.api.route_groups import VIEWS_PREFIX
 from kollus_bridge.auth import view_link_keys
@@ -22,7 +22,7 @@ from kollus_bridge.settings import Settings
 from kollus_bridge.store.dynamo import DynamoStore
 from kollus_bridge.times import iso_time, now_ms
 
-from .http import model_response, responses
+from .http import accepts, model_response, responses
 from .models import example
 from .service import WholeNumber
 
@@ -120,20 +120,27 @@ def view_routes(store: DynamoStore, settings: Settings, ratio_of: Callable[[str]
     )
     def show_view(
         token: Annotated[str, PathParam(min_length=1, max_length=4096, examples=["v1.eyJrIjoiY29udGVudCJ9.c2ln"])],
-        lang: Annotated[Literal["ko", "en"] | None, Query(examples=["en"])] = None,
+        lang: Annotated[
+            str | None,
+            Query(max_length=35, examples=["en"], description="`ko` or `en`; any other: the link's language."),
+        ] = None,
     ) -> Response[str]:
         now = now_ms()
-        view = read_view(view_link_keys(settings), token, now // 1000)
-        if view is None:
-            raise Forbidden("this view link is not valid or has expired: ask the LMS for a new one", field="token")
-        chosen = language(lang or view.lang, router.current_event.headers.get("accept-language"))
-        html = render(view, store, settings, ratio_of, lang=chosen, now=now)
+        accept_language = router.current_event.headers.get("accept-language")
         headers = {
             "Content-Security-Policy": content_security_policy(settings.view_frame_ancestors),
             "Cache-Control": "no-store",
             "X-Content-Type-Options": "nosniff",
             "Referrer-Policy": "no-referrer",
         }
+        view = read_view(view_link_keys(settings), token, now // 1000)
+        if view is None:
+            if accepts(router, "text/html"):  # a browser (the iframe) gets a page, not an error body
+                page = expired_page(language(lang, accept_language))
+                return Response(status_code=403, content_type="text/html; charset=utf-8", body=page, headers=headers)
+            raise Forbidden("this view link is not valid or has expired: ask the LMS for a new one", field="token")
+        chosen = language(lang if lang in LANGUAGES else view.lang, accept_language)
+        html = render(view, store, settings, ratio_of, lang=chosen, now=now)
         return Response(status_code=200, content_type="text/html; charset=utf-8", body=html, headers=headers)
 
     return router

@@ -47,6 +47,8 @@ def later(a: Status, b: Status) -> Status:
 
 #: The webhook each status announces.
 EVENTS = {Status.READY: "content.ready", Status.FAILED: "content.failed", Status.DELETED: "content.deleted"}
+#: The webhook of a change to a content already announced ready (`owes_update`).
+UPDATED_EVENT = "content.updated"
 EMPTY: Mapping[str, str] = MappingProxyType({})
 
 
@@ -84,6 +86,17 @@ class Entry:
         return self.channels[min(self.channels)] if self.channels else None
 
     @property
+    def playable(self) -> bool:
+        """Transcoded and in a channel: it has the media content key a player needs."""
+        return self.status is Status.READY and bool(self.channels)
+
+    @property
+    def public_status(self) -> Status:
+        """The status the API and the webhooks give: `ready` only once playable. A content transcoded but
+        not yet in a channel (its key comes a few seconds later) is still `transcoding`."""
+        return Status.TRANSCODING if self.status is Status.READY and not self.playable else self.status
+
+    @property
     def due_event(self) -> str | None:
         """The webhook this entry's status announces. `content.ready` waits until the content can be
         played and described: it has a media content key (it is in a channel), and what the callbacks
@@ -99,6 +112,21 @@ class Entry:
         ch = self.requested_channel
         uploaded = RANK[self.status] >= RANK[Status.TRANSCODING] and self.status is not Status.DELETED
         return bool(ch) and uploaded and ch not in self.channels and ch not in self.left_channels
+
+
+def described(entry: Entry) -> tuple[object, ...]:
+    """What a `content.updated` webhook is about: the fields an LMS shows or plays the content by."""
+    channels = tuple(sorted(entry.channels.items()))
+    return entry.title, entry.duration, entry.poster_url, entry.category_key, channels, entry.media_content_key
+
+
+def owes_update(previous: Entry | None, entry: Entry, sent: frozenset[str]) -> bool:
+    """Whether a change owes the LMS a `content.updated`: the content was announced (`content.ready`
+    sent), is still playable, and what describes it changed (a rename, a new duration or poster, a
+    channel). Before `content.ready` is sent there is nothing to update: it carries the change."""
+    if previous is None or EVENTS[Status.READY] not in sent:
+        return False
+    return entry.playable and described(previous) != described(entry)
 
 
 def same_content(a: Entry, b: Entry) -> bool:
@@ -231,7 +259,7 @@ def public_fields(entry: Entry) -> dict[str, object]:
         "media_content_key": entry.media_content_key,
         "upload_file_key": entry.upload_file_key,
         "title": entry.title,
-        "status": entry.status.value,
+        "status": entry.public_status.value,
         "duration": entry.duration,
         "channels": [{"channel_key": key, "media_content_key": value} for key, value in sorted(entry.channels.items())],
         "profile_keys": sorted(entry.profile_keys),

@@ -70,6 +70,8 @@ class StoredContent(CatalogItem):
     ledger: SyncLedger = SyncLedger()
     #: The content.* webhooks delivered so far.
     events_sent: frozenset[str] = frozenset()
+    #: When the change a `content.updated` is owed for was made (None: none owed).
+    update_at: int | None = None
 
 
 @dataclass(frozen=True)

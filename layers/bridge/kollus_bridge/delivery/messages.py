@@ -7,7 +7,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from kollus_bridge.content.catalog import public_fields
+from kollus_bridge.content.catalog import UPDATED_EVENT, public_fields
 from kollus_bridge.content.ports import ContentCard
 from kollus_bridge.progress.rule import ProgressView, summarize
 from kollus_bridge.settings import Settings
@@ -50,11 +50,16 @@ def content_payload(kind: str, item: StoredContent) -> dict[str, Any]:
 
 
 def content_plan(item: StoredContent) -> Message | None:
-    """The webhook a catalog entry's status announces, unless it was sent."""
+    """The webhook a catalog entry's status announces, unless it was sent; else a `content.updated`
+    owed for a change since (one per change: its id names the change's time)."""
     kind = item.entry.due_event
-    if kind is None or kind in item.events_sent:
+    if kind is not None and kind not in item.events_sent:
+        message_id = webhooks.message_id(kind, item.entry.upload_file_key)
+    elif item.update_at is not None and item.entry.playable:
+        kind = UPDATED_EVENT
+        message_id = webhooks.message_id(kind, item.entry.upload_file_key, str(item.update_at))
+    else:
         return None
-    message_id = webhooks.message_id(kind, item.entry.upload_file_key)
     body = json.dumps(content_payload(kind, item), separators=(",", ":"), ensure_ascii=False).encode()
     return Message(kind, message_id, body, "")
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from kollus_bridge.content.catalog import Entry, Status
+from kollus_bridge.content.catalog import Entry, Status, owes_update
 from kollus_bridge.content.ports import ContentCard
 from kollus_bridge.delivery.ledger import StoredContent, SyncState
 from kollus_bridge.errors import InvalidRequest
@@ -29,6 +29,7 @@ from .catalog_items import (
     card_key,
     entry_attributes,
     entry_key,
+    status_filter,
     stored_content_from_item,
 )
 from .pages import decode_token, encode_token
@@ -69,7 +70,10 @@ class Catalog(Table):
         sent = previous.events_sent if isinstance(previous, StoredContent) else frozenset()
         removals = [f"#r{index}" for index in range(len(absent))]
         names.update({f"#r{index}": name for index, name in enumerate(absent)})
-        if event is not None and event != was and event not in sent:
+        changed = owes_update(previous.entry if previous is not None else None, entry, sent)
+        if changed:
+            sets.append("sync_update_at = :now")
+        if (event is not None and event != was and event not in sent) or changed:
             sets += ["sync_due = :due", "sync_next_at = :now", "sync_state = :pending", "sync_changed_at = :now"]
             sets += ["sync_attempts = :zero"]
             typed.update({":due": {"S": DUE}, ":now": {"N": str(now)}, ":pending": {"S": SyncState.PENDING.value}})
@@ -138,11 +142,8 @@ class Catalog(Table):
     ) -> tuple[list[StoredContent], str | None]:
         """One page of the catalog by upload file key, filtered; a page may be short, `next_token`
         goes on."""
-        filters, names, values = [], {}, {":pk": CATALOG, ":prefix": {"S": ENTRY_PREFIX}}
-        if status is not None:
-            filters.append("#status = :status")
-            names["#status"] = "status"
-            values[":status"] = {"S": status.value}
+        filters, names, values = [], {"#status": "status"}, {":pk": CATALOG, ":prefix": {"S": ENTRY_PREFIX}}
+        filters.append(status_filter(status, values))
         if channel_key is not None:
             filters.append("attribute_exists(channels.#channel)")
             names["#channel"] = channel_key

@@ -25,6 +25,26 @@ _TEXTS = ("title", "poster_url", "filename", "category_key", "uploaded_by", "req
 _OPTIONAL_NUMBERS = ("duration", "deleted_at")
 
 
+#: `Entry.playable` as a filter: ready and in a channel.
+_PLAYABLE = "#status = :ready AND size(channels) > :none"
+
+
+def status_filter(status: Status | None, values: dict[str, Any]) -> str:
+    """A filter expression (over `#status`) keeping the entries whose public status (`Entry.public_status`)
+    is `status`; without one, every entry but the deleted. Adds the values it uses to `values`."""
+    if status is None:
+        values[":deleted"] = {"S": Status.DELETED.value}
+        return "#status <> :deleted"
+    if status not in (Status.READY, Status.TRANSCODING):
+        values[":status"] = {"S": status.value}
+        return "#status = :status"
+    values.update({":ready": {"S": Status.READY.value}, ":none": {"N": "0"}})
+    if status is Status.READY:
+        return f"({_PLAYABLE})"
+    values[":transcoding"] = {"S": Status.TRANSCODING.value}  # and transcoded but not yet playable
+    return f"(#status = :transcoding OR (#status = :ready AND NOT ({_PLAYABLE})))"
+
+
 def entry_key(upload_file_key: str) -> dict[str, Any]:
     return {"pk": CATALOG, "sk": {"S": ENTRY_PREFIX + key_part(upload_file_key)}}
 
@@ -106,8 +126,13 @@ def entry_from_item(item: Mapping[str, Any]) -> Entry:
 
 
 def stored_content_from_item(item: Mapping[str, Any]) -> StoredContent:
+    update_at = plain(item, "sync_update_at")
     return StoredContent(
-        entry_from_item(item), rev_of(item), ledger_from_item(item), texts_of(item, "sync_events_sent")
+        entry_from_item(item),
+        rev_of(item),
+        ledger_from_item(item),
+        texts_of(item, "sync_events_sent"),
+        None if update_at is None else int(update_at),
     )
 
 

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
+from kollus_bridge.content.catalog import UPDATED_EVENT
 from kollus_bridge.content.ports import ContentCard
 from kollus_bridge.delivery.ledger import (
     Attempt,
@@ -99,8 +100,10 @@ class Ledger(Table):
         if sent.message.stamp is not None:
             facts += ", sync_stamp = :stamp"
         added = ""
+        cleared = ""
         if isinstance(record, StoredContent):
             facts, added = "sync_last_event = :kind", " ADD sync_events_sent :kinds"
+            cleared = ", sync_update_at" if record.update_at is not None and sent.message.kind == UPDATED_EVENT else ""
         common = (
             f"{facts}, sync_delivered_at = :now, sync_last_attempt_at = :now, sync_last_status = :status, "
             "sync_attempts = :zero, sync_message_id = :id, sync_changed_at = :now"
@@ -125,7 +128,8 @@ class Ledger(Table):
                 "update_item",
                 Key=key,
                 UpdateExpression=(
-                    f"SET {common}, sync_state = :delivered{added} REMOVE sync_due, sync_next_at, sync_last_error"
+                    f"SET {common}, sync_state = :delivered{added} "
+                    f"REMOVE sync_due, sync_next_at, sync_last_error{cleared}"
                 ),
                 ConditionExpression="rev = :rev",
                 ExpressionAttributeValues=used(values, common + added + ":delivered :rev"),
