@@ -11,7 +11,7 @@ from local.template import DEFAULT_ROUTE, ROOT, Route
 
 
 def test_a_field_is_named_as_the_client_sent_it() -> None:
-    assert field_of(("body", "rules", 0, "ratio")) == "rules[0].ratio"
+    assert field_of(("body", "rules", 0, "ratio")) == "rules.0.ratio"
     assert field_of(("query", "limit")) == "limit"
     assert field_of(("body",)) is None
     # a tagged union's tag is in pydantic's location, not in what was sent
@@ -49,6 +49,7 @@ def test_a_method_the_path_does_not_take_is_told_from_a_path_there_is_not() -> N
     assert isinstance(refused, MethodNotAllowed) and refused.allowed == ("DELETE", "GET", "PUT")
     assert refused.message == "/v1/courses/algo does not take POST; it takes DELETE, GET, PUT"
     assert isinstance(routes.refusal("GET", "/v1/courses/algo/x"), NotFound)
+    assert isinstance(routes.refusal("GET", "/v1/courses/\U00018cd6"), NotFound)  # taken, but not that value
     assert routes.allowed("/v1/courses/") == []  # an empty parameter is no path
     assert media_type("Application/JSON; charset=utf-8") == "application/json"
 

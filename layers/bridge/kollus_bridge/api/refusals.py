@@ -25,7 +25,7 @@ JSON_TYPES = ("application/json",)
 
 
 def field_of(location: Sequence[Any], document: Any = None) -> str | None:
-    """`("body", "rules", 0, "ratio")` → `rules[0].ratio`; None for the body (or query) as a whole.
+    """`("body", "rules", 0, "ratio")` → `rules.0.ratio`; None for the body (or query) as a whole.
     Given the body's `document`, a part that is not in it (the tag pydantic adds inside a tagged
     union) is left out: the name is the field's path in what the client sent."""
     parts = [part for part in location if part not in _LOCATIONS]
@@ -41,10 +41,7 @@ def field_of(location: Sequence[Any], document: Any = None) -> str | None:
                 node = None
             kept.append(part)
         parts = kept
-    name = ""
-    for part in parts:
-        name += f"[{part}]" if isinstance(part, int) else (f".{part}" if name else str(part))
-    return name or None
+    return ".".join(str(part) for part in parts) or None
 
 
 def _position(body: str, offset: int) -> str:
@@ -150,6 +147,6 @@ class Routes:
 
     def refusal(self, method: str, path: str) -> NotFound | MethodNotAllowed:
         allowed = self.allowed(path)
-        if allowed:
+        if allowed and method not in allowed:  # (a method it takes, on a value no route reads: 404)
             return MethodNotAllowed(f"{path} does not take {method}; it takes {', '.join(allowed)}", allowed)
         return NotFound(f"there is no route {method} {path}; the routes are listed in /v1/openapi.json")

@@ -11,10 +11,11 @@ with its cards when they change.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from kollus_bridge.content.catalog import Entry, Status, owes_update
+from kollus_bridge.content.catalog import UPDATED_EVENT, Entry, Status, owes_update
 from kollus_bridge.content.ports import ContentCard
 from kollus_bridge.delivery.ledger import StoredContent, SyncState
 from kollus_bridge.errors import InvalidRequest
@@ -216,4 +217,18 @@ class Catalog(Table):
                 ":zero": {"N": "0"},
                 ":event": {"SS": [event]},
             },
+        )
+
+
+def settle_update(table: Table, item: StoredContent, sent_kind: str) -> None:
+    """After a `content.updated` went out: owe it no more, unless a newer change is owed (another time)."""
+    if item.update_at is None or sent_kind != UPDATED_EVENT:
+        return
+    with contextlib.suppress(ConditionFailed):
+        table.call(
+            "update_item",
+            Key=entry_key(item.entry.upload_file_key),
+            UpdateExpression="REMOVE sync_update_at",
+            ConditionExpression="sync_update_at = :at",
+            ExpressionAttributeValues={":at": {"N": str(item.update_at)}},
         )

@@ -1,10 +1,7 @@
 """The sync ledger, kept on each progress record and catalog entry (`sync_*`): what is due, what was
-sent, what failed.
-
-`due-index` is sparse (an item is in it only while a delivery is due); `ledger-index` lists items by
-sync state, oldest change first. A delivery's subject is a record (learner, content) or a catalog
-entry (None, upload file key).
-"""
+sent, what failed. `due-index` is sparse (an item is in it only while a delivery is due); `ledger-index`
+lists items by sync state, oldest change first. A delivery's subject is a record (learner, content) or
+a catalog entry (None, upload file key)."""
 
 from __future__ import annotations
 
@@ -13,7 +10,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from kollus_bridge.content.catalog import UPDATED_EVENT
 from kollus_bridge.content.ports import ContentCard
 from kollus_bridge.delivery.ledger import (
     Attempt,
@@ -28,6 +24,7 @@ from kollus_bridge.delivery.ledger import (
     Target,
 )
 
+from .catalog import settle_update
 from .catalog_items import CARD_PREFIX, CATALOG, card_from_item, card_key, stored_content_from_item
 from .deliveries import delivery_from_item
 from .pages import decode_token, encode_token
@@ -100,10 +97,8 @@ class Ledger(Table):
         if sent.message.stamp is not None:
             facts += ", sync_stamp = :stamp"
         added = ""
-        cleared = ""
         if isinstance(record, StoredContent):
             facts, added = "sync_last_event = :kind", " ADD sync_events_sent :kinds"
-            cleared = ", sync_update_at" if record.update_at is not None and sent.message.kind == UPDATED_EVENT else ""
         common = (
             f"{facts}, sync_delivered_at = :now, sync_last_attempt_at = :now, sync_last_status = :status, "
             "sync_attempts = :zero, sync_message_id = :id, sync_changed_at = :now"
@@ -128,8 +123,7 @@ class Ledger(Table):
                 "update_item",
                 Key=key,
                 UpdateExpression=(
-                    f"SET {common}, sync_state = :delivered{added} "
-                    f"REMOVE sync_due, sync_next_at, sync_last_error{cleared}"
+                    f"SET {common}, sync_state = :delivered{added} REMOVE sync_due, sync_next_at, sync_last_error"
                 ),
                 ConditionExpression="rev = :rev",
                 ExpressionAttributeValues=used(values, common + added + ":delivered :rev"),
@@ -144,6 +138,8 @@ class Ledger(Table):
                 ),
                 ExpressionAttributeValues=used(values, common + added + ":pending"),
             )
+        if isinstance(record, StoredContent):
+            settle_update(self, record, sent.message.kind)
 
     def record_failure(self, record: Deliverable, attempt: Attempt, ledger: SyncLedger, now: int) -> None:
         """An attempt that did not deliver: the ledger as `sync.after_failure` computed it."""
