@@ -33,15 +33,17 @@ help:
 	@echo "make bench      measure cost and speed into docs/benchmarks.md (minutes; not a test)"
 	@echo "make soak       longer concurrency, fuzz and API-property runs"
 
-# The browser tests need Debian's chromium and its driver: installed here when missing (as root with
-# apt-get), else `make test` stops and names them.
+# The browser tests need Debian's chromium and its driver, and a Korean font for the pages' Korean
+# text (fonts-nanum): installed here when missing (as root with apt-get), else `make test` stops and
+# names them.
 browser:
-	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null && fc-list | grep -qi nanum || { \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-			echo "installing chromium and chromium-driver (Debian)"; \
-			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+			echo "installing chromium, chromium-driver and fonts-nanum (Debian)"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver fonts-nanum >/dev/null; \
 		fi; }
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { echo "ERROR: chromium and chromedriver not found; the browser tests need them (Debian: apt-get install chromium chromium-driver)" >&2; exit 1; }
+	@fc-list | grep -qi nanum || { echo "ERROR: no Korean font; the pages' screenshots need one (Debian: apt-get install fonts-nanum)" >&2; exit 1; }
 
 prerequisites:
 	@command -v java >/dev/null || { echo "ERROR: java not found; DynamoDB Local needs Java 17+ (Debian: apt-get install openjdk-17-jre-headless)" >&2; exit 1; }

@@ -62,6 +62,9 @@ def populate(bridge: Bridge, learners: int = 20, seed: int = 20261122) -> Demo:
     links = {
         "instructor": bridge.api("POST", "/v1/view-links", {"kind": "content", **link})["url"],
         "learner": bridge.api("POST", "/v1/view-links", learner)["url"],
+        "lectures": bridge.api(
+            "POST", "/v1/view-links", {"kind": "learner", "client_user_id": names[0], "expires_in": 86_400}
+        )["url"],
     }
     return Demo(learners, callbacks, links)
 

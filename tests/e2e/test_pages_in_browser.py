@@ -13,7 +13,7 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 
-from local.demo import LECTURE, populate, wait_for_insights
+from local.demo import LECTURE, Demo, populate, wait_for_insights
 from local.player import Bridge
 from local.template import ROOT
 from tests.e2e.conftest import RunningStack
@@ -66,9 +66,15 @@ def screenshot(driver: webdriver.Chrome, name: str) -> Path:
     return path
 
 
-def test_the_pages_draw_the_class(stack: RunningStack, browser: webdriver.Chrome) -> None:
+@pytest.fixture(scope="module")
+def played(stack: RunningStack) -> tuple[Bridge, Demo]:
+    """`make demo`'s class, played into the stack once for the module's tests."""
     bridge = Bridge(stack.url)
-    demo = populate(bridge, learners=12)
+    return bridge, populate(bridge, learners=12)
+
+
+def test_the_pages_draw_the_class(played: tuple[Bridge, Demo], browser: webdriver.Chrome) -> None:
+    bridge, demo = played
     insights = wait_for_insights(bridge)
     counted, blocks = insights["learners_counted"], LECTURE.block_count
     assert counted >= 5 and insights["not_started"] >= 3  # three enrolled learners never start
@@ -96,3 +102,47 @@ def test_the_pages_draw_the_class(stack: RunningStack, browser: webdriver.Chrome
 
     browser.get(demo.links["learner"] + "?lang=ko")
     assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "ko"
+
+
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+#: Every page kind a view link opens, by the demo's link names.
+PAGES = ("instructor", "learner", "lectures")
+#: axe-core's findings that fail a page.
+BLOCKING = {"serious", "critical"}
+
+
+def accessibility_violations(driver: webdriver.Chrome) -> list[dict[str, object]]:
+    """axe-core run in the page as loaded (injected by the driver: the page's own policy runs no script)."""
+    if not AXE.exists():
+        pytest.fail(f"{AXE} not found: run `npm ci` (make setup installs axe-core)")
+    driver.execute_script(AXE.read_text(encoding="utf-8"))
+    found: list[dict[str, object]] = driver.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "axe.run(document, {resultTypes: ['violations']}).then(result => done(result.violations.map(v => "
+        "({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}))));"
+    )
+    return found
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+@pytest.mark.parametrize("lang", ["ko", "en"])
+def test_every_page_fits_a_phone_and_a_desk_and_passes_axe(
+    played: tuple[Bridge, Demo], browser: webdriver.Chrome, width: int, lang: str
+) -> None:
+    bridge, made = played
+    wait_for_insights(bridge)
+    metrics = {"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": width < 600}
+    browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
+    try:
+        for page in PAGES:
+            browser.get(f"{made.links[page]}?lang={lang}")
+            assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == lang
+            sizes = browser.execute_script(
+                "return [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+            )
+            assert sizes[0] <= sizes[1], f"{page} at {width} px scrolls sideways: {sizes}"
+            blocking = [found for found in accessibility_violations(browser) if found["impact"] in BLOCKING]
+            assert blocking == [], f"{page} ({lang}, {width} px)"
+            assert problems(browser) == []
+    finally:
+        browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})

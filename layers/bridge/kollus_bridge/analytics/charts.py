@@ -34,10 +34,13 @@ def shade(share: float, colours: Sequence[str]) -> str:
     return colours[min(len(colours) - 1, int(share * len(colours)))]
 
 
-def _svg(height: int, label: str, body: list[str], width: int = WIDTH) -> str:
+def _svg(height: int, label: str, body: list[str], width: int = WIDTH, fluid: bool = False) -> str:
+    """A full-width chart, or a `fluid` strip, scales to the page (classes `chart` and `strip`: the pages'
+    style fits them to narrow screens); a small strip keeps its size."""
+    size = 'class="chart"' if width == WIDTH else 'class="strip"' if fluid else f'width="{width}" height="{height}"'
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="{escape(label)}" '
-        f'viewBox="0 0 {width} {height}" width="{width}" height="{height}">'
+        f'viewBox="0 0 {width} {height}" {size}>'
         f"<title>{escape(label)}</title>{''.join(body)}</svg>"
     )
 
@@ -119,7 +122,9 @@ def bars(rows: Sequence[tuple[str, int]], label: str) -> str:
     return _svg(8 + 24 * len(rows), label, body)
 
 
-def _strip(cells: Sequence[tuple[str, str]], kind: str, label: str, width: int, height: int) -> str:
+def _strip(  # noqa: PLR0917 (the cells, their kind and name, the size)
+    cells: Sequence[tuple[str, str]], kind: str, label: str, width: int, height: int, fluid: bool = False
+) -> str:
     """A thin strip of equal cells, each (extra attributes, colour)."""
     cell = width / max(1, len(cells))
     body = [
@@ -127,15 +132,16 @@ def _strip(cells: Sequence[tuple[str, str]], kind: str, label: str, width: int, 
         f'fill="{colour}"/>'
         for index, (extra, colour) in enumerate(cells)
     ]
-    return _svg(height, label, body, width=width)
+    return _svg(height, label, body, width=width, fluid=fluid)
 
 
-def tier_strip(strip: Sequence[str], label: str, width: int = 240, height: int = 14) -> str:
-    """A learner's per-block tiers as a thin strip."""
+def tier_strip(strip: Sequence[str], label: str, width: int = 240, height: int = 14, fluid: bool = False) -> str:
+    """A learner's per-block tiers as a thin strip (`fluid`: scaled to the page's width)."""
     cells = [(f' data-tier="{tier}"', TIER_COLOURS.get(tier, EMPTY)) for tier in strip]
-    return _strip(cells, "tier", label, width, height)
+    return _strip(cells, "tier", label, width, height, fluid)
 
 
-def share_strip(shares: Sequence[float], label: str, width: int = 240, height: int = 14) -> str:
-    """Per block, a share in [0, 1] (the class's coverage) as a thin strip."""
-    return _strip([("", shade(share, COVERAGE_COLOURS)) for share in shares], "share", label, width, height)
+def share_strip(shares: Sequence[float], label: str, width: int = 240, height: int = 14, fluid: bool = False) -> str:
+    """Per block, a share in [0, 1] (the class's coverage) as a thin strip (`fluid`: scaled to the page)."""
+    cells = [("", shade(share, COVERAGE_COLOURS)) for share in shares]
+    return _strip(cells, "share", label, width, height, fluid)

@@ -57,8 +57,13 @@ LABELS: dict[str, dict[str, str]] = {
 
 STYLE = (
     "body{font:14px/1.45 system-ui,sans-serif;color:#222;margin:16px;max-width:760px}"
-    "h1{font-size:20px;margin:0 0 4px}h2{font-size:16px;margin:20px 0 6px}"
-    "table{border-collapse:collapse;margin:6px 0}td,th{border:1px solid #ccc;padding:2px 6px;text-align:left}"
+    "h1{font-size:20px;margin:0 0 4px;overflow-wrap:anywhere}h2{font-size:16px;margin:20px 0 6px}"
+    "svg.chart{display:block;width:100%;max-width:720px;height:auto}"
+    "svg.strip{display:block;width:100%;max-width:480px;height:auto}"
+    "@media (max-width:600px){svg.chart text{font-size:19px}}"
+    ".wide{overflow-x:auto;max-width:100%}"
+    "table{border-collapse:collapse;margin:6px 0}td,th{border:1px solid #ccc;padding:2px 6px;text-align:left;"
+    "white-space:nowrap}caption{text-align:left}"
     ".muted{color:#555}.legend span{display:inline-block;margin-right:10px}"
     ".legend svg{vertical-align:middle;margin-right:4px}details{margin:4px 0}"
 )
@@ -100,10 +105,17 @@ def expired_page(lang: str) -> str:
     return document(words["expired"], body, lang)
 
 
+def wide(table: str, label: str) -> str:
+    """A table that scrolls in its own box when it is wider than a phone, never the page; the box takes
+    the keyboard's focus (so it scrolls without a mouse) and is named for screen readers."""
+    return f'<div class="wide" tabindex="0" role="region" aria-label="{label}">{table}</div>'
+
+
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], caption: str) -> str:
     head = "".join(f"<th>{escape(str(cell))}</th>" for cell in headers)
     body = "".join("<tr>" + "".join(f"<td>{escape(str(cell))}</td>" for cell in row) + "</tr>" for row in rows)
-    return f"<table><caption>{escape(caption)}</caption><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    html = f"<table><caption>{escape(caption)}</caption><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    return wide(html, escape(caption))
 
 
 def data(headers: Sequence[str], rows: Sequence[Sequence[Any]], caption: str, words: Mapping[str, str]) -> str:
@@ -184,7 +196,8 @@ def _learner_table(learners: Sequence[Mapping[str, Any]], words: Mapping[str, st
             f"<td>{row['progress']:g}%</td><td>{minutes}</td><td>{strip}</td></tr>"
         )
     caption = escape(words["table"])
-    return f"<table><caption>{caption}</caption><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    html = f"<table><caption>{caption}</caption><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    return wide(html, caption)
 
 
 def learner_content_page(view: Mapping[str, Any], class_shares: Sequence[float] | None, lang: str) -> str:
@@ -199,11 +212,10 @@ def learner_content_page(view: Mapping[str, Any], class_shares: Sequence[float] 
         parts.append(f"<p>{escape(words['time_left'])}: {clock(view['minutes_left_at_own_speed'] * 60)}</p>")
     if view.get("strip"):
         parts += [f"<h2>{escape(words['strip'])}</h2>", _legend(words)]
-        parts.append(
-            f"<p>{escape(words['you'])}<br>{tier_strip(view['strip'], words['you'], width=480, height=18)}</p>"
-        )
+        mine = tier_strip(view["strip"], words["you"], width=480, height=18, fluid=True)
+        parts.append(f"<p>{escape(words['you'])}<br>{mine}</p>")
         if class_shares is not None:
-            strip = share_strip(class_shares, words["class"], width=480, height=18)
+            strip = share_strip(class_shares, words["class"], width=480, height=18, fluid=True)
             parts.append(
                 f'<p>{escape(words["class"])}<br>{strip}<br><span class="muted">{escape(words["class_key"])}</span></p>'
             )
