@@ -179,8 +179,11 @@ def make_resolver(settings: Settings, documented: Callable[[], Routes] | None = 
         # on a malformed one: the client's error. Any other ValueError is ours and stays a 500.
         if isinstance(error, UnicodeDecodeError | json.JSONDecodeError):
             return error_response(InvalidRequest("the body is not valid UTF-8 JSON", field="body"))
+        content_type = app.current_event.headers.get("content-type")
         if app.current_event.body and _takes_json(app) and not _sent_json(app):
-            return error_response(wrong_media_type(app.current_event.headers.get("content-type")))
+            return error_response(wrong_media_type(content_type))
+        if app.current_event.body and not _sent_json(app):  # a form route: a multipart body it cannot read
+            return error_response(wrong_media_type(content_type, "application/x-www-form-urlencoded"))
         raise error
 
     @app.not_found
@@ -212,7 +215,8 @@ def bearer_auth(
 
 def _unknown_query(app: APIGatewayHttpResolver) -> InvalidRequest | None:
     route = app.context.get("_route")
-    if route is None:
+    # No route matched: Powertools runs the middlewares around its not-found handler (405 or 404 there).
+    if route is None or getattr(route.func, "__name__", "") == "not_found_handler":
         return None
     declared = {parameter.alias for parameter in route.dependant.query_params}
     unknown = sorted(set(app.current_event.query_string_parameters or {}) - declared)

@@ -101,6 +101,8 @@ def invalid_request(errors: Iterable[Mapping[str, Any]], body: str | None) -> In
             return InvalidRequest(f"{tagged} is required (one of {expected})", field=tagged)
         return InvalidRequest(f"{tagged} should be one of {expected}, not {context.get('tag')!r}", field=tagged)
     field = field_of(location, document)
+    if kind == "value_error":  # the model's own words (a rule across fields, as ends_at after starts_at)
+        return InvalidRequest(str(detail.get("msg", "")).removeprefix("Value error, "), field=field or "body")
     if field is None:
         if kind == "missing":
             return InvalidRequest("the request needs a JSON body (an object)", field="body")
@@ -114,10 +116,11 @@ def media_type(content_type: str | None) -> str:
     return (content_type or "").split(";")[0].strip().lower()
 
 
-def wrong_media_type(content_type: str | None) -> UnsupportedMediaType:
+def wrong_media_type(content_type: str | None, expected: str = "application/json") -> UnsupportedMediaType:
     sent = media_type(content_type)
+    kind = "JSON" if expected == "application/json" else "a form"
     return UnsupportedMediaType(
-        f"send the body as JSON with Content-Type: application/json (this request's is {sent or 'missing'})",
+        f"send the body as {kind} with Content-Type: {expected} (this request's is {sent or 'missing'})",
         field="content-type",
     )
 
