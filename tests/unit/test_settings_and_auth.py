@@ -38,6 +38,8 @@ def test_defaults() -> None:
         ({"KOLLUS_PLAYER_HOST": "v.kr.kollus.com\n"}, "KOLLUS_PLAYER_HOST"),
         ({"LMS_WEBHOOK_URL": "ftp://lms"}, "LMS_WEBHOOK_URL"),
         ({"SYNC_HTTP_TIMEOUT_SECONDS": "0"}, "SYNC_HTTP_TIMEOUT_SECONDS"),
+        ({"DISPLAY_TIMEZONE": "Seoul"}, "DISPLAY_TIMEZONE: must be an IANA time zone"),
+        ({"DISPLAY_TIMEZONE": "../../etc/passwd"}, "DISPLAY_TIMEZONE"),
     ],
 )
 def test_bad_values_are_named(overrides: dict[str, str], named: str) -> None:

@@ -15,6 +15,8 @@ from kollus_bridge.analytics.page import (
     content_security_policy,
     language,
     learner_content_page,
+    learner_page,
+    local_time,
 )
 
 from tests.unit.test_analytics import cohort
@@ -70,3 +72,26 @@ def test_a_learners_page_says_what_is_left() -> None:
     assert 'class="share"' not in learner_content_page(view, None, "en")  # fewer than five learners: no class strip
     done = learner_content_page({**view, "missing_ranges": []}, None, "ko")
     assert "모든 구간을 보았습니다" in done
+
+
+def test_a_completed_record_says_so_with_its_date_and_nothing_is_left() -> None:
+    view = {"media_content_key": "m", "title": "Week 3", "progress": 90.0, "status": "completed",
+            "completed_at": "2026-12-02T15:24:54.632Z", "missing_ranges": [[540.0, 600.0]],
+            "minutes_left_at_own_speed": 1.0, "strip": []}  # fmt: skip
+    korean = learner_content_page(view, None, "ko")
+    assert "<strong>완료</strong> 2026년 12월 3일 00:24 KST" in korean and "남은 구간" not in korean
+    english = learner_content_page(view, None, "en", zone="UTC")
+    assert "<strong>Completed</strong> 2 Dec 2026, 15:24 UTC" in english and "Still to watch" not in english
+    assert "9:00" not in english  # what is left is not shown once complete
+    going = learner_content_page({**view, "status": "started", "completed_at": None}, None, "en")
+    assert "Still to watch" in going and "9:00\u201310:00" in going and "Completed" not in going
+
+
+def test_times_are_given_in_the_deployments_zone_as_people_write_them() -> None:
+    assert local_time("2026-12-02T15:24:54.632Z", "Asia/Seoul", "ko") == "2026년 12월 3일 00:24 KST"
+    assert local_time("2026-07-01T09:05:00.000Z", "America/New_York", "en") == "1 Jul 2026, 05:05 EDT"
+    assert local_time(None, "UTC", "en") == ""
+    rows = [
+        {"media_content_key": "m", "status": "started", "progress": 10.0, "last_active_at": "2026-12-02T15:24:54.632Z"}
+    ]
+    assert "2026년 12월 3일 00:24 KST" in learner_page("u", rows, "ko") and "진행 중" in learner_page("u", rows, "ko")

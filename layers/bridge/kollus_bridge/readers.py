@@ -90,6 +90,17 @@ def _secret(text: str) -> Secret:
     return Secret(text)
 
 
+def _time_zone(text: str) -> str:
+    """An IANA time zone name (`Asia/Seoul`), checked against the zone data."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError  # noqa: PLC0415 - only when the setting is given
+
+    try:
+        ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"must be an IANA time zone such as Asia/Seoul or UTC, got {text[:80]!r}") from None
+    return text
+
+
 def _integer(low: int, high: int) -> Reader:
     def read(text: str) -> int:
         try:

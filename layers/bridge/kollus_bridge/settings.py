@@ -32,6 +32,7 @@ from .readers import (
     _secret,
     _split_tokens,
     _text,
+    _time_zone,
     _webhook_secrets,
     secret_key,
     setting,
@@ -249,6 +250,8 @@ class Settings:
     view_link_key_arn: str | None = setting(_text(), None)
     #: Who may put the analytics pages in a frame (CSP `frame-ancestors`), e.g. `https://lms.example.com`.
     view_frame_ancestors: str = setting(_text(pattern=r"^[^;,\x00-\x1f]+$"), "'none'")
+    #: The time zone the pages give times in (IANA name).
+    display_timezone: str = setting(_time_zone, "Asia/Seoul")
 
     @property
     def kollus_api_configured(self) -> bool:

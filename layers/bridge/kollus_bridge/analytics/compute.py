@@ -210,6 +210,7 @@ def learner_view(
         duration=card.duration if card else None,
     )  # fmt: skip
     view["last_active_at"] = iso_time(view.get("last_active_at"))
+    view["completed_at"] = iso_time(learner.completed_at)
     return {"media_content_key": media_content_key, "title": card.title if card else None, **view}
 
 

@@ -7,8 +7,10 @@ from __future__ import annotations
 import base64
 import hashlib
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from html import escape
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from .charts import TIER_COLOURS, bars, clock, heat_strip, reach_line, share_strip, tier_strip
 
@@ -32,7 +34,7 @@ LABELS: dict[str, dict[str, str]] = {
         "more": "more", "title": "Title", "done": "Nothing left: you have watched every part.",
         "median": "median", "not_started": "not started", "stalled": "stalled", "wall": "wall time",
         "class_key": "The darker a part, the more of the class has watched it.",
-        "expired": "This link has expired",
+        "expired": "This link has expired", "completed_on": "Completed", "last_active": "Last active",
         "expired_hint": "Links to these pages last a short while. Open the page again from your course.",
     },
     "ko": {
@@ -50,10 +52,45 @@ LABELS: dict[str, dict[str, str]] = {
         "more": "여러 번", "title": "제목", "done": "남은 구간이 없습니다. 모든 구간을 보았습니다.",
         "median": "중앙값", "not_started": "시작 전", "stalled": "멈춤", "wall": "체류 시간",
         "class_key": "색이 진할수록 더 많은 수강생이 본 구간입니다.",
-        "expired": "링크가 만료되었습니다",
+        "expired": "링크가 만료되었습니다", "completed_on": "완료", "last_active": "최근 시청",
         "expired_hint": "이 페이지의 링크는 잠시 동안만 쓸 수 있습니다. 강의실에서 페이지를 다시 여세요.",
     },
 }  # fmt: skip
+
+#: A learner's status on a content, in plain words (the funnel's "started" is a stage, not a status).
+STATUS_WORDS = {
+    "en": {"not_started": "Not started", "started": "In progress", "stalled": "Stalled", "completed": "Completed"},
+    "ko": {"not_started": "시작 전", "started": "진행 중", "stalled": "멈춤", "completed": "완료"},
+}
+#: What the environment tables list, in words: Kollus's device names and player codes (`khp` the HTML5
+#: player, `kfp` the retired Flash player, an install id the Kollus Player app).
+ENVIRONMENT_WORDS = {
+    "en": {"PC": "PC", "tablet": "Tablet", "mobile": "Mobile", "app": "Kollus Player app",
+           "khp": "Web player (HTML5)", "kfp": "Flash player (retired)", "unknown": "Not reported"},
+    "ko": {"PC": "PC", "tablet": "태블릿", "mobile": "모바일", "app": "Kollus 플레이어 앱",
+           "khp": "웹 플레이어(HTML5)", "kfp": "플래시 플레이어(지원 종료)", "unknown": "알 수 없음"},
+}  # fmt: skip
+
+
+def status_word(status: str, lang: str) -> str:
+    return STATUS_WORDS[lang].get(status, status)
+
+
+#: The zone the pages give times in when none is named (DISPLAY_TIMEZONE's default).
+DEFAULT_ZONE = "Asia/Seoul"
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def local_time(iso: str | None, zone: str, lang: str) -> str:
+    """An ISO-8601 UTC time as people write it, in `zone`: `2026년 12월 3일 13:32 KST`, `3 Dec 2026, 13:32 KST`."""
+    if not iso:
+        return ""
+    at = datetime.fromisoformat(iso.replace("Z", "+00:00")).astimezone(ZoneInfo(zone))
+    name = at.tzname() or zone
+    if lang == "ko":
+        return f"{at.year}년 {at.month}월 {at.day}일 {at:%H:%M} {name}"
+    return f"{at.day} {_MONTHS[at.month - 1]} {at.year}, {at:%H:%M} {name}"
+
 
 STYLE = (
     "body{font:14px/1.45 system-ui,sans-serif;color:#222;margin:16px;max-width:760px}"
@@ -141,13 +178,15 @@ def computing_page(lang: str) -> str:
     )
 
 
-def content_page(insights: Mapping[str, Any], learners: Sequence[Mapping[str, Any]], lang: str) -> str:
+def content_page(
+    insights: Mapping[str, Any], learners: Sequence[Mapping[str, Any]], lang: str, zone: str = DEFAULT_ZONE
+) -> str:
     """The instructor's page: heat strip with the rewatch layer, reach, funnel, environment, learners."""
     words = LABELS[lang]
     key = insights["media_content_key"]
     head = f"<h1>{escape(words['content'])}: {escape(key)}</h1>"
     stale = f" ({escape(words['stale'])})" if insights.get("stale") else ""
-    head += f'<p class="muted">{escape(words["as_of"])} {escape(insights["as_of"])}{stale} · '
+    head += f'<p class="muted">{escape(words["as_of"])} {escape(local_time(insights["as_of"], zone, lang))}{stale} · '
     head += f"{escape(words['learners'])} {insights['learners_counted']}</p>"
     grid = insights.get("grid")
     if not grid or not insights["learners_counted"]:
@@ -175,14 +214,16 @@ def content_page(insights: Mapping[str, Any], learners: Sequence[Mapping[str, An
     parts.append(data([words["status"], words["learners"]], funnel, words["funnel"], words))
     parts.append(f"<h2>{escape(words['environment'])}</h2>")
     for name in ("device", "player", "host"):
-        rows = [(row["name"], row["sessions"], row["learners"]) for row in insights["environment"][name]]
+        named = ENVIRONMENT_WORDS[lang]
+        rows = [(named.get(row["name"], row["name"]), row["sessions"], row["learners"])
+                for row in insights["environment"][name]]  # fmt: skip
         parts.append(table([words[name], words["sessions"], words["table"]], rows, words[name]))
     parts.append(f"<h2>{escape(words['table'])}</h2>{_legend(words)}")
-    parts.append(_learner_table(learners, words))
+    parts.append(_learner_table(learners, words, lang))
     return document(f"{words['content']}: {key}", "".join(parts), lang)
 
 
-def _learner_table(learners: Sequence[Mapping[str, Any]], words: Mapping[str, str]) -> str:
+def _learner_table(learners: Sequence[Mapping[str, Any]], words: Mapping[str, str], lang: str) -> str:
     head = "".join(f"<th>{escape(words[name])}</th>" for name in ("learner", "status", "progress", "minutes", "strip"))
     rows = []
     for row in learners:
@@ -190,7 +231,7 @@ def _learner_table(learners: Sequence[Mapping[str, Any]], words: Mapping[str, st
             f"{row.get(name) or 0:g}" for name in ("unique_minutes", "content_minutes", "wall_minutes")
         )
         strip = tier_strip(row["strip"], f"{row['client_user_id']}: {words['strip']}") if row.get("strip") else ""
-        status = words.get(row["status"], row["status"])
+        status = status_word(row["status"], lang)
         rows.append(
             f'<tr class="learner"><td>{escape(row["client_user_id"])}</td><td>{escape(status)}</td>'
             f"<td>{row['progress']:g}%</td><td>{minutes}</td><td>{strip}</td></tr>"
@@ -200,15 +241,22 @@ def _learner_table(learners: Sequence[Mapping[str, Any]], words: Mapping[str, st
     return wide(html, caption)
 
 
-def learner_content_page(view: Mapping[str, Any], class_shares: Sequence[float] | None, lang: str) -> str:
-    """A learner's page for one content: what is left, at their pace, their strip beside the class's."""
+def learner_content_page(
+    view: Mapping[str, Any], class_shares: Sequence[float] | None, lang: str, zone: str = DEFAULT_ZONE
+) -> str:
+    """A learner's page for one content: completed (and when), or what is left and how long it takes
+    at their pace; their strip beside the class's."""
     words = LABELS[lang]
     title = view.get("title") or view["media_content_key"]
     parts = [f"<h1>{escape(title)}</h1>", f'<p class="muted">{escape(words["progress"])} {view["progress"]:g}%</p>']
     missing = view.get("missing_ranges") or []
-    parts.append(f"<h2>{escape(words['left'])}</h2>")
-    parts.append(f"<p>{escape(_ranges(missing))}</p>" if missing else f"<p>{escape(words['done'])}</p>")
-    if missing and view.get("minutes_left_at_own_speed") is not None:
+    if view.get("status") == "completed":
+        when = local_time(view.get("completed_at"), zone, lang)
+        parts.append(f'<p class="done"><strong>{escape(words["completed_on"])}</strong> {escape(when)}</p>')
+    else:
+        parts.append(f"<h2>{escape(words['left'])}</h2>")
+        parts.append(f"<p>{escape(_ranges(missing))}</p>" if missing else f"<p>{escape(words['done'])}</p>")
+    if view.get("status") != "completed" and missing and view.get("minutes_left_at_own_speed") is not None:
         parts.append(f"<p>{escape(words['time_left'])}: {clock(view['minutes_left_at_own_speed'] * 60)}</p>")
     if view.get("strip"):
         parts += [f"<h2>{escape(words['strip'])}</h2>", _legend(words)]
@@ -225,14 +273,14 @@ def learner_content_page(view: Mapping[str, Any], class_shares: Sequence[float] 
     return document(str(title), "".join(parts), lang)
 
 
-def learner_page(client_user_id: str, rows: Sequence[Mapping[str, Any]], lang: str) -> str:
+def learner_page(client_user_id: str, rows: Sequence[Mapping[str, Any]], lang: str, zone: str = DEFAULT_ZONE) -> str:
     """A learner's list of lectures with status and progress."""
     words = LABELS[lang]
     body = [
-        (row.get("title") or row["media_content_key"], words.get(row["status"], row["status"]),
-         f"{row['progress']:g}%", row.get("last_active_at") or "")
+        (row.get("title") or row["media_content_key"], status_word(row["status"], lang),
+         f"{row['progress']:g}%", local_time(row.get("last_active_at"), zone, lang))
         for row in rows
     ]  # fmt: skip
-    columns = [words["title"], words["status"], words["progress"], words["as_of"]]
+    columns = [words["title"], words["status"], words["progress"], words["last_active"]]
     content = f"<h1>{escape(words['your_contents'])}</h1>" + table(columns, body, client_user_id)
     return document(words["your_contents"], content, lang)

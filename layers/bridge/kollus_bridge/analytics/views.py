@@ -26,7 +26,7 @@ def render(
     """The page a view link shows."""
     if view.kind == "learner":
         rows, _ = learner_overview(store, settings, view.client_user_id or "", limit=100, next_token=None, now=now)
-        return learner_page(view.client_user_id or "", rows, lang)
+        return learner_page(view.client_user_id or "", rows, lang, settings.display_timezone)
     key = view.media_content_key or ""
     if view.kind == "learner_content":
         found = learner_view(store, settings, view.client_user_id or "", key, ratio=ratio_of(key), now=now)
@@ -38,7 +38,7 @@ def render(
             counted, grid = cached.body["learners_counted"], cached.body.get("grid") or {}
             if grid.get("block_count") == len(found.get("strip") or []):
                 shares = [value / counted for value in cached.body["coverage"]]
-        return learner_content_page(found, shares, lang)
+        return learner_content_page(found, shares, lang, settings.display_timezone)
     status, insights = requested(store, settings, key, Scope(course=view.course), now)
     if status != 200:
         return computing_page(lang)
@@ -48,4 +48,4 @@ def render(
         store, settings, key, course=view.course, status=None, limit=PAGE_LEARNERS, next_token=None, now=now,
         strips=strips,
     )  # fmt: skip
-    return content_page(insights, rows, lang)
+    return content_page(insights, rows, lang, settings.display_timezone)

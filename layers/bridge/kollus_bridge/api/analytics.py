@@ -199,6 +199,8 @@ class SessionRow(BaseModel):
 class LearnerContentView(LearnerContentRow):
     """A learner's view of one content."""
 
+    completed_at: str | None = Field(default=None, description="When the record completed (ISO-8601), if it did.")
+
     model_config = example(
         {
             **LEARNER_ROW_EXAMPLE,
