@@ -95,3 +95,28 @@ def test_times_are_given_in_the_deployments_zone_as_people_write_them() -> None:
         {"media_content_key": "m", "status": "started", "progress": 10.0, "last_active_at": "2026-12-02T15:24:54.632Z"}
     ]
     assert "2026년 12월 3일 00:24 KST" in learner_page("u", rows, "ko") and "진행 중" in learner_page("u", rows, "ko")
+
+
+def test_the_heat_strip_says_what_it_counts_and_each_part_its_figures() -> None:
+    figures = {"media_content_key": "m", "as_of": "2026-11-22T00:00:00.000Z", "scope": {}, **content_insights(cohort())}
+    html = content_page(figures, [], "en")
+    counted, coverage = figures["learners_counted"], figures["coverage"]
+    first = f"Part 1 (0:00\u2013{clock(figures['grid']['block_length'])}): watched by {coverage[0]} of {counted}"
+    assert f"<title>{first}" in html
+    assert html.count("<title>Part ") == 2 * figures["grid"]["block_count"]  # both rows, every part
+    assert f"the more of the {counted} learners counted watched it" in html
+    keys = re.findall(r'<rect class="key"[^>]*fill="(#[0-9a-f]{6})"', html)
+    assert len(set(keys[: len(keys) // 2])) >= 7 and "no one" in html and "everyone" in html  # a scale of 7+ steps
+
+
+def test_the_instructors_page_opens_with_the_figures_at_a_glance() -> None:
+    figures = {"media_content_key": "m", "as_of": "2026-11-22T00:00:00.000Z", "scope": {}, **content_insights(cohort())}
+    started, completed = figures["funnel"]["started"], figures["funnel"]["completed"]
+    html = content_page({**figures, "enrolled": 2 * started, "suspicious_sessions": 3}, [], "en")
+    glance = html.split('<div class="summary">')[1].split("</div></div>")[0]
+    assert f"<b>{2 * started}</b>Enrolled" in glance and f"<b>{started}</b>Started" in glance
+    assert f"<b>{round(100 * completed / (2 * started))}%</b>Completion rate" in glance and "<b>3</b>Flagged" in glance
+    median = figures["watch_time"]["unique_seconds"]["median"]
+    assert f"<b>{clock(median)}</b>Median watch time" in glance
+    assert f"<b>{round(100 * median / figures['grid']['duration'])}%</b>Median progress" in glance
+    assert "Enrolled" not in content_page(figures, [], "en").split("At a glance")[1].split("</div></div>")[0]

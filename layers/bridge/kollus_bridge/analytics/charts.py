@@ -10,9 +10,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from html import escape
 
-#: Light to dark: a higher share is a darker cell.
-COVERAGE_COLOURS = ("#fde725", "#7ad151", "#22a884", "#2a788e", "#414487", "#440154")
-REWATCH_COLOURS = ("#fcfdbf", "#feb078", "#f1605d", "#b73779", "#721f81", "#2c115f")
+#: Light to dark, one step per tenth of the learners counted: a higher share is a darker cell.
+COVERAGE_COLOURS = ("#fde725", "#b5de2b", "#6ece58", "#35b779", "#1f9e89", "#26828e", "#31688e", "#3e4989",
+                    "#482878", "#440154")  # fmt: skip
+REWATCH_COLOURS = ("#fcfdbf", "#fec488", "#fd9567", "#f7705c", "#de4968", "#b73779", "#8c2981", "#641a80",
+                   "#3b0f70", "#1c1044")  # fmt: skip
 EMPTY = "#eeeeee"
 TIER_COLOURS = {"not_viewed": EMPTY, "touched": "#fde725", "once": "#35b779", "twice": "#31688e", "more": "#440154"}
 LINE = "#2a788e"
@@ -58,35 +60,55 @@ def _axis(duration: float, y: int) -> list[str]:
     return parts
 
 
-def _row(  # noqa: PLR0917 (a row's values, scale, colours, place and name)
-    values: Sequence[float], total: int, colours: Sequence[str], y: int, height: int, name: str
-) -> list[str]:
+def _row(  # noqa: PLR0917 (a row's values, scale, colours, place, name and hover texts)
+    values: Sequence[float], total: int, colours: Sequence[str], y: int, height: int, name: str,
+    titles: Sequence[str] | None = None,
+) -> list[str]:  # fmt: skip
     width = (WIDTH - LEFT) / max(1, len(values))
     parts = [f'<text x="0" y="{y + height - 6}" font-size="12" fill="#222222">{escape(name)}</text>']
     for index, value in enumerate(values):
         share = value / total if total else 0.0
+        hover = f"<title>{escape(titles[index])}</title>" if titles else ""
         parts.append(
             f'<rect class="cell" data-block="{index}" data-value="{value:g}" x="{LEFT + index * width:.2f}" y="{y}" '
-            f'width="{width:.2f}" height="{height}" fill="{shade(share, colours)}"/>'
+            f'width="{width:.2f}" height="{height}" fill="{shade(share, colours)}">{hover}</rect>'
         )
     return parts
 
 
-def heat_strip(  # noqa: PLR0917 (two layers, their scale, the timeline and the labels)
+def heat_strip(  # noqa: PLR0917 (two layers, their scale, the timeline, the labels, hover texts)
     coverage: Sequence[int],
     rewatchers: Sequence[int],
     learners: int,
     duration: float,
     names: tuple[str, str],
     label: str,
+    titles: tuple[Sequence[str], Sequence[str]] | None = None,
 ) -> str:
-    """Coverage above the rewatch layer, block by block, on a timeline."""
+    """Coverage above the rewatch layer, block by block, on a timeline; `titles`, each cell's figures
+    in words (shown on hover)."""
     body = [
-        *_row(coverage, learners, COVERAGE_COLOURS, 4, 28, names[0]),
-        *_row(rewatchers, learners, REWATCH_COLOURS, 36, 18, names[1]),
+        *_row(coverage, learners, COVERAGE_COLOURS, 4, 28, names[0], titles[0] if titles else None),
+        *_row(rewatchers, learners, REWATCH_COLOURS, 36, 18, names[1], titles[1] if titles else None),
         *_axis(duration, 60),
     ]
     return _svg(84, label, body)
+
+
+def scale_legend(colours: Sequence[str], label: str, low: str, high: str) -> str:
+    """A colour scale's key: no one (grey), then each tenth light to dark, its ends labelled."""
+    step, left = 22, 0
+    body = [f'<rect class="key" x="{left}" y="0" width="{step - 2}" height="12" fill="{EMPTY}"/>']
+    body += [
+        f'<rect class="key" x="{left + (index + 1) * step}" y="0" width="{step - 2}" height="12" fill="{colour}"/>'
+        for index, colour in enumerate(colours)
+    ]
+    end = left + (len(colours) + 1) * step - 2
+    body += [
+        f'<text x="0" y="26" font-size="11" fill="#222222">{escape(low)}</text>',
+        f'<text x="{end}" y="26" font-size="11" text-anchor="end" fill="#222222">{escape(high)}</text>',
+    ]
+    return _svg(30, label, body, width=end)
 
 
 def reach_line(reach: Sequence[int], learners: int, duration: float, label: str) -> str:

@@ -12,7 +12,18 @@ from html import escape
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from .charts import TIER_COLOURS, bars, clock, heat_strip, reach_line, share_strip, tier_strip
+from .charts import (
+    COVERAGE_COLOURS,
+    REWATCH_COLOURS,
+    TIER_COLOURS,
+    bars,
+    clock,
+    heat_strip,
+    reach_line,
+    scale_legend,
+    share_strip,
+    tier_strip,
+)
 
 #: Class figures beside a learner's own only when at least this many learners count.
 CLASS_MINIMUM = 5
@@ -32,9 +43,17 @@ LABELS: dict[str, dict[str, str]] = {
         "time_left": "Time left at your pace", "you": "You", "class": "Class", "your_contents": "Your lectures",
         "legend": "Legend", "not_viewed": "not viewed", "touched": "touched", "once": "once", "twice": "twice",
         "more": "more", "title": "Title", "done": "Nothing left: you have watched every part.",
-        "median": "median", "not_started": "not started", "stalled": "stalled", "wall": "wall time",
+        "median": "median", "not_started": "Not started", "stalled": "stalled", "wall": "wall time",
         "class_key": "The darker a part, the more of the class has watched it.",
         "expired": "This link has expired", "completed_on": "Completed", "last_active": "Last active",
+        "cell_watched": "Part {n} ({start}\u2013{end}): watched by {count} of {total} ({share}%)",
+        "cell_rewatched": "Part {n} ({start}\u2013{end}): watched more than once by {count} of {total}",
+        "heat_caption": "Each cell is a part of the lecture. Top row: the darker, the more of the {total} learners "
+                        "counted watched it; lower row: those who watched it more than once. Point at a cell for "
+                        "its figures; Data lists them all.",
+        "scale": "Colour scale", "scale_low": "no one", "scale_high": "everyone", "summary": "At a glance",
+        "enrolled": "Enrolled", "rate": "Completion rate", "median_watch": "Median watch time",
+        "median_progress": "Median progress", "flagged": "Flagged sessions",
         "expired_hint": "Links to these pages last a short while. Open the page again from your course.",
     },
     "ko": {
@@ -53,6 +72,14 @@ LABELS: dict[str, dict[str, str]] = {
         "median": "중앙값", "not_started": "시작 전", "stalled": "멈춤", "wall": "체류 시간",
         "class_key": "색이 진할수록 더 많은 수강생이 본 구간입니다.",
         "expired": "링크가 만료되었습니다", "completed_on": "완료", "last_active": "최근 시청",
+        "cell_watched": "{n}구간 ({start}\u2013{end}): {total}명 중 {count}명 시청 ({share}%)",
+        "cell_rewatched": "{n}구간 ({start}\u2013{end}): {total}명 중 {count}명이 두 번 이상 시청",
+        "heat_caption": "칸 하나가 강의의 한 구간입니다. 위 줄은 집계한 수강생 {total}명 중 그 구간을 본 사람이 "
+                        "많을수록 진하고, 아래 줄은 두 번 이상 본 수강생입니다. 칸을 가리키면 숫자가 보이고, "
+                        "'데이터'에 모두 있습니다.",
+        "scale": "색 범례", "scale_low": "0명", "scale_high": "전원", "summary": "한눈에 보기",
+        "enrolled": "등록", "rate": "완료율", "median_watch": "시청 시간 중앙값", "median_progress": "진도율 중앙값",
+        "flagged": "의심 세션",
         "expired_hint": "이 페이지의 링크는 잠시 동안만 쓸 수 있습니다. 강의실에서 페이지를 다시 여세요.",
     },
 }  # fmt: skip
@@ -93,7 +120,7 @@ def local_time(iso: str | None, zone: str, lang: str) -> str:
 
 
 STYLE = (
-    "body{font:14px/1.45 system-ui,sans-serif;color:#222;margin:16px;max-width:760px}"
+    "body{font:14px/1.45 system-ui,sans-serif;color:#222;margin:16px;max-width:960px}"
     "h1{font-size:20px;margin:0 0 4px;overflow-wrap:anywhere}h2{font-size:16px;margin:20px 0 6px}"
     "svg.chart{display:block;width:100%;max-width:720px;height:auto}"
     "svg.strip{display:block;width:100%;max-width:480px;height:auto}"
@@ -101,6 +128,8 @@ STYLE = (
     ".wide{overflow-x:auto;max-width:100%}"
     "table{border-collapse:collapse;margin:6px 0}td,th{border:1px solid #ccc;padding:2px 6px;text-align:left;"
     "white-space:nowrap}caption{text-align:left}"
+    ".summary{display:flex;flex-wrap:wrap;gap:6px 18px;margin:10px 0}.summary div{min-width:90px}"
+    ".summary b{display:block;font-size:18px}"
     ".muted{color:#555}.legend span{display:inline-block;margin-right:10px}"
     ".legend svg{vertical-align:middle;margin-right:4px}details{margin:4px 0}"
 )
@@ -195,10 +224,21 @@ def content_page(
     counted = insights["learners_counted"]
     coverage, rewatchers, reach = insights["coverage"], insights["rewatch"]["learners"], insights["reach"]
     spans = [(clock(i * length), clock(min(duration, (i + 1) * length))) for i in range(n)]
-    parts = [head, f"<h2>{escape(words['heat'])}</h2>"]
-    parts.append(
-        heat_strip(coverage, rewatchers, counted, duration, (words["coverage"], words["rewatch"]), words["heat"])
-    )
+    parts = [head, summary(insights, words), f"<h2>{escape(words['heat'])}</h2>"]
+
+    def hover(name: str, values: Sequence[int]) -> list[str]:
+        return [
+            words[name].format(n=i + 1, start=spans[i][0], end=spans[i][1], count=values[i], total=counted,
+                               share=round(100 * values[i] / counted)) for i in range(n)
+        ]  # fmt: skip
+
+    titles = (hover("cell_watched", coverage), hover("cell_rewatched", rewatchers))
+    names = (words["coverage"], words["rewatch"])
+    parts.append(heat_strip(coverage, rewatchers, counted, duration, names, words["heat"], titles))
+    parts.append(f'<p class="muted">{escape(words["heat_caption"].format(total=counted))}</p>')
+    for colours, name in ((COVERAGE_COLOURS, "coverage"), (REWATCH_COLOURS, "rewatch")):
+        key = scale_legend(colours, f"{words['scale']}: {words[name]}", words["scale_low"], words["scale_high"])
+        parts.append(f'<div class="legend"><span>{escape(words[name])}</span>{key}</div>')
     block_rows = [(i + 1, *spans[i], coverage[i], rewatchers[i], reach[i]) for i in range(n)]
     columns = [words["block"], words["from"], words["to"], words["coverage"], words["rewatch"], words["reach"]]
     parts.append(data(columns, block_rows, words["heat"], words))
@@ -221,6 +261,28 @@ def content_page(
     parts.append(f"<h2>{escape(words['table'])}</h2>{_legend(words)}")
     parts.append(_learner_table(learners, words, lang))
     return document(f"{words['content']}: {key}", "".join(parts), lang)
+
+
+def summary(insights: Mapping[str, Any], words: Mapping[str, str]) -> str:
+    """The figures an instructor looks at first: enrolled (in a course), started, completed and the rate,
+    median watch time and progress, and the sessions the integrity checks flagged."""
+    started, completed = insights["funnel"]["started"], insights["funnel"]["completed"]
+    enrolled = insights.get("enrolled")
+    base = enrolled or started
+    unique = (insights.get("watch_time") or {}).get("unique_seconds") or {}
+    duration = (insights.get("grid") or {}).get("duration") or 0
+    median = unique.get("median")
+    figures = [
+        *([("enrolled", enrolled)] if enrolled is not None else []),
+        ("started", started),
+        ("completed", completed),
+        ("rate", f"{round(100 * completed / base)}%" if base else "\u2013"),
+        ("median_watch", clock(median) if median is not None else "\u2013"),
+        ("median_progress", f"{round(100 * median / duration)}%" if median is not None and duration else "\u2013"),
+        ("flagged", insights.get("suspicious_sessions", 0)),
+    ]
+    cells = "".join(f"<div><b>{escape(str(value))}</b>{escape(words[name])}</div>" for name, value in figures)
+    return f'<h2>{escape(words["summary"])}</h2><div class="summary">{cells}</div>'
 
 
 def _learner_table(learners: Sequence[Mapping[str, Any]], words: Mapping[str, str], lang: str) -> str:
