@@ -100,6 +100,11 @@ def test_the_pages_draw_the_class(played: tuple[Bridge, Demo], browser: webdrive
     assert problems(browser) == []
     screenshot(browser, "learner")
 
+    browser.get(demo.links["lectures"] + "?lang=en")  # the learner's list: each lecture links its page
+    browser.find_element(By.LINK_TEXT, LECTURE.media_content_key).click()
+    assert browser.find_element(By.TAG_NAME, "h1").text == LECTURE.media_content_key
+    assert browser.find_elements(By.CSS_SELECTOR, "svg rect.tier") and problems(browser) == []
+
     browser.get(demo.links["learner"] + "?lang=ko")
     assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "ko"
 

@@ -120,3 +120,16 @@ def test_the_instructors_page_opens_with_the_figures_at_a_glance() -> None:
     assert f"<b>{clock(median)}</b>Median watch time" in glance
     assert f"<b>{round(100 * median / figures['grid']['duration'])}%</b>Median progress" in glance
     assert "Enrolled" not in content_page(figures, [], "en").split("At a glance")[1].split("</div></div>")[0]
+
+
+def test_each_strip_has_its_key_and_its_time_ends_and_the_list_links_each_lecture() -> None:
+    view = {"media_content_key": "m", "title": "Week 3", "progress": 50.0, "status": "started",
+            "missing_ranges": [[600.0, 1200.0]], "strip": ["once", "not_viewed"],
+            "grid": {"block_count": 2, "duration": 1200.0, "block_length": 600.0}}  # fmt: skip
+    html = learner_content_page(view, [1.0, 0.4], "en")
+    assert html.count('<div class="ends"><span>0:00</span><span>20:00</span></div>') == 2  # under both strips
+    assert html.count('class="key"') == 11 and "not viewed" in html  # the class's scale, and the tiers' legend
+    rows = [{"media_content_key": "m<1>", "title": "Week & 3", "status": "completed", "progress": 100.0}]
+    listed = learner_page("u", rows, "en", links={"m<1>": "v1.abc.def?lang=en"})
+    assert '<a href="v1.abc.def?lang=en">Week &amp; 3</a>' in listed
+    assert "<a " not in learner_page("u", rows, "en")

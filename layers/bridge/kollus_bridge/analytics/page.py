@@ -130,6 +130,7 @@ STYLE = (
     "white-space:nowrap}caption{text-align:left}"
     ".summary{display:flex;flex-wrap:wrap;gap:6px 18px;margin:10px 0}.summary div{min-width:90px}"
     ".summary b{display:block;font-size:18px}"
+    ".ends{display:flex;justify-content:space-between;max-width:480px;font-size:12px;color:#555}"
     ".muted{color:#555}.legend span{display:inline-block;margin-right:10px}"
     ".legend svg{vertical-align:middle;margin-right:4px}details{margin:4px 0}"
 )
@@ -321,13 +322,18 @@ def learner_content_page(
     if view.get("status") != "completed" and missing and view.get("minutes_left_at_own_speed") is not None:
         parts.append(f"<p>{escape(words['time_left'])}: {clock(view['minutes_left_at_own_speed'] * 60)}</p>")
     if view.get("strip"):
-        parts += [f"<h2>{escape(words['strip'])}</h2>", _legend(words)]
+        duration = (view.get("grid") or {}).get("duration")
+        ends = f'<div class="ends"><span>0:00</span><span>{clock(duration)}</span></div>' if duration else ""
+        parts.append(f"<h2>{escape(words['strip'])}</h2>")
         mine = tier_strip(view["strip"], words["you"], width=480, height=18, fluid=True)
-        parts.append(f"<p>{escape(words['you'])}<br>{mine}</p>")
+        parts.append(f"<p>{escape(words['you'])}<br>{mine}{ends}</p>{_legend(words)}")
         if class_shares is not None:
             strip = share_strip(class_shares, words["class"], width=480, height=18, fluid=True)
+            key = scale_legend(COVERAGE_COLOURS, f"{words['scale']}: {words['class']}", words["scale_low"],
+                               words["scale_high"])  # fmt: skip
             parts.append(
-                f'<p>{escape(words["class"])}<br>{strip}<br><span class="muted">{escape(words["class_key"])}</span></p>'
+                f'<p>{escape(words["class"])}<br>{strip}{ends}</p><div class="legend">{key}</div>'
+                f'<p class="muted">{escape(words["class_key"])}</p>'
             )
         rows = [(index + 1, words[tier], f"{round(100 * class_shares[index])}%" if class_shares else "")
                 for index, tier in enumerate(view["strip"])]  # fmt: skip
@@ -335,14 +341,22 @@ def learner_content_page(
     return document(str(title), "".join(parts), lang)
 
 
-def learner_page(client_user_id: str, rows: Sequence[Mapping[str, Any]], lang: str, zone: str = DEFAULT_ZONE) -> str:
-    """A learner's list of lectures with status and progress."""
+def learner_page(
+    client_user_id: str, rows: Sequence[Mapping[str, Any]], lang: str, zone: str = DEFAULT_ZONE,
+    links: Mapping[str, str] | None = None,
+) -> str:  # fmt: skip
+    """A learner's list of lectures with status and progress, each title a link to the lecture's page
+    (`links`, by media content key)."""
     words = LABELS[lang]
-    body = [
-        (row.get("title") or row["media_content_key"], status_word(row["status"], lang),
-         f"{row['progress']:g}%", local_time(row.get("last_active_at"), zone, lang))
-        for row in rows
-    ]  # fmt: skip
-    columns = [words["title"], words["status"], words["progress"], words["last_active"]]
-    content = f"<h1>{escape(words['your_contents'])}</h1>" + table(columns, body, client_user_id)
+    body = []
+    for row in rows:
+        title = escape(str(row.get("title") or row["media_content_key"]))
+        href = (links or {}).get(row["media_content_key"])
+        cells = [f'<a href="{escape(href)}">{title}</a>' if href else title, escape(status_word(row["status"], lang)),
+                 f"{row['progress']:g}%", escape(local_time(row.get("last_active_at"), zone, lang))]  # fmt: skip
+        body.append("<tr>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>")
+    head = "".join(f"<th>{escape(words[name])}</th>" for name in ("title", "status", "progress", "last_active"))
+    caption = escape(client_user_id)
+    html = f"<table><caption>{caption}</caption><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    content = f"<h1>{escape(words['your_contents'])}</h1>" + wide(html, caption)
     return document(words["your_contents"], content, lang)

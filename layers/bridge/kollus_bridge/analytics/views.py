@@ -7,6 +7,7 @@ computed and refreshes itself) and one page of its learners; a learner's pages r
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from kollus_bridge.settings import Settings
 
@@ -21,12 +22,28 @@ PAGE_LEARNERS = 50
 
 
 def render(
-    view: View, store: AnalyticsStore, settings: Settings, ratio_of: Callable[[str], float], *, lang: str, now: int
+    view: View,
+    store: AnalyticsStore,
+    settings: Settings,
+    ratio_of: Callable[[str], float],
+    *,
+    lang: str,
+    now: int,
+    sign: Callable[[View], str] | None = None,
 ) -> str:
-    """The page a view link shows."""
+    """The page a view link shows. `sign` makes the links a page gives on (a learner's list links each
+    lecture's page, for the same learner, course and expiry)."""
     if view.kind == "learner":
         rows, _ = learner_overview(store, settings, view.client_user_id or "", limit=100, next_token=None, now=now)
-        return learner_page(view.client_user_id or "", rows, lang, settings.display_timezone)
+        links = None
+        if sign is not None:
+            signer = sign
+
+            def link(key: str) -> str:
+                return signer(replace(view, kind="learner_content", media_content_key=key)) + f"?lang={lang}"
+
+            links = {row["media_content_key"]: link(row["media_content_key"]) for row in rows}
+        return learner_page(view.client_user_id or "", rows, lang, settings.display_timezone, links)
     key = view.media_content_key or ""
     if view.kind == "learner_content":
         found = learner_view(store, settings, view.client_user_id or "", key, ratio=ratio_of(key), now=now)

@@ -140,7 +140,10 @@ def view_routes(store: DynamoStore, settings: Settings, ratio_of: Callable[[str]
                 return Response(status_code=403, content_type="text/html; charset=utf-8", body=page, headers=headers)
             raise Forbidden("this view link is not valid or has expired: ask the LMS for a new one", field="token")
         chosen = language(lang if lang in LANGUAGES else view.lang, accept_language)
-        html = render(view, store, settings, ratio_of, lang=chosen, now=now)
+        keys = view_link_keys(settings)
+        html = render(
+            view, store, settings, ratio_of, lang=chosen, now=now, sign=lambda linked: sign_view(keys[0], linked)
+        )
         return Response(status_code=200, content_type="text/html; charset=utf-8", body=html, headers=headers)
 
     return router
