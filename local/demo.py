@@ -1,12 +1,14 @@
 """`make demo`: play a class of simulated learners into a running local stack, then print view links
 to the analytics pages, so a newcomer sees a full dashboard.
 
-Each learner is enrolled in a course holding the lecture, gets a playback URL, asks the play callback
-as the player does, and plays one to three sessions of a random viewing script (speeds, seeks back
-and ahead, pauses, stops) on one of a few devices, every callback carrying the URL's nonce.
+Each learner is enrolled in a course of three lectures, gets a playback URL, asks the play callback as
+the player does, and plays each lecture they get to (fewer reach the later ones; some come back for
+the end on another device) on one of a few devices, every callback carrying the URL's nonce: most follow the class's
+pattern (a hard part replayed, a known part skipped), the rest a random viewing script (speeds, seeks
+back and ahead, pauses, stops).
 
     make run            # in one terminal
-    make demo           # in another: LEARNERS=30 SEED=7 make demo
+    make demo           # in another: LEARNERS=100 SEED=7 make demo
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import os
 import random
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,10 +26,23 @@ import urllib3
 from .player import Bridge
 from .simulator import Action, Content, Pause, Play, Seek, Session, play_session, random_script
 
-LECTURE = Content("demo-lecture", 1200.0, 20)
+#: The course's three lectures; the pages' links open the first. Each learner reaches fewer of the later
+#: ones, so the course loses some of them from lecture to lecture.
+LECTURES = (
+    Content("demo-lecture", 1200.0, 20),
+    Content("demo-lecture-2", 900.0, 15),
+    Content("demo-lecture-3", 600.0, 10),
+)
+LECTURE = LECTURES[0]
 COURSE = "demo-course"
 PART_WAY: list[Action] = [Play(0, 300), Seek(600), Play(600, 780, 1.5), Pause(20)]
 DEVICES = (("khp", "PC"), ("kfp", "PC"), ("5F0E" * 10, "mobile"), ("A1B2" * 10, "tablet"))
+#: Of the learners who start, the share who go on to each lecture.
+GO_ON = (1.0, 0.8, 0.6)
+#: The players report every 60 s (the long end of Kollus's 30-60 s), which keeps the demo quick.
+PERIOD = 60.0
+#: Players at once.
+PLAYERS = 8
 
 
 @dataclass(frozen=True)
@@ -36,27 +52,69 @@ class Demo:
     links: dict[str, str]
 
 
-def populate(bridge: Bridge, learners: int = 20, seed: int = 20261122) -> Demo:
-    """Enrol and play `learners` simulated learners into the stack; return their view links."""
+def patterned(rng: random.Random, content: Content) -> list[Action]:
+    """A viewing most of a class shares: the part at a fifth of the lecture replayed (it is hard), the part
+    at three fifths skipped (it is known), the rest watched at the learner's own speed."""
+    hard, known, speed = content.duration / 5, 3 * content.duration / 5, rng.choice([1.0, 1.0, 1.25, 1.5])
+    part = content.duration / content.block_count
+    return [Play(0, hard + part, speed), Seek(hard), Play(hard, known, speed), Seek(known + 2 * part),
+            Play(known + 2 * part, content.duration * rng.uniform(0.8, 1.0), speed)]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One session a learner will play."""
+
+    learner: str
+    content: Content
+    start_at: int
+    player_id: str
+    device: str
+    script: list[Action]
+
+
+def _plays(rng: random.Random, names: list[str], now: int) -> list[Planned]:
+    """Who plays what, decided up front (the same class for a seed, whatever order the players run in)."""
+    plays = []
+    for name in names:
+        for index, content in enumerate(LECTURES):
+            if rng.random() > GO_ON[index]:
+                break
+            player_id, device = rng.choice(DEVICES)
+            script = random_script(rng, content) if rng.random() < 0.3 else patterned(rng, content)
+            if name == names[0] and content is LECTURE:
+                script = PART_WAY  # the first learner is part-way through: their page has something left
+            start_at = now - rng.randint(60, 600)
+            plays.append(Planned(name, content, start_at, player_id, device, script))
+            if name != names[0] and rng.random() < 0.2:  # some come back on another device for the end
+                player_id, device = rng.choice(DEVICES)
+                ending: list[Action] = [Play(content.duration * 0.9, content.duration)]
+                plays.append(Planned(name, content, start_at + 30, player_id, device, ending))
+    return plays
+
+
+def populate(bridge: Bridge, learners: int = 60, seed: int = 20261122) -> Demo:
+    """Enrol `learners` simulated learners in a course of three lectures and play them into the stack,
+    `PLAYERS` at a time; a few enrolled learners never start. Return the pages' view links."""
     rng = random.Random(seed)  # noqa: S311 (a reproducible class, not a secret)
-    course = {"title": "Demo course", "media_content_keys": [LECTURE.media_content_key]}
+    course = {"title": "Demo course", "media_content_keys": [content.media_content_key for content in LECTURES]}
     bridge.api("PUT", f"/v1/courses/{COURSE}", course)
     names = [f"demo-learner-{number:02d}" for number in range(learners)]
     enrolments = [{"client_user_id": name} for name in names]
     bridge.api("PUT", f"/v1/courses/{COURSE}/enrollments", {"enrollments": enrolments})
-    callbacks, now = 0, int(time.time())
-    for name in names[: max(1, learners - 3)]:  # a few enrolled learners never start
-        uservalues = bridge.playback_uservalues(name, LECTURE.media_content_key)
-        for number in range(1 if name == names[0] else rng.randint(1, 3)):
-            player_id, device = rng.choice(DEVICES)
-            session = Session(name, LECTURE, now - rng.randint(0, 600) + number, player_id, uservalues)
-            if bridge.ask(1, session)["result"] != 1:
-                continue
-            # The first learner is part-way through: their page has something left to show.
-            script = PART_WAY if name == names[0] else random_script(rng, LECTURE)
-            for report in play_session(session, script):
-                answer = bridge.report(report, device=device)
-                callbacks += answer.get("result") in {"accepted", "duplicate", "stale"}
+    plays = _plays(rng, names[: max(1, learners - 3)], int(time.time()))
+
+    def play(planned: Planned) -> int:
+        uservalues = bridge.playback_uservalues(planned.learner, planned.content.media_content_key)
+        session = Session(planned.learner, planned.content, planned.start_at, planned.player_id, uservalues)
+        if bridge.ask(1, session)["result"] != 1:
+            return 0
+        reports = play_session(session, planned.script, period=PERIOD)
+        answers = [bridge.report(report, device=planned.device) for report in reports]
+        return sum(answer.get("result") in {"accepted", "duplicate", "stale"} for answer in answers)
+
+    with ThreadPoolExecutor(PLAYERS) as players:
+        callbacks = sum(players.map(play, plays))
     link = {"media_content_key": LECTURE.media_content_key, "course": COURSE, "expires_in": 86_400}
     learner = {"kind": "learner_content", "client_user_id": names[0], **link}
     links = {
@@ -87,12 +145,13 @@ def wait_for_insights(bridge: Bridge, timeout: float = 60.0) -> dict[str, Any]:
 def main() -> int:
     bridge = Bridge(f"http://127.0.0.1:{os.environ.get('PORT', '3000')}")
     try:
-        demo = populate(bridge, int(os.environ.get("LEARNERS", "20")), int(os.environ.get("SEED", "20261122")))
+        demo = populate(bridge, int(os.environ.get("LEARNERS", "60")), int(os.environ.get("SEED", "20261122")))
         insights = wait_for_insights(bridge)
     except (RuntimeError, urllib3.exceptions.HTTPError) as error:
         print(f"demo: {error} (is `make run` running?)", file=sys.stderr)
         return 1
-    print(f"played {demo.learners} learners ({demo.callbacks} callbacks) into {LECTURE.media_content_key}")
+    lectures = ", ".join(content.media_content_key for content in LECTURES)
+    print(f"played {demo.learners} learners ({demo.callbacks} callbacks) into {COURSE}: {lectures}")
     print(f"insights: {insights['learners_counted']} learners counted, funnel {insights['funnel']}")
     for name, url in demo.links.items():
         print(f"{name} page: {url}")
