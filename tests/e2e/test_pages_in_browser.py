@@ -97,8 +97,14 @@ def test_the_pages_draw_the_class(played: tuple[Bridge, Demo], browser: webdrive
     assert len(rows) == 50 and len(started) >= 45  # the first page of the 60
     assert len(browser.find_elements(By.CSS_SELECTOR, "tr.learner rect.tier")) == blocks * len(started)
     assert "Parts learners replay" in browser.page_source and "Parts learners skip" in browser.page_source
+    assert "50 of 60 learners." in browser.find_element(By.CSS_SELECTOR, "p.pages").text
     assert problems(browser) == []
     screenshot(browser, "instructor")
+    browser.find_element(By.LINK_TEXT, "Next page").click()  # the rest of the class, the same signed link
+    assert len(browser.find_elements(By.CSS_SELECTOR, "tr.learner")) == 10
+    assert browser.find_element(By.TAG_NAME, "h1").text == f"Lecture insights: {LECTURE.media_content_key}"
+    assert browser.find_elements(By.LINK_TEXT, "First page") and not browser.find_elements(By.LINK_TEXT, "Next page")
+    assert problems(browser) == []
 
     browser.get(demo.links["learner"] + "?lang=en")
     assert browser.find_elements(By.CSS_SELECTOR, "svg rect.tier")  # the learner's own strip and the legend

@@ -11,6 +11,7 @@ from kollus_bridge.analytics.links import View, read_view, sign_view
 from kollus_bridge.analytics.metrics import content_insights
 from kollus_bridge.analytics.page import (
     STYLE,
+    TablePage,
     content_page,
     content_security_policy,
     language,
@@ -133,3 +134,11 @@ def test_each_strip_has_its_key_and_its_time_ends_and_the_list_links_each_lectur
     listed = learner_page("u", rows, "en", links={"m<1>": "v1.abc.def?lang=en"})
     assert '<a href="v1.abc.def?lang=en">Week &amp; 3</a>' in listed
     assert "<a " not in learner_page("u", rows, "en")
+
+
+def test_the_learner_table_says_how_many_of_how_many_and_links_on() -> None:
+    figures = {"media_content_key": "m", "as_of": "2026-11-22T00:00:00.000Z", "scope": {}, **content_insights(cohort())}
+    first = content_page({**figures, "enrolled": 60}, [], "en", table_page=TablePage(None, "?lang=en&after=t%2B1"))
+    assert '<p class="pages">0 of 60 learners. <a href="?lang=en&amp;after=t%2B1">Next page</a></p>' in first
+    last = content_page(figures, [], "ko", table_page=TablePage("?lang=ko", None))
+    assert f"수강생 {figures['learners_counted']}명 중 0명." in last and '<a href="?lang=ko">첫 페이지</a>' in last

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from html import escape
 from typing import Any
@@ -53,7 +54,8 @@ LABELS: dict[str, dict[str, str]] = {
                         "its figures; Data lists them all.",
         "scale": "Colour scale", "scale_low": "no one", "scale_high": "everyone", "summary": "At a glance",
         "enrolled": "Enrolled", "rate": "Completion rate", "median_watch": "Median watch time",
-        "median_progress": "Median progress", "flagged": "Flagged sessions",
+        "median_progress": "Median progress", "flagged": "Flagged sessions", "shown": "{shown} of {total} learners.",
+        "first_page": "First page", "next_page": "Next page",
         "expired_hint": "Links to these pages last a short while. Open the page again from your course.",
     },
     "ko": {
@@ -79,7 +81,8 @@ LABELS: dict[str, dict[str, str]] = {
                         "'데이터'에 모두 있습니다.",
         "scale": "색 범례", "scale_low": "0명", "scale_high": "전원", "summary": "한눈에 보기",
         "enrolled": "등록", "rate": "완료율", "median_watch": "시청 시간 중앙값", "median_progress": "진도율 중앙값",
-        "flagged": "의심 세션",
+        "flagged": "의심 세션", "shown": "수강생 {total}명 중 {shown}명.", "first_page": "첫 페이지",
+        "next_page": "다음 페이지",
         "expired_hint": "이 페이지의 링크는 잠시 동안만 쓸 수 있습니다. 강의실에서 페이지를 다시 여세요.",
     },
 }  # fmt: skip
@@ -208,9 +211,19 @@ def computing_page(lang: str) -> str:
     )
 
 
+@dataclass(frozen=True)
+class TablePage:
+    """The links from the learner table's page to the first page (None: this is it) and to the next
+    (None: this is the last)."""
+
+    first_link: str | None = None
+    next_link: str | None = None
+
+
 def content_page(
-    insights: Mapping[str, Any], learners: Sequence[Mapping[str, Any]], lang: str, zone: str = DEFAULT_ZONE
-) -> str:
+    insights: Mapping[str, Any], learners: Sequence[Mapping[str, Any]], lang: str, zone: str = DEFAULT_ZONE,
+    table_page: TablePage | None = None,
+) -> str:  # fmt: skip
     """The instructor's page: heat strip with the rewatch layer, reach, funnel, environment, learners."""
     words = LABELS[lang]
     key = insights["media_content_key"]
@@ -261,6 +274,7 @@ def content_page(
         parts.append(table([words[name], words["sessions"], words["table"]], rows, words[name]))
     parts.append(f"<h2>{escape(words['table'])}</h2>{_legend(words)}")
     parts.append(_learner_table(learners, words, lang))
+    parts.append(_table_pages(len(learners), insights, table_page or TablePage(), words))
     return document(f"{words['content']}: {key}", "".join(parts), lang)
 
 
@@ -284,6 +298,16 @@ def summary(insights: Mapping[str, Any], words: Mapping[str, str]) -> str:
     ]
     cells = "".join(f"<div><b>{escape(str(value))}</b>{escape(words[name])}</div>" for name, value in figures)
     return f'<h2>{escape(words["summary"])}</h2><div class="summary">{cells}</div>'
+
+
+def _table_pages(shown: int, insights: Mapping[str, Any], where: TablePage, words: Mapping[str, str]) -> str:
+    """How many the table shows of how many, and the links to the first and the next page."""
+    total = insights.get("enrolled") or insights["learners_counted"]
+    links = [f'<a href="{escape(where.first_link)}">{escape(words["first_page"])}</a>'] if where.first_link else []
+    if where.next_link:
+        links.append(f'<a href="{escape(where.next_link)}">{escape(words["next_page"])}</a>')
+    count = escape(words["shown"].format(shown=shown, total=total))
+    return f'<p class="pages">{count} {" · ".join(links)}</p>'
 
 
 def _learner_table(learners: Sequence[Mapping[str, Any]], words: Mapping[str, str], lang: str) -> str:

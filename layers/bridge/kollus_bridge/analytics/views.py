@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from urllib.parse import quote
 
 from kollus_bridge.settings import Settings
 
 from .compute import Scope, learner_overview, learner_table, learner_view, requested
 from .links import View
 from .metrics import Grid
-from .page import computing_page, content_page, learner_content_page, learner_page
+from .page import TablePage, computing_page, content_page, learner_content_page, learner_page
 from .ports import AnalyticsStore
 
 #: Learners listed on a content's page.
@@ -30,9 +31,11 @@ def render(
     lang: str,
     now: int,
     sign: Callable[[View], str] | None = None,
+    after: str | None = None,
 ) -> str:
     """The page a view link shows. `sign` makes the links a page gives on (a learner's list links each
-    lecture's page, for the same learner, course and expiry)."""
+    lecture's page, for the same learner, course and expiry); `after`, the content page's learner table
+    from a later page on."""
     if view.kind == "learner":
         rows, _ = learner_overview(store, settings, view.client_user_id or "", limit=100, next_token=None, now=now)
         links = None
@@ -61,8 +64,10 @@ def render(
         return computing_page(lang)
     grid = insights.get("grid")
     strips = (Grid(grid["block_count"], grid["duration"]), ratio_of(key)) if grid else None
-    rows, _ = learner_table(
-        store, settings, key, course=view.course, status=None, limit=PAGE_LEARNERS, next_token=None, now=now,
+    rows, token = learner_table(
+        store, settings, key, course=view.course, status=None, limit=PAGE_LEARNERS, next_token=after, now=now,
         strips=strips,
     )  # fmt: skip
-    return content_page(insights, rows, lang, settings.display_timezone)
+    here = f"?lang={lang}"
+    table_page = TablePage(None if after is None else here, f"{here}&after={quote(token)}" if token else None)
+    return content_page(insights, rows, lang, settings.display_timezone, table_page)

@@ -124,6 +124,9 @@ def view_routes(store: DynamoStore, settings: Settings, ratio_of: Callable[[str]
             str | None,
             Query(max_length=35, examples=["en"], description="`ko` or `en`; any other: the link's language."),
         ] = None,
+        after: Annotated[
+            str | None, Query(max_length=4096, description="The learner table's next page (the page's own link).")
+        ] = None,
     ) -> Response[str]:
         now = now_ms()
         accept_language = router.current_event.headers.get("accept-language")
@@ -142,8 +145,9 @@ def view_routes(store: DynamoStore, settings: Settings, ratio_of: Callable[[str]
         chosen = language(lang if lang in LANGUAGES else view.lang, accept_language)
         keys = view_link_keys(settings)
         html = render(
-            view, store, settings, ratio_of, lang=chosen, now=now, sign=lambda linked: sign_view(keys[0], linked)
-        )
+            view, store, settings, ratio_of, lang=chosen, now=now, sign=lambda linked: sign_view(keys[0], linked),
+            after=after,
+        )  # fmt: skip
         return Response(status_code=200, content_type="text/html; charset=utf-8", body=html, headers=headers)
 
     return router
