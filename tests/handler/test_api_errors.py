@@ -108,6 +108,9 @@ def test_the_mistakes_newcomers_made_get_these_exact_answers(api: Callable[..., 
         "code": "not_found", "field": None,
         "message": "there is no route GET /v1/progres; the routes are listed in /v1/openapi.json",
     })  # fmt: skip
+    stranger = api("GET", "/v1/progres", authorization="")  # a path there is not: 404 to anyone, like the document
+    assert (stranger.status, stranger.error["code"]) == (404, "not_found")
+    assert api("GET", "/v1/progress", query="media_content_key=k", authorization="").status == 401
     too_many = api("GET", "/v1/progress", query="media_content_key=k&limit=5000")
     assert (too_many.status, too_many.error) == (400, {
         "code": "invalid_request", "field": "limit", "message": "limit should be less than or equal to 500"

@@ -205,7 +205,8 @@ def bearer_auth(
 
     def middleware(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[str]:
         path = app.current_event.path
-        if path not in public_paths and not (public_prefix and path.startswith(public_prefix)):
+        public = path in public_paths or bool(public_prefix and path.startswith(public_prefix))
+        if not public and not _unmatched(app):  # no route: 404 or 405 says so, to anyone (the document is public)
             require_api_token(app.current_event.headers.get("authorization"), settings)
         response: Response[str] = next_middleware(app)
         return response
@@ -213,10 +214,15 @@ def bearer_auth(
     return middleware
 
 
+def _unmatched(app: APIGatewayHttpResolver) -> bool:
+    """No route matched: Powertools runs the middlewares around its not-found handler (405 or 404 there)."""
+    route = app.context.get("_route")
+    return route is None or getattr(route.func, "__name__", "") == "not_found_handler"
+
+
 def _unknown_query(app: APIGatewayHttpResolver) -> InvalidRequest | None:
     route = app.context.get("_route")
-    # No route matched: Powertools runs the middlewares around its not-found handler (405 or 404 there).
-    if route is None or getattr(route.func, "__name__", "") == "not_found_handler":
+    if route is None or _unmatched(app):
         return None
     declared = {parameter.alias for parameter in route.dependant.query_params}
     unknown = sorted(set(app.current_event.query_string_parameters or {}) - declared)
