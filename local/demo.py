@@ -67,13 +67,15 @@ class Planned:
 
     learner: str
     content: Content
-    start_at: int
+    #: Seconds before its playback URL is asked for that the session says it started (the URL's
+    #: validity allows `SESSION_START_SLACK_SECONDS` of that, however long the class takes to play).
+    started_ago: int
     player_id: str
     device: str
     script: list[Action]
 
 
-def _plays(rng: random.Random, names: list[str], now: int) -> list[Planned]:
+def _plays(rng: random.Random, names: list[str]) -> list[Planned]:
     """Who plays what, decided up front (the same class for a seed, whatever order the players run in)."""
     plays = []
     for name in names:
@@ -84,12 +86,12 @@ def _plays(rng: random.Random, names: list[str], now: int) -> list[Planned]:
             script = random_script(rng, content) if rng.random() < 0.3 else patterned(rng, content)
             if name == names[0] and content is LECTURE:
                 script = PART_WAY  # the first learner is part-way through: their page has something left
-            start_at = now - rng.randint(60, 600)
-            plays.append(Planned(name, content, start_at, player_id, device, script))
+            started_ago = rng.randint(30, 300)
+            plays.append(Planned(name, content, started_ago, player_id, device, script))
             if name != names[0] and rng.random() < 0.2:  # some come back on another device for the end
                 player_id, device = rng.choice(DEVICES)
                 ending: list[Action] = [Play(content.duration * 0.9, content.duration)]
-                plays.append(Planned(name, content, start_at + 30, player_id, device, ending))
+                plays.append(Planned(name, content, started_ago - 20, player_id, device, ending))
     return plays
 
 
@@ -102,11 +104,12 @@ def populate(bridge: Bridge, learners: int = 60, seed: int = 20261122) -> Demo:
     names = [f"demo-learner-{number:02d}" for number in range(learners)]
     enrolments = [{"client_user_id": name} for name in names]
     bridge.api("PUT", f"/v1/courses/{COURSE}/enrollments", {"enrollments": enrolments})
-    plays = _plays(rng, names[: max(1, learners - 3)], int(time.time()))
+    plays = _plays(rng, names[: max(1, learners - 3)])
 
     def play(planned: Planned) -> int:
         uservalues = bridge.playback_uservalues(planned.learner, planned.content.media_content_key)
-        session = Session(planned.learner, planned.content, planned.start_at, planned.player_id, uservalues)
+        start_at = int(time.time()) - planned.started_ago
+        session = Session(planned.learner, planned.content, start_at, planned.player_id, uservalues)
         if bridge.ask(1, session)["result"] != 1:
             return 0
         reports = play_session(session, planned.script, period=PERIOD)

@@ -15,7 +15,7 @@ from typing import Any
 
 from kollus_bridge.errors import InvalidRequest, MethodNotAllowed, NotFound, UnsupportedMediaType
 
-#: The locations pydantic and Powertools put in front of a field's name.
+#: The locations Powertools puts in front of a field's name.
 _LOCATIONS = ("query", "path", "body", "header", "cookie")
 #: Which error of several to report: a body that is not JSON explains every other; an unknown field
 #: explains the "missing" one it was meant to be.
@@ -28,7 +28,7 @@ def field_of(location: Sequence[Any], document: Any = None) -> str | None:
     """`("body", "rules", 0, "ratio")` → `rules.0.ratio`; None for the body (or query) as a whole.
     Given the body's `document`, a part that is not in it (the tag pydantic adds inside a tagged
     union) is left out: the name is the field's path in what the client sent."""
-    parts = [part for part in location if part not in _LOCATIONS]
+    parts = list(location[1:] if location and location[0] in _LOCATIONS else location)  # ("query", "limit")
     if document is not None and tuple(location[:1]) == ("body",):
         kept, node = [], document
         for index, part in enumerate(parts):

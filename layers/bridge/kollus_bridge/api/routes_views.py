@@ -125,7 +125,12 @@ def view_routes(store: DynamoStore, settings: Settings, ratio_of: Callable[[str]
             Query(max_length=35, examples=["en"], description="`ko` or `en`; any other: the link's language."),
         ] = None,
         after: Annotated[
-            str | None, Query(max_length=4096, description="The learner table's next page (the page's own link).")
+            str | None,
+            Query(
+                max_length=4096,
+                examples=["eyJwayI6IkMjYWxnby0xMDEifQ"],
+                description="The learner table's next page (the page's own link).",
+            ),
         ] = None,
     ) -> Response[str]:
         now = now_ms()
