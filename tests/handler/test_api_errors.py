@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import ModuleType
@@ -23,6 +24,12 @@ from tests.helpers import invoke
 from tests.payloads import API_TOKEN, FORM, http_event
 
 SPEC = json.loads(DOCUMENT.read_text(encoding="utf-8"))
+#: How the standard library reads a trailing comma: Python 3.13, the runtime's, names it at the comma;
+#: 3.11 (which `make test` also runs) at the brace after it.
+TRAILING_COMMA, AFTER_COMMA = (
+    ("Illegal trailing comma before end of object", 0) if sys.version_info >= (3, 13)
+    else ("Expecting property name enclosed in double quotes", 1)
+)  # fmt: skip
 OPERATIONS = [
     (method.upper(), path, operation) for path, item in SPEC["paths"].items() for method, operation in item.items()
 ]
@@ -94,7 +101,7 @@ def test_the_mistakes_newcomers_made_get_these_exact_answers(api: Callable[..., 
     comma = api("POST", "/v1/uploads", '{"title": "Week 1",\n "channel_key": "c",}', "application/json")
     assert (comma.status, comma.error) == (400, {
         "code": "invalid_request", "field": "body",
-        "message": "the body is not valid JSON: Illegal trailing comma before end of object (line 2, column 20)",
+        "message": f"the body is not valid JSON: {TRAILING_COMMA} (line 2, column {20 + AFTER_COMMA})",
     })  # fmt: skip
     misspelt = api("POST", "/v1/uploads", '{"titel": "Week 1"}', "application/json")
     assert (misspelt.status, misspelt.error) == (400, {
@@ -189,7 +196,7 @@ def test_every_json_body_route_says_what_is_wrong_with_its_body(
     assert (broken.status, broken.error["field"]) == (400, "body")
     assert (
         broken.error["message"].startswith("the body is not valid JSON: ")
-        and "(line 1, column 8)" in broken.error["message"]
+        and f"(line 1, column {8 + AFTER_COMMA})" in broken.error["message"]
     )
     for content_type in ("text/plain", FORM, "multipart/form-data; boundary=x"):
         wrong = api(method, concrete(path), json.dumps(example_body(operation)), content_type)

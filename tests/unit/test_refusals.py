@@ -28,7 +28,8 @@ def test_of_several_errors_the_one_that_explains_the_others_is_reported() -> Non
     assert invalid_request([missing, far], '{"zzz": 1}').message == "unknown field 'zzz'"
     broken = {"type": "json_invalid", "loc": ("body", 12), "msg": "JSON decode error", "ctx": {"error": "EOF"}}
     error = invalid_request([missing, broken], '{\n  "title":')
-    assert (error.message, error.field) == ("the body is not valid JSON: EOF (line 2, column 11)", "body")
+    assert (error.message, error.field) == ("the body is not valid JSON: Expecting value (line 2, column 11)", "body")
+    assert invalid_request([broken], None).message == "the body is not valid JSON: EOF (line 1, column 13)"  # pydantic
     bound = {
         "type": "greater_than_equal",
         "loc": ("query", "limit"),

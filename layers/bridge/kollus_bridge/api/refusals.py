@@ -71,8 +71,13 @@ def invalid_request(errors: Iterable[Mapping[str, Any]], body: str | None) -> In
     details = [{**detail, "loc": tuple(detail.get("loc", ()))} for detail in errors]
     if not details:
         return InvalidRequest("the request is not valid")
+    # The standard library's reading of the body says where it stops being JSON and why, whichever
+    # parser the request validation used (the runtime's Python 3.13 names a trailing comma as such).
+    broken: json.JSONDecodeError | None = None
     try:
         document = json.loads(body) if body else None
+    except json.JSONDecodeError as error:
+        document, broken = None, error
     except ValueError:
         document = None
     detail = next((found for kind in _FIRST for found in details if found.get("type") == kind), details[0])
@@ -80,9 +85,9 @@ def invalid_request(errors: Iterable[Mapping[str, Any]], body: str | None) -> In
     location = list(detail.get("loc", ()))
     context = detail.get("ctx") or {}
     if kind == "json_invalid":
-        offset = next((part for part in location if isinstance(part, int)), None)
+        offset = broken.pos if broken else next((part for part in location if isinstance(part, int)), None)
         where = f" ({_position(body or '', offset)})" if offset is not None else ""
-        reason = str(context.get("error", "not JSON"))
+        reason = broken.msg if broken else str(context.get("error", "not JSON"))
         return InvalidRequest(f"the body is not valid JSON: {reason}{where}", field="body")
     if kind == "extra_forbidden":
         unknown = field_of(location, document) or "?"
