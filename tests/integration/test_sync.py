@@ -340,7 +340,7 @@ def test_deliveries_run_in_parallel_within_the_bound(store: DynamoStore, lms: Lm
 
 
 def test_the_ledger_pages(store: DynamoStore, lms: LmsReceiver) -> None:
-    settings = settings_for(store, lms)
+    settings = settings_for(store, lms, SYNC_HTTP_TIMEOUT_SECONDS="5")  # about paging: no timeouts on a busy machine
     clock = Clock()
     for learner in range(7):
         complete(store, settings, f"learner-{learner}", "content-1", clock.now + learner)
