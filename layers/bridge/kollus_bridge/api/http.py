@@ -27,7 +27,14 @@ from pydantic import BaseModel
 from kollus_bridge.auth import require_api_token
 from kollus_bridge.delivery.ledger import StoredLedgerEntry
 from kollus_bridge.edge import CORS_ALLOW_HEADERS, CORS_MAX_AGE_SECONDS, refusal
-from kollus_bridge.errors import BridgeError, InvalidPayload, InvalidRequest, MethodNotAllowed, NotFound
+from kollus_bridge.errors import (
+    BridgeError,
+    InvalidPayload,
+    InvalidRequest,
+    MethodNotAllowed,
+    NotFound,
+    UnsupportedMediaType,
+)
 from kollus_bridge.kollus.values import refuse_lone_surrogates
 from kollus_bridge.progress.rule import blocks_needed, missing_ranges
 from kollus_bridge.settings import Settings
@@ -131,11 +138,18 @@ def _sent_json(app: APIGatewayHttpResolver) -> bool:
     return media_type(app.current_event.headers.get("content-type")) in ("", *JSON_TYPES)
 
 
+def _json_sent_otherwise(app: APIGatewayHttpResolver) -> UnsupportedMediaType | None:
+    """The refusal of a body sent as anything but JSON to a route that reads JSON, else None."""
+    if app.current_event.body and _takes_json(app) and not _sent_json(app):
+        return wrong_media_type(app.current_event.headers.get("content-type"))
+    return None
+
+
 def _json_bodies_only(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[str]:
     """Middleware: a route that reads JSON refuses a body sent as anything else, even one the request
     validation could read as a form, saying which content type to send."""
-    if app.current_event.body and _takes_json(app) and not _sent_json(app):
-        raise wrong_media_type(app.current_event.headers.get("content-type"))
+    if (refused := _json_sent_otherwise(app)) is not None:
+        raise refused
     response: Response[str] = next_middleware(app)
     return response
 
@@ -162,8 +176,8 @@ def make_resolver(settings: Settings, documented: Callable[[], Routes] | None = 
     @app.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]
     def _invalid_request(error: RequestValidationError) -> Response[str]:
         # The mistake that explains the others first: the content type, then a misspelt parameter.
-        if _takes_json(app) and app.current_event.body and not _sent_json(app):
-            return error_response(wrong_media_type(app.current_event.headers.get("content-type")))
+        if (refused := _json_sent_otherwise(app)) is not None:
+            return error_response(refused)
         unknown = _unknown_query(app)
         if unknown is not None:
             return error_response(unknown)
@@ -179,10 +193,10 @@ def make_resolver(settings: Settings, documented: Callable[[], Routes] | None = 
         # on a malformed one: the client's error. Any other ValueError is ours and stays a 500.
         if isinstance(error, UnicodeDecodeError | json.JSONDecodeError):
             return error_response(InvalidRequest("the body is not valid UTF-8 JSON", field="body"))
-        content_type = app.current_event.headers.get("content-type")
-        if app.current_event.body and _takes_json(app) and not _sent_json(app):
-            return error_response(wrong_media_type(content_type))
+        if (refused := _json_sent_otherwise(app)) is not None:
+            return error_response(refused)
         if app.current_event.body and not _sent_json(app):  # a form route: a multipart body it cannot read
+            content_type = app.current_event.headers.get("content-type")
             return error_response(wrong_media_type(content_type, "application/x-www-form-urlencoded"))
         raise error
 
