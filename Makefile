@@ -37,13 +37,13 @@ help:
 # text (fonts-nanum): installed here when missing (as root with apt-get), else `make test` stops and
 # names them.
 browser:
-	@command -v chromium >/dev/null && command -v chromedriver >/dev/null && fc-list | grep -qi nanum || { \
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null && fc-list -q :lang=ko || { \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 			echo "installing chromium, chromium-driver and fonts-nanum (Debian)"; \
 			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver fonts-nanum >/dev/null; \
 		fi; }
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { echo "ERROR: chromium and chromedriver not found; the browser tests need them (Debian: apt-get install chromium chromium-driver)" >&2; exit 1; }
-	@fc-list | grep -qi nanum || { echo "ERROR: no Korean font; the pages' screenshots need one (Debian: apt-get install fonts-nanum)" >&2; exit 1; }
+	@fc-list -q :lang=ko || { echo "ERROR: no Korean font (fc-list :lang=ko finds none); the pages' screenshots need one (Debian: apt-get install fonts-nanum)" >&2; exit 1; }
 
 prerequisites:
 	@command -v java >/dev/null || { echo "ERROR: java not found; DynamoDB Local needs Java 17+ (Debian: apt-get install openjdk-17-jre-headless)" >&2; exit 1; }
