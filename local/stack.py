@@ -73,6 +73,7 @@ LOCAL_DEFAULTS = {
     "POWERTOOLS_LOG_LEVEL": "WARNING",
     **LOCAL_CREDENTIALS,
 }
+API_PORT = 3000
 LMS_RECEIVER_PORT = 3100
 KOLLUS_API_PORT = 3200
 LTI_PLATFORM_PORT = 3300
@@ -386,7 +387,7 @@ def _give_up() -> None:
 
 
 def main() -> int:
-    port = int(os.environ.get("PORT", "3000"))
+    port = int(os.environ.get("PORT", str(API_PORT)))
     stop = threading.Event()
 
     def _stop(signum: int, frame: FrameType | None) -> None:

@@ -5,7 +5,7 @@ grid); learners with no session on it are excluded and counted by reason. Block 
 seconds `[i * L, (i + 1) * L)` with `L = duration / blocks`. For each learner on the grid:
 `W` = the record's watched blocks (merged across sessions and devices under the content's rules),
 `P` = the blocks any session played at all, `S[i]` = content seconds played in block `i`, summed over
-sessions (repeats and speed included). The README publishes each definition below.
+sessions (repeats and speed included). docs/analytics.md publishes each definition below.
 """
 
 from __future__ import annotations

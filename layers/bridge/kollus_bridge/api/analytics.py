@@ -90,7 +90,7 @@ class Environment(BaseModel):
 
 
 class ContentInsights(BaseModel):
-    """A content's engagement figures (README, "Learning analytics", defines each)."""
+    """A content's engagement figures (docs/analytics.md defines each)."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [INSIGHTS_EXAMPLE]})
 
