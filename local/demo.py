@@ -121,6 +121,9 @@ def populate(bridge: Bridge, learners: int = 60, seed: int = 20261122) -> Demo:
     link = {"media_content_key": LECTURE.media_content_key, "course": COURSE, "expires_in": 86_400}
     learner = {"kind": "learner_content", "client_user_id": names[0], **link}
     links = {
+        "course": bridge.api("POST", "/v1/view-links", {"kind": "course", "course": COURSE, "expires_in": 86_400})[
+            "url"
+        ],
         "instructor": bridge.api("POST", "/v1/view-links", {"kind": "content", **link})["url"],
         "learner": bridge.api("POST", "/v1/view-links", learner)["url"],
         "lectures": bridge.api(

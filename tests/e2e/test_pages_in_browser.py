@@ -5,6 +5,7 @@ and screenshots saved for the README (docs/screenshots)."""
 from __future__ import annotations
 
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -122,9 +123,48 @@ def test_the_pages_draw_the_class(played: tuple[Bridge, Demo], browser: webdrive
     assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "ko"
 
 
+def course_computed(browser: webdriver.Chrome, link: str, timeout: float = 90.0) -> list[list[str]]:
+    """The course page's lecture rows once every lecture's insights are computed (the page asks for
+    them; the stream computes them)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        browser.get(link)
+        rows = [[cell.text for cell in row.find_elements(By.TAG_NAME, "td")]
+                for row in browser.find_elements(By.CSS_SELECTOR, "tr.lecture")]  # fmt: skip
+        if rows and all(row[2] != "computing" for row in rows):
+            return rows
+        if time.monotonic() > deadline:
+            pytest.fail(f"the course's lectures were still being computed after {timeout:g} s: {rows}")
+        time.sleep(1)
+
+
+def test_the_course_page_lists_its_lectures_in_order(played: tuple[Bridge, Demo], browser: webdriver.Chrome) -> None:
+    bridge, demo = played
+    insights = wait_for_insights(bridge)
+    rows = course_computed(browser, demo.links["course"] + "?lang=en")
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Course: Demo course"
+    assert [row[1] for row in rows] == [content.media_content_key for content in LECTURES]
+    first = rows[0]
+    assert int(first[2]) == insights["funnel"]["started"]
+    assert first[3].startswith(str(insights["funnel"]["completed"]))
+    started = [int(row[2]) for row in rows]
+    assert started == sorted(started, reverse=True) and started[0] > started[-1]  # each reached by fewer
+    days = browser.find_elements(By.CSS_SELECTOR, "svg g.day")
+    assert len(days) == 30
+    today = [
+        int(bar.get_attribute("data-value") or 0) for bar in days[-1].find_elements(By.CSS_SELECTOR, "rect.active")
+    ]
+    assert today and 0 < today[0] <= demo.learners  # each learner counted once however many lectures
+    assert problems(browser) == []
+    screenshot(browser, "course")
+    browser.find_element(By.LINK_TEXT, LECTURE.media_content_key).click()  # the lecture's own page
+    assert browser.find_element(By.TAG_NAME, "h1").text == f"Lecture insights: {LECTURE.media_content_key}"
+    assert len(browser.find_elements(By.CSS_SELECTOR, "svg g.day")) == 30 and problems(browser) == []
+
+
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 #: Every page kind a view link opens, by the demo's link names.
-PAGES = ("instructor", "learner", "lectures")
+PAGES = ("course", "instructor", "learner", "lectures")
 #: axe-core's findings that fail a page.
 BLOCKING = {"serious", "critical"}
 

@@ -8,6 +8,7 @@ import io
 import json
 import time
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from types import ModuleType
 from typing import Any
 
@@ -234,10 +235,9 @@ def test_view_links_open_the_pages_without_the_api_token(bridge: Bridge) -> None
     assert html.count('class="cell"') == 8  # four blocks, two layers
     assert html.count('class="learner"') == 7 and "&lt;b&gt;odd&lt;/b&gt;" in html and "<b>odd" not in html
     assert "Who watched each part" in html
-    assert (
-        "구간별 시청" in open_view(bridge, link["url"].replace('"', ""), accept_language="ko-KR,ko;q=0.9")["body"]
-        or True
-    )
+    # The link's own language wins over the browser's; `?lang=` over both.
+    assert "Who watched each part" in open_view(bridge, link["url"], accept_language="ko-KR,ko;q=0.9")["body"]
+    assert "구간별 시청" in open_view(bridge, link["url"], query="lang=ko")["body"]
 
     status, mine = view_link(bridge, kind="learner_content", media_content_key="lecture-1", client_user_id="learner-1")
     own = open_view(bridge, mine["url"], accept_language="ko-KR,ko;q=0.9,en;q=0.8")["body"]
@@ -245,6 +245,33 @@ def test_view_links_open_the_pages_without_the_api_token(bridge: Bridge) -> None
     assert own.count('class="share"') == 4  # the class's strip: 7 learners count
     status, theirs = view_link(bridge, kind="learner", client_user_id="learner-3", lang="en")
     assert "Your lectures" in open_view(bridge, theirs["url"])["body"]
+
+
+def test_a_course_link_opens_its_lectures_in_order(bridge: Bridge) -> None:
+    course = {"title": "Algo", "media_content_keys": ["lecture-1", "lecture-2"]}
+    assert bridge.send("PUT", "/v1/courses/algo", "/v1/courses/{course_id}", course, course_id="algo") == 200
+    enrolments = {"enrollments": [{"client_user_id": name} for name in ("ann", "bob", "cy")]}
+    path = "/v1/courses/algo/enrollments"
+    assert bridge.send("PUT", path, "/v1/courses/{course_id}/enrollments", enrolments, course_id="algo") == 200
+    bridge.watch("ann", {0: 60, 1: 60, 2: 60, 3: 60})
+    bridge.watch("bob", {0: 60})
+    status, link = view_link(bridge, kind="course", course="algo", lang="en")
+    assert status == 201
+    waiting = open_view(bridge, link["url"])["body"]
+    assert waiting.count('<tr class="lecture">') == 2 and waiting.count("computing") == 2
+    assert '<meta http-equiv="refresh" content="10">' in waiting
+    bridge.run_stream()
+    html = open_view(bridge, link["url"])["body"]
+    assert "<h1>Course: Algo</h1>" in html and "Enrolled 3" in html and "refresh" not in html
+    first, second = html.split('<tr class="lecture">')[1:]
+    assert "lecture-1</a>" in first and "<td>2</td><td>1 (33%)</td>" in first  # of the three enrolled
+    assert "lecture-2</a>" in second and "<td>0</td><td>0 (0%)</td>" in second
+    assert html.count('class="day"') == 30
+    href = first.split('href="')[1].split('"')[0]
+    lecture = open_view(bridge, "/v1/views/" + href.split("?")[0], query="lang=en")["body"]  # in the course
+    assert "Lecture insights: lecture-1" in lecture and "Enrolled" in lecture
+    status, body = view_link(bridge, kind="course")
+    assert (status, body["error"]["field"]) == (400, "course")
 
 
 def test_bad_view_links(bridge: Bridge) -> None:
@@ -285,8 +312,9 @@ def test_a_large_content_is_counted_in_shards_and_merged(
         assert bridge.run_stream(shards[2:]) == {"computed": 1}  # the last shard merges
         assert bridge.marks() == []
         sharded = body_of(bridge.insights())
+        as_of = int(datetime.fromisoformat(sharded["as_of"].replace("Z", "+00:00")).timestamp() * 1000)
         whole = compute(
-            functions["ApiFunction"].whole_store(), functions["ApiFunction"].settings, "lecture-1", Scope(), 0
+            functions["ApiFunction"].whole_store(), functions["ApiFunction"].settings, "lecture-1", Scope(), as_of
         )
         for name in ("as_of", "stale"):
             sharded.pop(name), whole.pop(name, None)

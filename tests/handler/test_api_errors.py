@@ -127,7 +127,7 @@ def test_the_mistakes_newcomers_made_get_these_exact_answers(api: Callable[..., 
     kind = api("POST", "/v1/view-links", '{"kind": "lecture", "media_content_key": "k"}', "application/json")
     assert (kind.status, kind.error) == (400, {
         "code": "invalid_request", "field": "kind",
-        "message": "kind should be one of 'content', 'learner', 'learner_content', not 'lecture'",
+        "message": "kind should be one of 'content', 'learner', 'learner_content', 'course', not 'lecture'",
     })  # fmt: skip
     misspelt_query = api("GET", "/v1/progress", query="media_content_key=k&limt=5")
     assert misspelt_query.error == {

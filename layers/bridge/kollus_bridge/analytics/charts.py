@@ -167,3 +167,42 @@ def share_strip(shares: Sequence[float], label: str, width: int = 240, height: i
     """Per block, a share in [0, 1] (the class's coverage) as a thin strip (`fluid`: scaled to the page)."""
     cells = [("", shade(share, COVERAGE_COLOURS)) for share in shares]
     return _strip(cells, "share", label, width, height, fluid)
+
+
+def daily_bars(rows: Sequence[tuple[str, int, int]], names: tuple[str, str], label: str, titles: Sequence[str]) -> str:
+    """Per day (date, active, completed): learners active as a pale bar, completions as a dark one
+    inside it, both on one scale; the first and last dates under the axis; `titles`, each day's
+    figures in words (shown on hover)."""
+    top, height = 8, 110
+    largest = max((max(active, completed) for _, active, completed in rows), default=0) or 1
+    width = (WIDTH - LEFT) / max(1, len(rows))
+    body = [
+        f'<text x="0" y="{top + 10}" font-size="11" fill="#222222">{largest}</text>',
+        f'<text x="0" y="{top + height}" font-size="11" fill="#222222">0</text>',
+        f'<line x1="{LEFT}" y1="{top + height}" x2="{WIDTH}" y2="{top + height}" stroke="#555555"/>',
+    ]
+    for index, (day, active, completed) in enumerate(rows):
+        x = LEFT + index * width
+        group = [f"<title>{escape(titles[index])}</title>"]
+        for kind, value, colour, inset in (("active", active, COVERAGE_COLOURS[1], 1.0), ("completed", completed,
+                                           COVERAGE_COLOURS[9], width / 4)):  # fmt: skip
+            tall = height * value / largest
+            group.append(
+                f'<rect class="{kind}" data-day="{day}" data-value="{value}" x="{x + inset:.2f}" '
+                f'y="{top + height - tall:.2f}" width="{max(0.5, width - 2 * inset):.2f}" height="{tall:.2f}" '
+                f'fill="{colour}"/>'
+            )
+        body.append(f'<g class="day">{"".join(group)}</g>')
+    if rows:
+        body += [
+            f'<text x="{LEFT}" y="{top + height + 16}" font-size="11" fill="#222222">{escape(rows[0][0])}</text>',
+            f'<text x="{WIDTH}" y="{top + height + 16}" font-size="11" text-anchor="end" fill="#222222">'
+            f"{escape(rows[-1][0])}</text>",
+        ]
+    key = [
+        f'<rect x="{LEFT}" y="{top + height + 24}" width="12" height="10" fill="{COVERAGE_COLOURS[1]}"/>',
+        f'<text x="{LEFT + 16}" y="{top + height + 33}" font-size="11" fill="#222222">{escape(names[0])}</text>',
+        f'<rect x="{LEFT + 200}" y="{top + height + 24}" width="12" height="10" fill="{COVERAGE_COLOURS[9]}"/>',
+        f'<text x="{LEFT + 216}" y="{top + height + 33}" font-size="11" fill="#222222">{escape(names[1])}</text>',
+    ]
+    return _svg(top + height + 40, label, body + key)

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 VERSION = "v1"
-Kind = Literal["content", "learner", "learner_content"]
-KINDS: tuple[Kind, ...] = ("content", "learner", "learner_content")
+Kind = Literal["content", "learner", "learner_content", "course"]
+KINDS: tuple[Kind, ...] = ("content", "learner", "learner_content", "course")
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .activity import LearnerActivity, SessionActivity, distinct
+from .over_time import active_days, day_of
 
 #: The progress marks of the funnel (share of the grid's blocks watched).
 FUNNEL_MARKS = (25, 50, 75, 90)
@@ -151,6 +152,9 @@ class Tally:
     #: label -> name -> [sessions, learners, content milliseconds]
     environment: dict[str, dict[str, list[int]]] = field(default_factory=dict)
     excluded: dict[str, int] = field(default_factory=dict)
+    #: Day (in the tally's time zone) -> learners active on it, and completions on it.
+    active_days: dict[str, int] = field(default_factory=dict)
+    completed_days: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for name in ("coverage", "reach", "exits", "skips", "skims", "rewatchers", "played_ms"):
@@ -179,6 +183,8 @@ class Tally:
                 rows[name] = [a + b for a, b in zip(rows.get(name, [0, 0, 0]), row, strict=True)]
             merged.environment[label] = rows
         merged.excluded = dict(Counter(self.excluded) + Counter(other.excluded))
+        merged.active_days = dict(Counter(self.active_days) + Counter(other.active_days))
+        merged.completed_days = dict(Counter(self.completed_days) + Counter(other.completed_days))
         return merged
 
     def to_json(self) -> dict[str, Any]:
@@ -189,8 +195,9 @@ class Tally:
         return cls(**document)
 
 
-def tally(learners: Iterable[LearnerActivity], grid: Grid) -> Tally:
-    """Count each learner on `grid` (those with no session on it only in `excluded`)."""
+def tally(learners: Iterable[LearnerActivity], grid: Grid, zone: str = "UTC") -> Tally:
+    """Count each learner on `grid` (those with no session on it only in `excluded`); their active
+    days and completions per calendar day in `zone`."""
     n, length = grid.blocks, grid.block_length
     counted = Tally(n)
     for learner in distinct(learners):
@@ -200,6 +207,8 @@ def tally(learners: Iterable[LearnerActivity], grid: Grid) -> Tally:
             counted.excluded[reason] = counted.excluded.get(reason, 0) + 1
             continue
         counted.learners += 1
+        for day in active_days(learner, zone):
+            counted.active_days[day] = counted.active_days.get(day, 0) + 1
         furthest_watched = max(entry.watched, default=None)
         furthest_played = max(entry.played, default=None)
         for i in range(n):
@@ -223,6 +232,8 @@ def tally(learners: Iterable[LearnerActivity], grid: Grid) -> Tally:
         done = learner.completed_at
         if done is not None:
             counted.completed += 1
+            completed_on = day_of(done, zone)
+            counted.completed_days[completed_on] = counted.completed_days.get(completed_on, 0) + 1
             if learner.created_at is not None:
                 counted.to_complete_seconds.append((done - learner.created_at) / 1000)
             counted.to_complete_sessions.append(sum(s.started_ms <= done for s in entry.sessions))

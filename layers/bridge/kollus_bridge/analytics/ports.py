@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from kollus_bridge.access.entitlement import Enrolment
+from kollus_bridge.access.ports import Course
 from kollus_bridge.content.ports import ContentCard
 from kollus_bridge.kollus.callback import RawCallback
 from kollus_bridge.progress.ports import Record
@@ -38,6 +39,8 @@ class AnalyticsStore(Protocol):
     ) -> tuple[list[Enrolment], str | None]: ...
 
     def content_cards(self, media_content_keys: Sequence[str]) -> dict[str, ContentCard]: ...
+
+    def get_course(self, course_id: str) -> Course | None: ...
 
     def get_insights(self, media_content_key: str, scope: str) -> Cached | None: ...
 

@@ -22,6 +22,7 @@ from kollus_bridge.times import iso_time
 
 from .compute import Scope, activities, all_records, enrolled
 from .metrics import Grid, Tally, figures, tally
+from .over_time import daily
 from .ports import AnalyticsStore
 
 
@@ -95,16 +96,20 @@ def count(
     store: AnalyticsStore, settings: Settings, media_content_key: str, records: Sequence[Record], grid: Grid
 ) -> Tally:
     """The tally of some learners on the grid (their sessions read in parallel)."""
-    return tally(activities(records, media_content_key, store, settings), grid)
+    return tally(activities(records, media_content_key, store, settings), grid, settings.display_timezone)
 
 
-def finish(media_content_key: str, scope: Scope, planned: Plan, counted: Tally | None, now: int) -> dict[str, Any]:
-    """The result document: the figures with who was left out, the course's counts, and `as_of`."""
+def finish(  # noqa: PLR0917 (what was computed, for which scope and plan, when, in which zone)
+    media_content_key: str, scope: Scope, planned: Plan, counted: Tally | None, now: int, zone: str = "UTC"
+) -> dict[str, Any]:
+    """The result document: the figures with who was left out, the course's counts, the last days'
+    activity, and `as_of`."""
     if planned.grid is None or counted is None:
         body: dict[str, Any] = {"grid": None, "learners_counted": 0, "excluded": planned.excluded}
     else:
         counted.excluded = dict(planned.excluded)  # the plan saw every learner; the tally only those on the grid
         body = figures(counted, planned.grid)
+        body["activity"] = daily(counted.active_days, counted.completed_days, now, zone)
     if planned.course is not None:
         body |= planned.course
     return {"media_content_key": media_content_key, "scope": scope.as_json(), "as_of": iso_time(now), **body}
@@ -116,7 +121,7 @@ def compute(
     """A content's insights in a scope, counted in this invocation."""
     planned = plan(store, settings, media_content_key, scope)
     counted = None if planned.grid is None else count(store, settings, media_content_key, planned.records, planned.grid)
-    return finish(media_content_key, scope, planned, counted, now)
+    return finish(media_content_key, scope, planned, counted, now, settings.display_timezone)
 
 
 def fulfil(
@@ -132,7 +137,7 @@ def fulfil(
             counted = None if planned.grid is None else count(
                 store, settings, media_content_key, planned.records, planned.grid
             )  # fmt: skip
-            result = finish(media_content_key, scope, planned, counted, now)
+            result = finish(media_content_key, scope, planned, counted, now, settings.display_timezone)
             store.put_insights(media_content_key, key, result, now, settings.analytics_keep_days)
             store.drop_wanted(media_content_key, key, requested_at)
             done.append((media_content_key, key))
@@ -161,7 +166,7 @@ def fulfil_shards(store: AnalyticsStore, settings: Settings, shards: Sequence[Sh
         for part in complete:
             merged = merged.merge(Tally.from_json(part))
         scope = Scope.from_key(shard.scope)
-        result = finish(shard.media_content_key, scope, planned, merged, now)
+        result = finish(shard.media_content_key, scope, planned, merged, now, settings.display_timezone)
         store.put_insights(shard.media_content_key, shard.scope, result, now, settings.analytics_keep_days)
         store.drop_wanted(shard.media_content_key, shard.scope, shard.job)
         finished.append(shard)

@@ -13,6 +13,8 @@ from urllib.parse import quote
 from kollus_bridge.settings import Settings
 
 from .compute import Scope, learner_overview, learner_table, learner_view, requested
+from .course import course_view
+from .course_page import course_page
 from .links import View
 from .metrics import Grid
 from .page import TablePage, computing_page, content_page, learner_content_page, learner_page
@@ -36,6 +38,8 @@ def render(
     """The page a view link shows. `sign` makes the links a page gives on (a learner's list links each
     lecture's page, for the same learner, course and expiry); `after`, the content page's learner table
     from a later page on."""
+    if view.kind == "course":
+        return _course(view, store, settings, lang=lang, now=now, sign=sign)
     if view.kind == "learner":
         rows, _ = learner_overview(store, settings, view.client_user_id or "", limit=100, next_token=None, now=now)
         links = None
@@ -71,3 +75,22 @@ def render(
     here = f"?lang={lang}"
     table_page = TablePage(None if after is None else here, f"{here}&after={quote(token)}" if token else None)
     return content_page(insights, rows, lang, settings.display_timezone, table_page)
+
+
+def _course(
+    view: View, store: AnalyticsStore, settings: Settings, *, lang: str, now: int, sign: Callable[[View], str] | None
+) -> str:
+    """A course's page; each lecture links to its own page in the course's scope."""
+    course_id = view.course or ""
+    found = course_view(store, settings, course_id, now)
+    if found is None:
+        return course_page(course_id, None, [], 0, [], lang)
+    title, lectures, enrolled, days = found
+    links = None
+    if sign is not None:
+        links = {
+            row.media_content_key: sign(replace(view, kind="content", media_content_key=row.media_content_key))
+            + f"?lang={lang}"
+            for row in lectures
+        }
+    return course_page(course_id, title, lectures, enrolled, days, lang, links)

@@ -27,6 +27,8 @@ INSIGHTS_EXAMPLE: dict[str, Any] = {
     "time_to_complete_seconds": _SUMMARY, "sessions_to_complete": _SUMMARY, "sessions_per_learner": _SUMMARY,
     "suspicious_sessions": 0, "environment": {"device": [_ROW], "player": [{**_ROW, "name": "khp"}], "host": []},
     "hard_parts": [[60.0, 120.0]], "skipped_parts": [], "enrolled": 3, "not_started": 1,
+    "activity": [{"date": "2026-11-21", "active": 1, "completed": 0},
+                 {"date": "2026-11-22", "active": 2, "completed": 1}],
 }  # fmt: skip
 LEARNER_ROW_EXAMPLE = {
     "client_user_id": "user-1042", "status": "started", "progress": 25.0, "last_active_at": "2026-11-22T09:14:03.120Z",
@@ -68,6 +70,12 @@ class Funnel(BaseModel):
     reached_75: int
     reached_90: int
     completed: int
+
+
+class Day(BaseModel):
+    date: str = Field(description="A calendar day in DISPLAY_TIMEZONE, `YYYY-MM-DD`.")
+    active: int = Field(description="Learners with a session started, or their record changed, that day.")
+    completed: int = Field(description="Learners whose record completed that day.")
 
 
 class WatchTime(BaseModel):
@@ -119,6 +127,9 @@ class ContentInsights(BaseModel):
     skipped_parts: list[list[float]] | None = Field(default=None, description="[start, end] content seconds.")
     enrolled: int | None = Field(default=None, description="With `course`: learners enrolled in it.")
     not_started: int | None = Field(default=None, description="With `course`: enrolled learners with no session.")
+    activity: list[Day] | None = Field(
+        default=None, description="The last 30 days, oldest first, ending with the day of `as_of`."
+    )
 
 
 class Computing(BaseModel):

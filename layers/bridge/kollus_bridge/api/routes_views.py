@@ -13,8 +13,9 @@ from aws_lambda_powertools.event_handler.openapi.params import Path as PathParam
 from pydantic import BaseModel, ConfigDict, Field
 
 from kollus_bridge.analytics.links import View, read_view, sign_view
-from kollus_bridge.analytics.page import LANGUAGES, content_security_policy, expired_page, language
+from kollus_bridge.analytics.page import content_security_policy, expired_page, language
 from kollus_bridge.analytics.views import render
+from kollus_bridge.analytics.words import LANGUAGES
 from kollus_bridge.api.route_groups import VIEWS_PREFIX
 from kollus_bridge.auth import view_link_keys
 from kollus_bridge.errors import Forbidden
@@ -66,7 +67,18 @@ class LearnerContentLinkInput(_LinkInput):
     client_user_id: str = _ID
 
 
-ViewLinkInput = Annotated[ContentLinkInput | LearnerLinkInput | LearnerContentLinkInput, Field(discriminator="kind")]
+class CourseLinkInput(_LinkInput):
+    """The instructor's page of a course: its lectures in order."""
+
+    model_config = example({"kind": "course", "course": "algo-101", "lang": "ko"})
+
+    kind: Literal["course"]
+    course: str = _ID  # the course is what this page shows: required
+
+
+ViewLinkInput = Annotated[
+    ContentLinkInput | LearnerLinkInput | LearnerContentLinkInput | CourseLinkInput, Field(discriminator="kind")
+]
 
 
 class ViewLink(BaseModel):
