@@ -106,6 +106,12 @@ def test_the_pages_draw_the_class(played: tuple[Bridge, Demo], browser: webdrive
     assert browser.find_element(By.TAG_NAME, "h1").text == f"Lecture insights: {LECTURE.media_content_key}"
     assert browser.find_elements(By.LINK_TEXT, "First page") and not browser.find_elements(By.LINK_TEXT, "Next page")
     assert problems(browser) == []
+    browser.find_element(By.LINK_TEXT, "Progress").click()  # sorted within the same signed link
+    progress = [float(row.find_elements(By.TAG_NAME, "td")[2].text.rstrip("%"))
+                for row in browser.find_elements(By.CSS_SELECTOR, "tr.learner")]  # fmt: skip
+    assert len(progress) == 50 and progress == sorted(progress, reverse=True) and progress[0] > progress[-1]
+    assert "50 of 60 learners." in browser.find_element(By.CSS_SELECTOR, "p.pages").text  # the funnel's snapshot
+    assert problems(browser) == []
 
     browser.get(demo.links["learner"] + "?lang=en")
     assert browser.find_elements(By.CSS_SELECTOR, "svg rect.tier")  # the learner's own strip and the legend

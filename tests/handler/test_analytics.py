@@ -247,6 +247,25 @@ def test_view_links_open_the_pages_without_the_api_token(bridge: Bridge) -> None
     assert "Your lectures" in open_view(bridge, theirs["url"])["body"]
 
 
+def test_the_table_and_the_figures_are_one_snapshot_sorted_within_the_link(bridge: Bridge) -> None:
+    for number in range(4):
+        bridge.watch(f"learner-{number}", dict.fromkeys(range(number + 1), 60.0), start_at=number + 1)
+    status, link = view_link(bridge, kind="content", media_content_key="lecture-1", lang="en")
+    assert status == 201 and "refresh" in open_view(bridge, link["url"])["body"]
+    bridge.run_stream()
+    bridge.watch("learner-late", {0: 60.0, 1: 60.0}, start_at=9)  # after the computation
+    html = open_view(bridge, link["url"])["body"]
+    assert "Learners counted 4" in html and html.count('class="learner"') == 4 and "learner-late" not in html
+    assert "4 of 4 learners." in html
+    ordered = open_view(bridge, link["url"], query="lang=en&sort=-progress")["body"]
+    found = [part.split("<")[0] for part in ordered.split('<tr class="learner"><td>')[1:]]
+    assert found == ["learner-3", "learner-2", "learner-1", "learner-0"]
+    assert 'aria-sort="descending"' in ordered and "Learners counted 4" in ordered
+    assert open_view(bridge, link["url"], query="sort=drop table")["statusCode"] == 200  # any other: by name
+    paged = open_view(bridge, link["url"], query="lang=en&sort=-progress&after=3")["body"]
+    assert paged.count('class="learner"') == 1 and "learner-0" in paged and "First page" in paged
+
+
 def test_a_course_link_opens_its_lectures_in_order(bridge: Bridge) -> None:
     course = {"title": "Algo", "media_content_keys": ["lecture-1", "lecture-2"]}
     assert bridge.send("PUT", "/v1/courses/algo", "/v1/courses/{course_id}", course, course_id="algo") == 200

@@ -38,3 +38,22 @@ def test_a_long_scope_has_its_own_place(store: DynamoStore) -> None:
     assert found_a is not None and found_b is not None and (found_a.body, found_b.body) == ({"n": 1}, {"n": 2})
     (mark,) = [item for item in store.client.scan(TableName=store.table_name)["Items"] if "insights_wanted" in item]
     assert mark["wanted_scope"]["S"] == long_a  # the computation gets the scope itself
+
+
+def test_a_learner_table_is_kept_by_job_in_parts(store: DynamoStore) -> None:
+    from kollus_bridge.store.insight_rows import ROWS_PER_ITEM  # noqa: PLC0415
+
+    rows = [{"u": f"learner-{number:05d}", "s": "started", "p": 50.0, "m": [1, 2, 3], "a": number, "t": "0123"}
+            for number in range(ROWS_PER_ITEM + 5)]  # fmt: skip
+    store.put_table_rows("m", "course=a", 2000, 0, rows)
+    store.put_table_rows("m", "course=a", 2000, 1, rows[:2])  # a second shard's part
+    store.put_table_rows("m", "course=a", 2000, 999_999, [{"u": "late", "s": "not_started"}])
+    store.put_table_rows("m", "course=a", 1000, 0, rows[:1])  # an older job's table
+    store.put_insights("m", "course=a", {"learners_counted": 3}, as_of=2500, job=2000)
+    cached = store.get_insights("m", "course=a")
+    assert cached is not None and cached.job == 2000
+    found = store.table_rows("m", "course=a", cached.job)
+    assert found == [*rows, *rows[:2], {"u": "late", "s": "not_started"}]  # in part order, every row once
+    assert store.table_rows("m", "", 2000) == [] and len(store.table_rows("m", "course=a", 1000)) == 1
+    records, _ = store.records_of_content("m", 10, None)
+    assert list(records) == []  # the table's parts are not progress records

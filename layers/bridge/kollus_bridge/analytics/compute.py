@@ -28,7 +28,7 @@ from kollus_bridge.times import iso_time
 from .activity import LearnerActivity, session_activity
 from .learners import Status, learner_content, learner_row, strip
 from .metrics import Grid
-from .ports import AnalyticsStore
+from .ports import AnalyticsStore, Cached
 
 #: Records read per page of `content-index`, and learners whose sessions are read at once.
 PAGE = 500
@@ -133,11 +133,11 @@ def enrolled(store: AnalyticsStore, course_id: str) -> set[str]:
             return learners
 
 
-def requested(
+def cached_insights(
     store: AnalyticsStore, settings: Settings, media_content_key: str, scope: Scope, now: int
-) -> tuple[int, dict[str, Any]]:
-    """The cached insights (200, with `stale` when older than `ANALYTICS_MAX_AGE_SECONDS`, a new
-    computation then asked for), or 202 while the first computation runs."""
+) -> Cached | None:
+    """The cached insights, a new computation asked for when they are missing or older than
+    `ANALYTICS_MAX_AGE_SECONDS`; None while the first computation runs."""
     max_age = settings.analytics_max_age_seconds * 1000
     cached = store.get_insights(media_content_key, scope.key)
     fresh = cached is not None and now - cached.as_of < max_age
@@ -153,9 +153,22 @@ def requested(
         raise TooManyRequests(refused, field="uservalue" if scope.uservalue else "course" if scope.course else "grid")
     if not fresh:
         store.want_insights(media_content_key, scope.key, now, again_after_ms=max_age)
+    return cached
+
+
+def is_stale(cached: Cached, settings: Settings, now: int) -> bool:
+    return now - cached.as_of >= settings.analytics_max_age_seconds * 1000
+
+
+def requested(
+    store: AnalyticsStore, settings: Settings, media_content_key: str, scope: Scope, now: int
+) -> tuple[int, dict[str, Any]]:
+    """The cached insights (200, with `stale` when older than `ANALYTICS_MAX_AGE_SECONDS`, a new
+    computation then asked for), or 202 while the first computation runs."""
+    cached = cached_insights(store, settings, media_content_key, scope, now)
     if cached is None:
         return 202, {"status": "computing", "media_content_key": media_content_key, "scope": scope.as_json()}
-    return 200, {**cached.body, "stale": not fresh}
+    return 200, {**cached.body, "stale": is_stale(cached, settings, now)}
 
 
 def learner_table(

@@ -139,10 +139,20 @@ def computing_page(lang: str) -> str:
 @dataclass(frozen=True)
 class TablePage:
     """The links from the learner table's page to the first page (None: this is it) and to the next
-    (None: this is the last)."""
+    (None: this is the last); how many rows the whole table has; its order (column, descending) and
+    the link its column headers extend with `&sort=` (None: the headers are not links)."""
 
     first_link: str | None = None
     next_link: str | None = None
+    total: int | None = None
+    order: tuple[str, bool] = ("name", False)
+    sort_base: str | None = None
+
+
+#: The learner table's columns, each with what a click on its header sorts by (None: not sortable)
+#: and the direction a first click takes (numbers and times: the largest and latest first).
+COLUMNS = (("learner", "name", False), ("status", "status", False), ("progress", "progress", True),
+           ("minutes", "watch_time", True), ("last_active", "last_active", True), ("strip", None, False))  # fmt: skip
 
 
 def content_page(
@@ -199,8 +209,9 @@ def content_page(
                 for row in insights["environment"][name]]  # fmt: skip
         parts.append(table([words[name], words["sessions"], words["table"]], rows, words[name]))
     parts.append(f"<h2>{escape(words['table'])}</h2>{_legend(words)}")
-    parts.append(_learner_table(learners, words, lang))
-    parts.append(_table_pages(len(learners), insights, table_page or TablePage(), words))
+    where = table_page or TablePage()
+    parts.append(_learner_table(learners, words, lang, zone, where))
+    parts.append(_table_pages(len(learners), insights, where, words))
     return document(f"{words['content']}: {key}", "".join(parts), lang)
 
 
@@ -239,7 +250,7 @@ def summary(insights: Mapping[str, Any], words: Mapping[str, str]) -> str:
 
 def _table_pages(shown: int, insights: Mapping[str, Any], where: TablePage, words: Mapping[str, str]) -> str:
     """How many the table shows of how many, and the links to the first and the next page."""
-    total = insights.get("enrolled") or insights["learners_counted"]
+    total = where.total if where.total is not None else insights.get("enrolled") or insights["learners_counted"]
     links = [f'<a href="{escape(where.first_link)}">{escape(words["first_page"])}</a>'] if where.first_link else []
     if where.next_link:
         links.append(f'<a href="{escape(where.next_link)}">{escape(words["next_page"])}</a>')
@@ -247,8 +258,23 @@ def _table_pages(shown: int, insights: Mapping[str, Any], where: TablePage, word
     return f'<p class="pages">{count} {" · ".join(links)}</p>'
 
 
-def _learner_table(learners: Sequence[Mapping[str, Any]], words: Mapping[str, str], lang: str) -> str:
-    head = "".join(f"<th>{escape(words[name])}</th>" for name in ("learner", "status", "progress", "minutes", "strip"))
+def _header(name: str, sort: str | None, first_descending: bool, words: Mapping[str, str], where: TablePage) -> str:
+    """A column's header: a link that sorts by it (again: the other way), marked when it is the order."""
+    label = escape(words[name])
+    if sort is None or where.sort_base is None:
+        return f'<th scope="col">{label}</th>'
+    current, descending = where.order
+    marked = f' aria-sort="{"descending" if descending else "ascending"}"' if current == sort else ""
+    going_down = not descending if current == sort else first_descending
+    arrow = (" \u2193" if descending else " \u2191") if current == sort else ""
+    href = f"{where.sort_base}&sort={'-' if going_down else ''}{sort}"
+    return f'<th scope="col"{marked}><a href="{escape(href)}">{label}</a>{arrow}</th>'
+
+
+def _learner_table(
+    learners: Sequence[Mapping[str, Any]], words: Mapping[str, str], lang: str, zone: str, where: TablePage
+) -> str:
+    head = "".join(_header(name, sort, first, words, where) for name, sort, first in COLUMNS)
     rows = []
     for row in learners:
         minutes = " / ".join(
@@ -258,7 +284,8 @@ def _learner_table(learners: Sequence[Mapping[str, Any]], words: Mapping[str, st
         status = status_word(row["status"], lang)
         rows.append(
             f'<tr class="learner"><td>{escape(row["client_user_id"])}</td><td>{escape(status)}</td>'
-            f"<td>{row['progress']:g}%</td><td>{minutes}</td><td>{strip}</td></tr>"
+            f"<td>{row['progress']:g}%</td><td>{minutes}</td>"
+            f"<td>{escape(local_time(row.get('last_active_at'), zone, lang))}</td><td>{strip}</td></tr>"
         )
     caption = escape(words["table"])
     html = f"<table><caption>{caption}</caption><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"

@@ -19,6 +19,8 @@ class Cached:
 
     body: Mapping[str, Any]
     as_of: int
+    #: The computation (the ask's time) whose learner table was written with these figures.
+    job: int | None = None
 
 
 class AnalyticsStore(Protocol):
@@ -44,9 +46,29 @@ class AnalyticsStore(Protocol):
 
     def get_insights(self, media_content_key: str, scope: str) -> Cached | None: ...
 
-    def put_insights(
-        self, media_content_key: str, scope: str, body: Mapping[str, Any], as_of: int, keep_days: int = ...
+    def put_insights(  # noqa: PLR0917
+        self,
+        media_content_key: str,
+        scope: str,
+        body: Mapping[str, Any],
+        as_of: int,
+        keep_days: int = ...,
+        job: int | None = ...,
     ) -> None: ...
+
+    def put_table_rows(  # noqa: PLR0917
+        self,
+        media_content_key: str,
+        scope: str,
+        job: int,
+        part: int,
+        rows: Sequence[Mapping[str, Any]],
+        keep_days: int = ...,
+    ) -> None: ...
+
+    def table_rows(self, media_content_key: str, scope: str, job: int) -> list[dict[str, Any]]: ...
+
+    def get_rules(self, media_content_key: str) -> dict[str, Any] | None: ...
 
     def want_insights(self, media_content_key: str, scope: str, now: int, again_after_ms: int) -> bool: ...
 

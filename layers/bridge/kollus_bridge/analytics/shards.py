@@ -16,14 +16,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from kollus_bridge.progress.ingest import rules_for
 from kollus_bridge.progress.ports import Record
 from kollus_bridge.settings import Settings
 from kollus_bridge.times import iso_time
 
 from .compute import Scope, activities, all_records, enrolled
+from .learner_table import stored_row, waiting_row
 from .metrics import Grid, Tally, figures, tally
 from .over_time import daily
 from .ports import AnalyticsStore
+
+#: The learner table's part of enrolled learners who have not started (a shard's part is its index).
+WAITING_PART = 999_999
 
 
 @dataclass(frozen=True)
@@ -33,6 +38,7 @@ class Plan:
     excluded: dict[str, int]
     course: dict[str, int] | None = None  # with a course: enrolled and not_started
     records: tuple[Record, ...] = ()  # the records of `learners`, as read (not kept between invocations)
+    waiting: tuple[str, ...] = ()  # with a course: enrolled learners with no session (not kept either)
 
     def to_json(self) -> dict[str, Any]:
         grid = None if self.grid is None else {"blocks": self.grid.blocks, "duration": self.grid.duration}
@@ -80,23 +86,29 @@ def plan(store: AnalyticsStore, settings: Settings, media_content_key: str, scop
                 if session.duration:
                     durations[session.block_count] = max(durations.get(session.block_count, 0.0), session.duration)
     course = None if members is None else {"enrolled": len(members), "not_started": len(members - started)}
+    waiting = () if members is None else tuple(sorted(members - started))
     blocks = scope.grid or max(grids, key=lambda size: (len(grids[size]), size), default=None)
     card = store.content_cards([media_content_key]).get(media_content_key)
     duration = (card.duration if card else None) or (durations.get(blocks) if blocks else None)
     if blocks is None or not duration:
-        return Plan(None, (), {"no_sessions": len(in_scope)} if in_scope else {}, course)
+        return Plan(None, (), {"no_sessions": len(in_scope)} if in_scope else {}, course, waiting=waiting)
     on_grid = grids.get(blocks, set())
     excluded = {"no_sessions": len(in_scope - started), "other_grid": len(started - on_grid)}
     learners = tuple(sorted(on_grid))
     kept = tuple(records[learner] for learner in learners)
-    return Plan(Grid(blocks, float(duration)), learners, excluded, course, kept)
+    return Plan(Grid(blocks, float(duration)), learners, excluded, course, kept, waiting)
 
 
-def count(
-    store: AnalyticsStore, settings: Settings, media_content_key: str, records: Sequence[Record], grid: Grid
-) -> Tally:
-    """The tally of some learners on the grid (their sessions read in parallel)."""
-    return tally(activities(records, media_content_key, store, settings), grid, settings.display_timezone)
+def count(  # noqa: PLR0917 (where to read, which learners, on which grid, when)
+    store: AnalyticsStore, settings: Settings, media_content_key: str, records: Sequence[Record], grid: Grid, now: int
+) -> tuple[Tally, list[dict[str, Any]]]:
+    """The tally of some learners on the grid (their sessions read in parallel), and their rows of the
+    learner table."""
+    learners = activities(records, media_content_key, store, settings)
+    ratio = rules_for(media_content_key, settings, store).min_block_watch_ratio
+    stalled = settings.stalled_after_days
+    rows = [stored_row(learner, grid, ratio, now, stalled) for learner in learners]
+    return tally(learners, grid, settings.display_timezone), rows
 
 
 def finish(  # noqa: PLR0917 (what was computed, for which scope and plan, when, in which zone)
@@ -120,7 +132,9 @@ def compute(
 ) -> dict[str, Any]:
     """A content's insights in a scope, counted in this invocation."""
     planned = plan(store, settings, media_content_key, scope)
-    counted = None if planned.grid is None else count(store, settings, media_content_key, planned.records, planned.grid)
+    counted = None
+    if planned.grid is not None:
+        counted, _ = count(store, settings, media_content_key, planned.records, planned.grid, now)
     return finish(media_content_key, scope, planned, counted, now, settings.display_timezone)
 
 
@@ -133,12 +147,17 @@ def fulfil(
     for (media_content_key, key), requested_at in sorted(wanted.items()):
         scope = Scope.from_key(key)
         planned = plan(store, settings, media_content_key, scope)
+        keep = settings.analytics_keep_days
+        # The table's rows go first: the insights that name this job find every row of it.
+        store.put_table_rows(media_content_key, key, requested_at, WAITING_PART, [*map(waiting_row, planned.waiting)],
+                             keep)  # fmt: skip
         if planned.grid is None or len(planned.learners) <= size:
-            counted = None if planned.grid is None else count(
-                store, settings, media_content_key, planned.records, planned.grid
-            )  # fmt: skip
+            counted, rows = None, list[dict[str, Any]]()
+            if planned.grid is not None:
+                counted, rows = count(store, settings, media_content_key, planned.records, planned.grid, now)
+            store.put_table_rows(media_content_key, key, requested_at, 0, rows, keep)
             result = finish(media_content_key, scope, planned, counted, now, settings.display_timezone)
-            store.put_insights(media_content_key, key, result, now, settings.analytics_keep_days)
+            store.put_insights(media_content_key, key, result, now, keep, job=requested_at)
             store.drop_wanted(media_content_key, key, requested_at)
             done.append((media_content_key, key))
             continue
@@ -158,7 +177,9 @@ def fulfil_shards(store: AnalyticsStore, settings: Settings, shards: Sequence[Sh
         if planned.grid is None:
             continue
         records = store.records_of(shard.media_content_key, list(shard.learners))
-        counted = count(store, settings, shard.media_content_key, records, planned.grid)
+        counted, rows = count(store, settings, shard.media_content_key, records, planned.grid, now)
+        keep = settings.analytics_keep_days
+        store.put_table_rows(shard.media_content_key, shard.scope, shard.job, shard.index, rows, keep)
         complete = store.finish_shard(shard.media_content_key, shard.scope, shard.job, shard.index, counted.to_json())
         if complete is None:
             continue
@@ -167,7 +188,7 @@ def fulfil_shards(store: AnalyticsStore, settings: Settings, shards: Sequence[Sh
             merged = merged.merge(Tally.from_json(part))
         scope = Scope.from_key(shard.scope)
         result = finish(shard.media_content_key, scope, planned, merged, now, settings.display_timezone)
-        store.put_insights(shard.media_content_key, shard.scope, result, now, settings.analytics_keep_days)
+        store.put_insights(shard.media_content_key, shard.scope, result, now, keep, job=shard.job)
         store.drop_wanted(shard.media_content_key, shard.scope, shard.job)
         finished.append(shard)
     return finished

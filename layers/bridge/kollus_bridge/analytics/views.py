@@ -1,22 +1,22 @@
 """The analytics pages behind signed view links: which figures each page reads, and its HTML.
 
 A content's page reads the cached insights (a page asked for before they exist says they are being
-computed and refreshes itself) and one page of its learners; a learner's pages read their records.
+computed and refreshes itself) and the learner table written with them, so its figures and its table
+are one snapshot; a course's page reads each lecture's; a learner's pages read their records.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from urllib.parse import quote
 
 from kollus_bridge.settings import Settings
 
-from .compute import Scope, learner_overview, learner_table, learner_view, requested
+from .compute import Scope, cached_insights, is_stale, learner_overview, learner_view
 from .course import course_view
 from .course_page import course_page
+from .learner_table import page_of, page_row, parse_sort, sorted_rows
 from .links import View
-from .metrics import Grid
 from .page import TablePage, computing_page, content_page, learner_content_page, learner_page
 from .ports import AnalyticsStore
 
@@ -34,10 +34,11 @@ def render(
     now: int,
     sign: Callable[[View], str] | None = None,
     after: str | None = None,
+    sort: str | None = None,
 ) -> str:
     """The page a view link shows. `sign` makes the links a page gives on (a learner's list links each
-    lecture's page, for the same learner, course and expiry); `after`, the content page's learner table
-    from a later page on."""
+    lecture's page, for the same learner, course and expiry); `after` and `sort`, the content page's
+    learner table from a later row on and in another order."""
     if view.kind == "course":
         return _course(view, store, settings, lang=lang, now=now, sign=sign)
     if view.kind == "learner":
@@ -63,18 +64,33 @@ def render(
             if grid.get("block_count") == len(found.get("strip") or []):
                 shares = [value / counted for value in cached.body["coverage"]]
         return learner_content_page(found, shares, lang, settings.display_timezone)
-    status, insights = requested(store, settings, key, Scope(course=view.course), now)
-    if status != 200:
+    return _content(view, store, settings, lang=lang, now=now, after=after, sort=sort)
+
+
+def _content(
+    view: View, store: AnalyticsStore, settings: Settings, *, lang: str, now: int, after: str | None, sort: str | None
+) -> str:
+    """A content's page: the cached insights and, from the same computation, its learner table sorted
+    by `sort` from the row `after` on."""
+    key, scope = view.media_content_key or "", Scope(course=view.course)
+    cached = cached_insights(store, settings, key, scope, now)
+    if cached is not None and cached.job is None:  # kept before their learner table was: counted again
+        store.want_insights(key, scope.key, now, again_after_ms=settings.analytics_max_age_seconds * 1000)
+        cached = None
+    if cached is None or cached.job is None:
         return computing_page(lang)
-    grid = insights.get("grid")
-    strips = (Grid(grid["block_count"], grid["duration"]), ratio_of(key)) if grid else None
-    rows, token = learner_table(
-        store, settings, key, course=view.course, status=None, limit=PAGE_LEARNERS, next_token=after, now=now,
-        strips=strips,
+    insights = {**cached.body, "stale": is_stale(cached, settings, now)}
+    column, descending = parse_sort(sort)
+    rows = sorted_rows(map(page_row, store.table_rows(key, scope.key, cached.job)), column, descending)
+    offset = int(after) if after and after.isascii() and after.isdigit() else 0
+    shown, following = page_of(rows, offset, PAGE_LEARNERS)
+    base = f"?lang={lang}"
+    here = base if (column, descending) == ("name", False) else f"{base}&sort={'-' if descending else ''}{column}"
+    table_page = TablePage(
+        here if offset else None, f"{here}&after={following}" if following is not None else None, len(rows),
+        (column, descending), base,
     )  # fmt: skip
-    here = f"?lang={lang}"
-    table_page = TablePage(None if after is None else here, f"{here}&after={quote(token)}" if token else None)
-    return content_page(insights, rows, lang, settings.display_timezone, table_page)
+    return content_page(insights, shown, lang, settings.display_timezone, table_page)
 
 
 def _course(

@@ -140,8 +140,18 @@ def view_routes(store: DynamoStore, settings: Settings, ratio_of: Callable[[str]
             str | None,
             Query(
                 max_length=4096,
-                examples=["eyJwayI6IkMjYWxnby0xMDEifQ"],
-                description="The learner table's next page (the page's own link).",
+                examples=["50"],
+                description="The learner table from this row on (the page's own links).",
+            ),
+        ] = None,
+        sort: Annotated[
+            str | None,
+            Query(
+                max_length=32,
+                examples=["-progress"],
+                description="The learner table's order: `name`, `status`, `progress`, `last_active` or "
+                "`watch_time`, `-` first for descending (the page's own links; the link's signature does not "
+                "cover it). Any other: by name.",
             ),
         ] = None,
     ) -> Response[str]:
@@ -163,7 +173,7 @@ def view_routes(store: DynamoStore, settings: Settings, ratio_of: Callable[[str]
         keys = view_link_keys(settings)
         html = render(
             view, store, settings, ratio_of, lang=chosen, now=now, sign=lambda linked: sign_view(keys[0], linked),
-            after=after,
+            after=after, sort=sort,
         )  # fmt: skip
         return Response(status_code=200, content_type="text/html; charset=utf-8", body=html, headers=headers)
 

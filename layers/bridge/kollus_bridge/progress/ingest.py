@@ -17,7 +17,7 @@ from kollus_bridge.settings import Settings
 from .binding import Binding, check_binding
 from .bounds import MAX_USERVALUE_BYTES, fold, needs_fold, uservalue_bytes
 from .credit import Limit, claim_of, clock_blocks, credit, on_grid, reference_needed
-from .ports import ApplyResult, ProgressStore, Record, RulesStore, Timing
+from .ports import ApplyResult, ProgressStore, Record, RulesReader, Timing
 from .rule import (
     Outcome,
     ProgressView,
@@ -190,7 +190,7 @@ def _within_record_clock(  # noqa: PLR0917 (the write, its rate and block length
     return replace(applied, state=state, rev=applied.rev + 1), update
 
 
-def rules_for(media_content_key: str, settings: Settings, store: RulesStore) -> ContentRules:
+def rules_for(media_content_key: str, settings: Settings, store: RulesReader) -> ContentRules:
     """The rules in force for a content: its own, or the deployment's defaults; with its grid as seen."""
     stored = store.get_rules(media_content_key) or {}
     defaults = default_rules(settings)

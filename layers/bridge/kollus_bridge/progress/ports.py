@@ -135,9 +135,11 @@ class ProgressStore(ApprovalStore, Protocol):
     ) -> tuple[Sequence[Record], str | None]: ...
 
 
-class RulesStore(Protocol):
+class RulesReader(Protocol):
     def get_rules(self, media_content_key: str) -> dict[str, Any] | None: ...
 
+
+class RulesStore(RulesReader, Protocol):
     def put_rules(
         self,
         media_content_key: str,

@@ -9,6 +9,7 @@ from .courses import Courses
 from .deliveries import Deliveries
 from .devices import Devices
 from .flags import Flags
+from .insight_rows import InsightRows
 from .insights import Insights
 from .lease import Lease
 from .ledger import Ledger
@@ -40,6 +41,7 @@ class DynamoStore(
     Devices,
     Approvals,
     Insights,
+    InsightRows,
 ):
     """Every aggregate's store over one table and one client."""
 

@@ -1,6 +1,7 @@
 """A content's computed insights and the marks asking for them, under `pk=AN#<content>`:
 
-- `sk=R#<scope>`: the insights as of `as_of` (epoch ms), JSON deflated into `body`;
+- `sk=R#<scope>`: the insights as of `as_of` (epoch ms), JSON deflated into `body`, and the `job` whose
+  learner table (`sk=L#…`, `store.insight_rows`) was written with them;
 - `sk=W#<scope>`: a computation is wanted (`insights_wanted` = when asked). The table's stream hands
   new and renewed marks to `AnalyticsFunction`, which computes, stores the result and deletes the mark
   unless it was renewed meanwhile. A mark is renewed at most once per `again_after_ms`, so a burst of
@@ -49,19 +50,42 @@ def unpack(value: Mapping[str, Any]) -> Any:
     return json.loads(zlib.decompress(value["B"]))
 
 
+def items_under(table: Table, media_content_key: str, kind: str, scope: str, job: int) -> list[dict[str, Any]]:
+    """Every item of a job of one kind (`T` tallies, `L` learner table parts), in key order, read
+    consistently."""
+    prefix = _key(media_content_key, kind, scope, job)["sk"]["S"] + "#"
+    found: list[dict[str, Any]] = []
+    start: Mapping[str, Any] | None = None
+    while True:
+        request: dict[str, Any] = {
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
+            "ExpressionAttributeValues": {":pk": _partition(media_content_key), ":prefix": {"S": prefix}},
+            "ConsistentRead": True,
+        }
+        items, start = table.query_page(request, start)
+        found += items
+        if start is None:
+            return found
+
+
 class Insights(Table):
     def get_insights(self, media_content_key: str, scope: str) -> Cached | None:
         item = self.call("get_item", Key=_key(media_content_key, "R", scope)).get("Item")
         if item is None:
             return None
-        return Cached(body=unpack(item["body"]), as_of=int(item["as_of"]["N"]))
+        job = int(item["job"]["N"]) if "job" in item else None
+        return Cached(body=unpack(item["body"]), as_of=int(item["as_of"]["N"]), job=job)
 
-    def put_insights(
-        self, media_content_key: str, scope: str, body: Mapping[str, Any], as_of: int, keep_days: int = 30
-    ) -> None:
-        """Keep a result (for `keep_days`, TTL) unless a newer one is already there."""
+    def put_insights(  # noqa: PLR0917 (where, what, when, how long, and the job of its learner table)
+        self, media_content_key: str, scope: str, body: Mapping[str, Any], as_of: int, keep_days: int = 30,
+        job: int | None = None,
+    ) -> None:  # fmt: skip
+        """Keep a result (for `keep_days`, TTL) unless a newer one is already there; `job` names the
+        computation whose learner table (`store.insight_rows`) goes with it."""
         expires = {"N": str(as_of // 1000 + keep_days * 86_400)}
         item = {**_key(media_content_key, "R", scope), "body": _pack(body), "as_of": {"N": str(as_of)}}
+        if job is not None:
+            item["job"] = {"N": str(job)}
         with contextlib.suppress(ConditionFailed):
             self.call(
                 "put_item",
@@ -180,19 +204,7 @@ class Insights(Table):
         )["Attributes"]  # fmt: skip
         if len(updated["done_shards"]["SS"]) < int(updated["shards"]["N"]):
             return None
-        prefix = _key(media_content_key, "T", scope, job)["sk"]["S"] + "#"
-        tallies: list[dict[str, Any]] = []
-        start: Mapping[str, Any] | None = None
-        while True:
-            request: dict[str, Any] = {
-                "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
-                "ExpressionAttributeValues": {":pk": _partition(media_content_key), ":prefix": {"S": prefix}},
-                "ConsistentRead": True,
-            }
-            items, start = self.query_page(request, start)
-            tallies += [unpack(item["tally"]) for item in items]
-            if start is None:
-                break
+        tallies = [unpack(item["tally"]) for item in items_under(self, media_content_key, "T", scope, job)]
         with contextlib.suppress(ConditionFailed):
             self.call(
                 "update_item",
