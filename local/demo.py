@@ -43,6 +43,10 @@ GO_ON = (1.0, 0.8, 0.6)
 PERIOD = 60.0
 #: Players at once.
 PLAYERS = 8
+#: Videos put into the catalog (through the stand-in Kollus), so the LTI picker has something to offer:
+#: a title and a length in seconds each.
+CATALOG = (("1주차: 알고리즘이란", 600), ("2주차: 재귀와 분할 정복", 900), ("3주차: 그래프 탐색", 720),
+           ("Week 4: Dynamic programming", 840))  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -133,6 +137,41 @@ def populate(bridge: Bridge, learners: int = 60, seed: int = 20261122) -> Demo:
     return Demo(learners, callbacks, links)
 
 
+def stock_catalog(bridge: Bridge, timeout: float = 90.0) -> list[dict[str, Any]]:
+    """Upload `CATALOG`'s videos as an LMS does (an upload URL from the bridge, the file straight to
+    Kollus) unless the catalog holds them already; the playable ones once every one is ready and has
+    the poster the VOD API gives."""
+    headers = {"Authorization": f"Bearer {bridge.api_token}"}
+
+    def ready() -> list[dict[str, Any]]:
+        answer = bridge.http.request("GET", f"{bridge.url}/v1/contents?status=ready&limit=100", headers=headers)
+        items: list[dict[str, Any]] = answer.json()["items"]
+        return items
+
+    have = {item["title"] for item in ready()}
+    for number, (title, seconds) in enumerate(CATALOG, start=1):
+        if title in have:
+            continue
+        upload = bridge.api("POST", "/v1/uploads", {"title": title, "uploaded_by": "demo-teacher"})
+        sent = bridge.http.request("POST", upload["upload_url"], fields={"upload-file": (f"week-{number}.mp4",
+                                   b"v" * seconds * 1000)})  # fmt: skip  # the stand-in: a second per kilobyte
+        if sent.status != 200:
+            raise RuntimeError(f"upload of {title!r}: {sent.status}")
+    deadline = time.monotonic() + timeout
+    while True:
+        listed = [item for item in ready() if item["title"] in dict(CATALOG) and item.get("poster_url")]
+        if len(listed) == len(CATALOG):
+            return listed
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{len(listed)} of {len(CATALOG)} catalog videos ready after {timeout:g} s")
+        time.sleep(0.5)
+
+
+def picker_url(platform: str) -> str:
+    """Where an instructor starts the local LMS's deep linking (the picker), in Korean."""
+    return f"{platform}/start?user=teacher-1&deep_link=1&locale=ko-KR"
+
+
 def wait_for_insights(bridge: Bridge, timeout: float = 60.0) -> dict[str, Any]:
     """Ask for the lecture's insights in the course until the stream's computation has answered."""
     url = f"{bridge.url}/v1/analytics/contents/{LECTURE.media_content_key}?course={COURSE}"
@@ -153,6 +192,7 @@ def main() -> int:
     try:
         demo = populate(bridge, int(os.environ.get("LEARNERS", "60")), int(os.environ.get("SEED", "20261122")))
         insights = wait_for_insights(bridge)
+        catalog = stock_catalog(bridge)
     except (RuntimeError, urllib3.exceptions.HTTPError) as error:
         print(f"demo: {error} (is `make run` running?)", file=sys.stderr)
         return 1
@@ -161,6 +201,8 @@ def main() -> int:
     print(f"insights: {insights['learners_counted']} learners counted, funnel {insights['funnel']}")
     for name, url in demo.links.items():
         print(f"{name} page: {url}")
+    platform = "http://127.0.0.1:" + os.environ.get("LTI_PLATFORM_PORT", "3300")
+    print(f"catalog: {len(catalog)} videos ready; the LTI picker, as an instructor: {picker_url(platform)}")
     return 0
 
 

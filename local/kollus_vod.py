@@ -17,6 +17,7 @@ bridge to the limit. Platform callbacks go to `callback_url`, form-encoded; `dro
 
 from __future__ import annotations
 
+import hashlib
 import json
 import secrets
 import threading
@@ -25,7 +26,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlencode, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
+from xml.sax.saxutils import escape as xml_escape
 
 from kollus_bridge import outbound
 
@@ -49,12 +51,12 @@ class StoredContent:
     def duration(self) -> float:
         return max(1.0, round(self.size / 1000, 3))  # a simulated length: a second per kilobyte
 
-    def item(self, channel_key: str | None = None) -> dict[str, Any]:
+    def item(self, base_url: str, channel_key: str | None = None) -> dict[str, Any]:
         item: dict[str, Any] = {
             "upload_file_key": self.upload_file_key,
             "title": self.title,
             "duration": str(self.duration) if self.stage == "completed" else "0",
-            "poster_url": f"https://img.example.invalid/{self.upload_file_key}.jpg",
+            "poster_url": f"{base_url}/poster/{quote(self.upload_file_key)}.svg",
             "transcoding_stage_name": self.stage,
             "original_file_name": self.filename,
             "created_at": str(self.created_at),
@@ -198,7 +200,30 @@ class _Handler(BaseHTTPRequestHandler):
         return self.rfile.read(length) if length else b""
 
     def do_GET(self) -> None:
+        path = urlsplit(self.path).path
+        if path.startswith("/poster/") and path.endswith(".svg"):
+            self._poster(unquote(path.removeprefix("/poster/").removesuffix(".svg")))
+            return
         self._api("GET", b"")
+
+    def _poster(self, key: str) -> None:
+        """A poster of the content, as Kollus serves a snapshot of each: its title on a colour of its own."""
+        content = self.server.contents.get(key)
+        if content is None:
+            self._answer(404, _envelope(error=1, message="no such poster"))
+            return
+        hue = int(hashlib.sha256(key.encode()).hexdigest()[:4], 16) % 360
+        svg = (
+            '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 320 180" width="320" height="180">'
+            f'<rect width="320" height="180" fill="hsl({hue},45%,35%)"/>'
+            '<text x="160" y="96" font-family="sans-serif" font-size="15" fill="#ffffff" text-anchor="middle">'
+            f"{xml_escape(content.title[:34])}</text></svg>"
+        ).encode()
+        self.send_response(200)
+        self.send_header("content-type", "image/svg+xml")
+        self.send_header("content-length", str(len(svg)))
+        self.end_headers()
+        self.wfile.write(svg)
 
     def do_POST(self) -> None:
         body = self._read_body()
@@ -260,7 +285,7 @@ class _Handler(BaseHTTPRequestHandler):
             }
             return 200, _envelope(ticket)
         if method == "GET" and path.startswith("media/library/media_content/"):
-            return 200, _envelope({"item": server.contents[key].item()})
+            return 200, _envelope({"item": server.contents[key].item(server.url)})
         if method == "GET" and path in ("media/channel", "media/channel/index", "media/channel.json"):
             items = [{"key": k, "name": name} for k, name in server.channels.items()]
             return 200, _envelope({"count": str(len(items)), "items": items})
@@ -270,7 +295,7 @@ class _Handler(BaseHTTPRequestHandler):
             listed = [c for c in sorted(server.contents.values(), key=lambda c: c.created_at) if channel in c.channels]
             window = listed[(page - 1) * per_page : page * per_page]
             result: dict[str, Any] = {"per_page": str(per_page), "count": str(len(listed))}
-            result["items"] = [c.item(channel) for c in window]
+            result["items"] = [c.item(server.url, channel) for c in window]
             return 200, _envelope(result)
         if method == "POST" and path.startswith("media/channel/attach/"):
             channel = form.get("channel_key", "")

@@ -66,6 +66,10 @@ def _key_pair() -> tuple[str, str]:
     return private_pem, public_pem
 
 
+#: The launch presentation claim (LTI 1.3 section 5.4.4), which carries the user's locale.
+PRESENTATION = "https://purl.imsglobal.org/spec/lti/claim/launch_presentation"
+
+
 class _Request(Request):
     def __init__(
         self, method: str, get: Mapping[str, Any], form: Mapping[str, Any], headers: Mapping[str, str], body: Any = None
@@ -159,13 +163,17 @@ class LtiPlatform(ThreadingHTTPServer):
             "allow_unlisted_contents": True,
         }
 
-    def start_url(
-        self, user: str, content: str | None = None, deep_link: bool = False, line_item: str = "given", as_: str = ""
-    ) -> str:
-        """Where a user starts a launch; `as_` puts a custom `client_user_id` into it."""
+    def start_url(  # noqa: PLR0917 (who, what, how, and in which language)
+        self, user: str, content: str | None = None, deep_link: bool = False, line_item: str = "given", as_: str = "",
+        locale: str = "",
+    ) -> str:  # fmt: skip
+        """Where a user starts a launch; `as_` puts a custom `client_user_id` into it, `locale` the
+        launch presentation's locale into a deep-linking request."""
         query = {"user": user, **({"content": content} if content else {}), **({"as": as_} if as_ else {})}
         if deep_link:
             query["deep_link"] = "1"
+        if locale:
+            query["locale"] = locale
         if line_item != "given":
             query["line_item"] = line_item
         return f"{self.url}/start?{urlencode(query)}"
@@ -282,7 +290,7 @@ class _Handler(BaseHTTPRequestHandler):
         elif query.get("as"):
             roster.map(user, query["as"])
         wanted = message_hint(query.get("content", ""), query.get("line_item", "given"), query.get("as", ""))
-        hint = "deep-link" if query.get("deep_link") else wanted
+        hint = f"deep-link:{query.get('locale', '')}" if query.get("deep_link") else wanted
         login = _Login(_Request("GET", query, {}, {}), self.server.config())
         login.set_lti_message_hint(hint=hint)
         if query.get("deep_link"):
@@ -298,8 +306,10 @@ class _Handler(BaseHTTPRequestHandler):
         launch.set_user_data(user, roster.roles(user), full_name=user)
         launch.set_launch_context_claim(CONTEXT_ID, context_title=CONTEXT_TITLE)
         launch.set_nrps(self.server.memberships_url(CONTEXT_ID))
-        if hint == "deep-link":
+        if hint.startswith("deep-link:"):
             launch.set_dl(self.server.url + "/deep-link-return", title="Kollus videos", extra_data={"state": "kept"})
+            if locale := hint.removeprefix("deep-link:"):  # as Moodle and Canvas say the user's language
+                launch.set_extra_claims({PRESENTATION: {"document_target": "iframe", "locale": locale}})
         else:
             wanted = json.loads(hint)
             content, line_item = str(wanted["content"]), str(wanted["line_item"])

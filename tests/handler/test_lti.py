@@ -6,9 +6,11 @@ access token across invocations, to the launch's line item or to one the tool lo
 from __future__ import annotations
 
 import base64
+import html
 import json
 import re
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import ModuleType
@@ -19,6 +21,8 @@ import boto3
 import jwt
 import pytest
 import urllib3
+from kollus_bridge.api.picker import PICK_PAGE
+from kollus_bridge.content.catalog import Entry, Status
 from kollus_bridge.delivery.ledger import Target
 from kollus_bridge.lti.keys import ToolKeys
 from kollus_bridge.runtime import lti as runtime
@@ -42,6 +46,7 @@ ROUTES = {
     ("POST", "/lti/login"): "POST /lti/login",
     ("POST", "/lti/launch"): "POST /lti/launch",
     ("POST", "/lti/deep-link"): "POST /lti/deep-link",
+    ("GET", "/lti/deep-link"): "GET /lti/deep-link",
     ("GET", "/v1/lti/platforms"): "GET /v1/lti/platforms",
     ("POST", "/v1/lti/keys"): "POST /v1/lti/keys",
     ("GET", "/v1/sync"): "GET /v1/sync",
@@ -101,6 +106,12 @@ class Tool:
         self, content: str = "lecture-1", user: str = "student-1", line_item: str = "given", as_: str = ""
     ) -> dict[str, str]:
         start_url = self.platform.start_url(user, content, line_item=line_item, as_=as_)
+        start = self.http.request("GET", start_url, redirect=False)
+        login = parse_qs(urlsplit(start.headers["location"]).query)
+        return self.authorize(self.login(**{name: values[0] for name, values in login.items()}))
+
+    def deep_link_form(self, locale: str = "") -> dict[str, str]:
+        start_url = self.platform.start_url("teacher-1", deep_link=True, locale=locale)
         start = self.http.request("GET", start_url, redirect=False)
         login = parse_qs(urlsplit(start.headers["location"]).query)
         return self.authorize(self.login(**{name: values[0] for name, values in login.items()}))
@@ -456,3 +467,47 @@ def test_a_launch_of_a_content_not_in_the_catalog_is_refused_unless_allowed(tool
     assert tool.api.whole_store().enrolments_of("moodle:student-1") == []  # enrolled in nothing
     assert tool.register(allow_unlisted_contents=True)["statusCode"] == 200
     assert tool.launch(tool.launch_form("not-a-catalog-key", "student-1"))["statusCode"] == 303
+
+
+def test_the_picker_lists_playable_videos_in_the_launchs_language_searches_and_pages(tool: Tool) -> None:
+    store, now = tool.api.whole_store(), int(time.time() * 1000)
+    for number in range(30):
+        title = f"Week {number:02d}: {'Recursion' if number % 3 == 0 else 'Graphs'} <part>"
+        entry = Entry(f"uf-{number:02d}", Status.READY, title, 600.0 + number, f"https://img.kollus.example/{number}.jpg",
+                      {"lectures": f"mck-{number:02d}"}, created_at=now)  # fmt: skip
+        assert store.save_content(entry, None, now)
+    assert store.save_content(Entry("uf-zz", Status.TRANSCODING, "Still transcoding"), None, now)
+    launched = tool.launch(tool.deep_link_form(locale="ko-KR"))
+    page, policy = launched["body"], launched["headers"]["content-security-policy"]
+    assert launched["statusCode"] == 200 and '<html lang="ko">' in page and "Kollus 동영상 선택" in page
+    assert page.count('name="media_content_key"') == PICK_PAGE and "Still transcoding" not in page
+    assert "Week 00: Recursion &lt;part&gt;" in page and "길이 10:00" in page  # escaped; 600 s
+    assert '<img src="https://img.kollus.example/0.jpg"' in page and "img-src https://img.kollus.example;" in policy
+    assert "script-src" not in policy and "form-action 'self'" in policy
+    session = re.search(r'name="session" value="([^"]+)"', page)
+    following = re.search(r'href="deep-link\?([^"]+)">다음 페이지', page)
+    assert session is not None and following is not None
+    rest = tool.call("GET", "/lti/deep-link", query=html.unescape(following.group(1)))["body"]
+    assert (
+        rest.count('name="media_content_key"') == 30 - PICK_PAGE and "첫 페이지" in rest and "다음 페이지" not in rest
+    )
+    found = tool.call("GET", "/lti/deep-link", query=urlencode({"session": session.group(1), "q": "recursion",
+                                                                  "lang": "en"}))["body"]  # fmt: skip
+    assert '<html lang="en">' in found and "Videos matching \u201crecursion\u201d" in found
+    assert found.count('name="media_content_key"') == 10  # every third of 30, read on past short pages
+    assert 'value="recursion"' in found and "All videos" in found
+    forged = tool.call("GET", "/lti/deep-link", query="session=forged")
+    assert (forged["statusCode"], body_of(forged)["error"]["field"]) == (403, "session")
+    event = http_event("GET", "/lti/deep-link", "GET /lti/deep-link", content_type=None, query="session=forged",
+                       headers={"accept": "text/html"})  # fmt: skip
+    browser = invoke(tool.api, event)
+    assert browser["statusCode"] == 403 and "<!DOCTYPE html>" in browser["body"]
+    chosen = tool.call(
+        "POST",
+        "/lti/deep-link",
+        body=urlencode(
+            {"session": session.group(1), "lang": "ko", "media_content_key": ["mck-00", "mck-03"]}, doseq=True
+        ).encode(),
+    )
+    assert chosen["statusCode"] == 200 and "동영상 2개를 골랐습니다." in chosen["body"]
+    assert "<li>Week 03: Recursion &lt;part&gt;</li>" in chosen["body"]

@@ -61,6 +61,15 @@ STYLE = (
     ".ends{display:flex;justify-content:space-between;max-width:480px;font-size:12px;color:#555}"
     ".muted{color:#555}.legend span{display:inline-block;margin-right:10px}"
     ".legend svg{vertical-align:middle;margin-right:4px}details{margin:4px 0}"
+    # The deep-linking picker (kollus_bridge.api.picker): a grid of videos to tick, a search form.
+    ".picks{list-style:none;padding:0;margin:8px 0;display:grid;gap:10px;"
+    "grid-template-columns:repeat(auto-fill,minmax(220px,1fr))}"
+    ".picks label{display:grid;grid-template-columns:auto 1fr;gap:4px 8px;border:1px solid #ccc;"
+    "border-radius:6px;padding:8px;cursor:pointer}"
+    ".picks img,.picks .noposter{grid-column:1/3;width:100%;aspect-ratio:16/9;object-fit:cover;background:#eee}"
+    ".picks .t{font-weight:600;overflow-wrap:anywhere}.picks .m{grid-column:2;color:#555;font-size:13px}"
+    "form.search{display:flex;flex-wrap:wrap;gap:6px;align-items:end}input[type=search]{min-width:12em}"
+    "textarea{width:100%;max-width:28em}button{padding:6px 12px}"
 )
 STYLE_HASH = base64.b64encode(hashlib.sha256(STYLE.encode()).digest()).decode()
 

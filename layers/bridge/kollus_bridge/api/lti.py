@@ -13,6 +13,8 @@ import jwt
 from pydantic import BaseModel, ConfigDict, Field
 
 from kollus_bridge.access.ports import Course
+from kollus_bridge.analytics.page import STYLE_HASH, document
+from kollus_bridge.analytics.words import LANGUAGES
 from kollus_bridge.delivery.ledger import Link, Target
 from kollus_bridge.errors import Forbidden, InvalidRequest
 from kollus_bridge.lti import deep_linking
@@ -25,6 +27,7 @@ from kollus_bridge.store.dynamo import DynamoStore
 from kollus_bridge.xapi.statements import registration
 
 from .models import example
+from .picker import https_or_loopback
 
 #: An http(s) URL of printable ASCII (one pattern that JSON Schema's and Python's regexes read alike).
 _URL = Field(min_length=8, max_length=2048, pattern=r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?([/?][!-~]*)?$")
@@ -205,6 +208,7 @@ def session_token(launch: Launch, keys: ToolKeys, now_seconds: int) -> str:
         "return_url": str(launch.deep_linking.get("deep_link_return_url") or ""),
         "course_id": course_of(launch),
         "data": launch.deep_linking.get("data"),
+        "lang": launch_language(launch),
     }
     if not claims["return_url"]:
         raise InvalidRequest("the deep-linking request names no deep_link_return_url", field="id_token")
@@ -214,17 +218,18 @@ def session_token(launch: Launch, keys: ToolKeys, now_seconds: int) -> str:
     return keys.sign(claims)
 
 
+def launch_language(launch: Launch) -> str | None:
+    """`ko` or `en` from the launch's presentation locale (`ko-KR`, `en_US`), else None."""
+    presentation = launch.claim("launch_presentation")
+    locale = str(presentation.get("locale") or "") if isinstance(presentation, dict) else ""
+    code = locale[:2].lower()
+    return code if code in LANGUAGES else None
+
+
 def return_url_allowed(url: str) -> bool:
     """Where a deep-linking response may be posted: https, or http to this machine (a local platform);
     never `javascript:` or another scheme a browser would run."""
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname
-    except ValueError:
-        return False
-    if parts.scheme == "https" and host:
-        return True
-    return parts.scheme == "http" and host in ("localhost", "127.0.0.1", "::1")
+    return https_or_loopback(url)
 
 
 def read_session(token: str, keys: ToolKeys) -> Mapping[str, Any]:
@@ -237,38 +242,32 @@ def read_session(token: str, keys: ToolKeys) -> Mapping[str, Any]:
     return claims
 
 
-def response_page(
-    platform: Platform, session: Mapping[str, Any], choices: Sequence[tuple[str, str]], keys: ToolKeys, launch_url: str
-) -> tuple[str, str]:
+RESPONSE_WORDS = {
+    "en": {"title": "Kollus videos", "chosen": "{n} video(s) chosen.", "add": "Add to the course"},
+    "ko": {"title": "Kollus 동영상", "chosen": "동영상 {n}개를 골랐습니다.", "add": "강의실에 추가"},
+}
+
+
+def response_page(  # noqa: PLR0917 (to whom, for which request, what, signed how, launched where, in which language)
+    platform: Platform, session: Mapping[str, Any], choices: Sequence[tuple[str, str]], keys: ToolKeys,
+    launch_url: str, lang: str = "en",
+) -> tuple[str, str]:  # fmt: skip
     """The page that posts the signed response back to the platform, and its CSP."""
     claims = deep_linking.response_claims(
         platform, str(session["deployment_id"]), session.get("data"), choices, launch_url, int(time.time())
     )
     token = keys.sign(claims)
     target = html.escape(str(session["return_url"]), quote=True)
+    words = RESPONSE_WORDS[lang]
+    titles = "".join(f"<li>{html.escape(title)}</li>" for _, title in choices)
     body = (
-        '<!doctype html><html lang="en"><meta charset="utf-8"><title>Kollus videos</title>'
-        f'<form method="post" action="{target}"><input type="hidden" name="JWT" value="{token}">'
-        f'<p>{len(choices)} video(s) chosen.</p><button type="submit">Add to the course</button></form></html>'
+        f'<h1>{words["title"]}</h1><form method="post" action="{target}"><input type="hidden" name="JWT" '
+        f'value="{token}"><p>{words["chosen"].format(n=len(choices))}</p><ul>{titles}</ul>'
+        f'<p><button type="submit">{words["add"]}</button></p></form>'
     )
     back = origin(str(session["return_url"]))
-    csp = f"default-src 'none'; form-action {back}; frame-ancestors {frame_ancestors(platform)}"
-    return body, csp
-
-
-def picking_page(launch: Launch, contents: Sequence[tuple[str, str]], session: str) -> tuple[str, str]:
-    """The deep-linking page: the catalog's contents to tick (else a field for keys), and its CSP."""
-    rows = "".join(
-        f'<li><label><input type="checkbox" name="media_content_key" value="{html.escape(key, quote=True)}"> '
-        f"{html.escape(title)}</label></li>"
-        for key, title in contents
+    csp = (
+        f"default-src 'none'; style-src 'sha256-{STYLE_HASH}'; base-uri 'none'; form-action {back}; "
+        f"frame-ancestors {frame_ancestors(platform)}"
     )
-    listing = f"<ul>{rows}</ul>" if rows else "<p>The catalog is empty: give media content keys, one per line.</p>"
-    body = (
-        '<!doctype html><html lang="en"><meta charset="utf-8"><title>Choose Kollus videos</title>'
-        '<form method="post" action="deep-link">'
-        f'<input type="hidden" name="session" value="{session}"><h1>Choose videos</h1>{listing}'
-        '<p><label>Media content keys<br><textarea name="keys" rows="3" cols="40"></textarea></label></p>'
-        '<button type="submit">Choose</button></form></html>'
-    )
-    return body, f"default-src 'none'; form-action 'self'; frame-ancestors {frame_ancestors(launch.platform)}"
+    return document(words["title"], body, lang), csp

@@ -17,8 +17,11 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Form, Query
 from aws_lambda_powertools.event_handler.openapi.params import Path as PathParam
 
+from kollus_bridge.analytics.page import STYLE_HASH, expired_page, language
+from kollus_bridge.analytics.words import LANGUAGES
 from kollus_bridge.auth import playback_keys
-from kollus_bridge.errors import InvalidRequest, NotFound
+from kollus_bridge.content.catalog import Status
+from kollus_bridge.errors import Forbidden, InvalidRequest, NotFound
 from kollus_bridge.kollus.callback import RawCallback
 from kollus_bridge.kollus.refused import kept_when_refused
 from kollus_bridge.lti import launch as lti_launch
@@ -28,21 +31,23 @@ from kollus_bridge.settings import Settings
 from kollus_bridge.store.dynamo import DynamoStore
 from kollus_bridge.times import now_ms
 
-from .http import model_response, page_responses, redirect_responses, responses
+from .http import accepts, model_response, page_responses, redirect_responses, responses
 from .lti import (
     KeySet,
     PlatformInput,
     PlatformOut,
     PlatformPage,
     admit,
+    frame_ancestors,
     join_course,
     keep_context,
-    picking_page,
+    launch_language,
     platform_json,
     read_session,
     response_page,
     session_token,
 )
+from .picker import PICK_PAGE, PickItem, picker_page
 from .service import PlaybackInput, issue_playback_url
 
 #: The routes a platform or a browser calls without the API token.
@@ -51,6 +56,8 @@ _HINT = Query(max_length=2048, examples=["https://moodle.example.com"])
 FORM_TYPE = "application/x-www-form-urlencoded"
 #: Where a refused launch is said to come from, in the rejected store.
 LAUNCH_SOURCE = "lti_launch"
+#: Catalog reads one page of the picker may take when a search leaves most entries out.
+PICK_READS = 10
 
 
 def lti_routes(
@@ -160,16 +167,10 @@ def lti_routes(
 
     def launched(launch: lti_launch.Launch, now: int) -> Response[str]:
         if launch.message_type == lti_launch.DEEP_LINKING:
-            contents, _ = store.list_contents(
-                status=None, channel_key=None, title_contains=None, limit=200, next_token=None
-            )
-            listed = [
-                (item.entry.media_content_key, item.entry.title or item.entry.media_content_key)
-                for item in contents
-                if item.entry.media_content_key
-            ]
             keep_context(launch, store, now)
-            return page(*picking_page(launch, listed, session_token(launch, tool_keys(), now // 1000)))
+            session = session_token(launch, tool_keys(), now // 1000)
+            lang = language(launch_language(launch), router.current_event.headers.get("accept-language"))
+            return picking(session, launch.platform, lang, query="", after=None)
         content = str(launch.custom.get("media_content_key") or "")
         if not content:
             raise InvalidRequest("the resource link has no custom parameter media_content_key", field="id_token")
@@ -183,6 +184,55 @@ def lti_routes(
         issued = issue_playback_url(wanted, settings, store, playback_keys(settings), now)
         return Response(303, "text/plain", "", headers={"location": issued["url"], "cache-control": "no-store"})
 
+    def picking(session: str, platform: Platform, lang: str, query: str, after: str | None) -> Response[str]:
+        """A page of the playable contents (whose title holds `query`) for the instructor to tick."""
+        items: list[PickItem] = []
+        token = after
+        for _ in range(PICK_READS):  # a filtered read may come back short: read on to fill the page
+            contents, token = store.list_contents(
+                status=Status.READY, channel_key=None, title_contains=query or None, limit=PICK_PAGE - len(items),
+                next_token=token,
+            )  # fmt: skip
+            items += [
+                PickItem(key, entry.title or key, entry.duration, entry.poster_url, entry.created_at)
+                for entry in (item.entry for item in contents)
+                if (key := entry.media_content_key)
+            ]
+            if token is None or len(items) >= PICK_PAGE:
+                break
+        ancestors = frame_ancestors(platform)
+        zone = settings.display_timezone
+        return page(*picker_page(items, session, lang, zone, ancestors, query, token, first_page=after is None))
+
+    @router.get(
+        "/lti/deep-link",
+        summary="The deep-linking picker: another page of the playable contents, or those whose title matches",
+        description="The picker's own search form and page links come here (no API token: the signed picking "
+        "session is the credential). A session that is not ours or has expired gets 403; a browser, a page "
+        "saying so.",
+        responses=page_responses("The picker", 400, 403, 404, 503),
+    )
+    def get_deep_link(
+        session: Annotated[str, Query(min_length=1, max_length=65_536, examples=["eyJhbGciOiJSUzI1NiJ9.e30.c2ln"])],
+        q: Annotated[str | None, Query(max_length=200, examples=["recursion"], description="Title contains.")] = None,
+        after: Annotated[
+            str | None, Query(max_length=4096, examples=["eyJwayI6IkMjYWxnby0xMDEifQ"], description="Next page.")
+        ] = None,
+        lang: Annotated[str | None, Query(max_length=35, examples=["ko"], description="`ko` or `en`.")] = None,
+    ) -> Response[str]:
+        try:
+            picked = read_session(session, tool_keys())
+        except Forbidden:
+            if not accepts(router, "text/html"):
+                raise
+            wanted = language(lang, router.current_event.headers.get("accept-language"))
+            return page(expired_page(wanted), "default-src 'none'; style-src 'sha256-" + STYLE_HASH + "'", 403)
+        platform = store.get_platform(str(picked["platform_id"]))
+        if platform is None:
+            raise NotFound("the platform of this deep-linking request is no longer registered")
+        chosen = language(lang if lang in LANGUAGES else picked.get("lang"), None)
+        return picking(session, platform, chosen, (q or "").strip(), after)
+
     @router.post(
         "/lti/deep-link",
         summary="The instructor's pick: a signed LtiDeepLinkingResponse posted back to the platform",
@@ -191,6 +241,7 @@ def lti_routes(
     def post_deep_link(
         session: Annotated[str, Form(min_length=1, max_length=65_536, examples=["eyJhbGciOiJSUzI1NiJ9.e30.c2ln"])],
         keys: Annotated[str | None, Form(max_length=65_536, examples=["nY3CaQtl\nb7Xq2LmP"])] = None,
+        lang: Annotated[str | None, Form(max_length=35, examples=["ko"])] = None,
     ) -> Response[str]:
         # Ticked contents come as repeated `media_content_key` fields, which a declared form field
         # would fold into one: read them from the body.
@@ -210,7 +261,8 @@ def lti_routes(
         course_id = str(picked.get("course_id") or "")
         if course_id:  # the picked contents join the context's course (made at the deep-linking launch)
             join_course(store, course_id, course_id, [key for key, _ in choices], now_ms())
-        return page(*response_page(platform, picked, choices, tool, base_url() + "/lti/launch"))
+        chosen_lang = language(lang if lang in LANGUAGES else picked.get("lang"), None)
+        return page(*response_page(platform, picked, choices, tool, base_url() + "/lti/launch", chosen_lang))
 
     @router.put(
         "/v1/lti/platforms/<platform_id>",
