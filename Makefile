@@ -20,7 +20,7 @@ PY := $(VENV)/bin/python
 export SAM_CLI_TELEMETRY := 0
 PYTEST_ARGS ?=
 
-.PHONY: help setup run demo test lint typecheck unit test-py311 build validate clean prerequisites python311 browser openapi bench soak
+.PHONY: help setup run demo export sql test lint typecheck unit test-py311 build validate clean prerequisites python311 browser openapi bench soak
 
 help:
 	@echo "make run        local stack: DynamoDB Local + HTTP API on 127.0.0.1:$${PORT:-3000}"
@@ -29,6 +29,8 @@ help:
 	@echo "make build      sam build (arm64 layer) into .aws-sam/"
 	@echo "make validate   cfn-lint and sam validate --lint"
 	@echo "make demo       play simulated learners into a running \`make run\` and print analytics links"
+	@echo "make export     export a running \`make run\`'s table to Parquet datasets in exports/"
+	@echo "make sql Q=…    run a report (reports/*.sql) over exports/ in DuckDB"
 	@echo "make openapi    regenerate functions/api/openapi.json from the code"
 	@echo "make bench      measure cost and speed into docs/benchmarks.md (minutes; not a test)"
 	@echo "make soak       longer concurrency, fuzz and API-property runs"
@@ -97,6 +99,15 @@ run: $(VENV)/.installed $(RALPH)/.installed node_modules/.installed
 # With `make run` going in another terminal: a class of simulated learners, then view links to its pages.
 demo: $(VENV)/.installed
 	$(PY) -m local.demo
+
+# With `make run` going: its table exported as DynamoDB exports it, then the Parquet datasets in exports/.
+export: $(VENV)/.installed
+	$(PY) -m local.export
+
+# A report over the exported datasets, printed as a table: make sql Q=reports/completion_by_course.sql
+sql: $(VENV)/.installed
+	@test -n "$(Q)" || { echo "ERROR: name a report: make sql Q=reports/completion_by_course.sql" >&2; exit 1; }
+	$(PY) -m local.export sql $(Q)
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

@@ -138,13 +138,18 @@ class DynamoDBLocal:
 
     def client(self, service: Literal["dynamodb", "dynamodbstreams"] = "dynamodb") -> Any:
         """A client of DynamoDB Local (`dynamodbstreams` for its streams)."""
-        return boto3.client(
-            service,
-            endpoint_url=self.endpoint,
-            region_name=LOCAL_CREDENTIALS["AWS_DEFAULT_REGION"],
-            aws_access_key_id=LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-        )
+        return local_client(self.endpoint, service)
+
+
+def local_client(endpoint: str, service: Literal["dynamodb", "dynamodbstreams"] = "dynamodb") -> Any:
+    """A client of a DynamoDB Local at `endpoint`."""
+    return boto3.client(
+        service,
+        endpoint_url=endpoint,
+        region_name=LOCAL_CREDENTIALS["AWS_DEFAULT_REGION"],
+        aws_access_key_id=LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+    )
 
 
 def create_tables(client: Any, suffix: str = "", template: Mapping[str, Any] | None = None) -> dict[str, str]:

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -386,6 +387,15 @@ def _give_up() -> None:
     os._exit(1)  # the JVM and ralph are tied to this process: they go with it
 
 
+def record_stack(stack: Stack, port: int) -> Path:
+    """Where `make export` finds this stack's table: `.run/stack-<PORT>.json`."""
+    state = ROOT / ".run" / f"stack-{port}.json"
+    state.parent.mkdir(exist_ok=True)
+    found = {"api": stack.url, "dynamodb": stack.database.endpoint, "table": stack.environment["TABLE_NAME"]}
+    state.write_text(json.dumps(found))
+    return state
+
+
 def main() -> int:
     port = int(os.environ.get("PORT", str(API_PORT)))
     stop = threading.Event()
@@ -403,9 +413,11 @@ def main() -> int:
     signal.signal(signal.SIGTERM, _stop)
     try:
         with running_stack(port=port, dynamodb_port=int(os.environ.get("DYNAMODB_PORT", "0"))) as stack:
+            state = record_stack(stack, port)
             print(_banner(stack), flush=True)
             stop.wait()
             print("stopping...", flush=True)
+            state.unlink(missing_ok=True)
     except (OSError, DynamoDBLocalError) as error:
         print(f"cannot start the local stack: {error}", file=sys.stderr)
         return 1

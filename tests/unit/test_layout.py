@@ -26,6 +26,7 @@ RANKS = {
     "lti": 3,
     "delivery": 4,
     "analytics": 4,
+    "exports": 5,  # reads what analytics reads; written beside the store, never through it
     "store": 5,
     "edge": 5,
     "auth": 6,  # reads secrets through storage

@@ -7,6 +7,7 @@ dictionary of the Kollus wire form (`bodies`), so a 100-block callback fits in o
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Mapping
 from typing import Any
 
 from kollus_bridge.kollus.callback import RawCallback
@@ -18,6 +19,15 @@ from .table import ConditionFailed, Table, key_part, learner_partition, number_v
 
 def session_item_key(client_user_id: str, media_content_key: str, session_key: str) -> dict[str, Any]:
     return {"pk": learner_partition(client_user_id), "sk": {"S": f"S#{key_part(media_content_key)}#{session_key}"}}
+
+
+def raw_from_item(item: Mapping[str, Any]) -> RawCallback:
+    """The callback a snapshot item keeps, as it came."""
+    return RawCallback(
+        body=unpack(item["raw_body"]["B"]),
+        content_type=item.get("content_type", {}).get("S") or None,
+        query=item.get("raw_query", {}).get("S", ""),
+    )
 
 
 class Snapshots(Table):
@@ -63,14 +73,7 @@ class Snapshots(Table):
             }
             items, start = self.query_page(request, start)
             snapshots.extend(
-                (
-                    RawCallback(
-                        body=unpack(item["raw_body"]["B"]),
-                        content_type=item.get("content_type", {}).get("S") or None,
-                        query=item.get("raw_query", {}).get("S", ""),
-                    ),
-                    float(item["credit_seconds"]["N"]) if "credit_seconds" in item else None,
-                )
+                (raw_from_item(item), float(item["credit_seconds"]["N"]) if "credit_seconds" in item else None)
                 for item in items
             )
             if not start:

@@ -1,0 +1,149 @@
+"""`make export`: the table of a running `make run`, exported as DynamoDB exports it to S3 (the same
+layout: `AWSDynamoDB/<export id>/manifest-summary.json`, `manifest-files.json` and gzipped data
+files of `{"Item": …}` lines, binary values in base64), then the export code over it into
+`exports/<dataset>/…parquet`; `make sql Q=reports/<report>.sql` runs a report over those datasets.
+
+DynamoDB Local cannot export, so this reads the table with a scan. It finds the stack from the port
+`make run` was started with (`PORT`, default 3000: the stack records its table and DynamoDB Local's
+endpoint in `.run/stack-<PORT>.json`). `EXPORT_PSEUDONYMISE_KEY` set: learner ids are replaced by
+their keyed hash.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import hashlib
+import json
+import os
+import sys
+import time
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from kollus_bridge.exports.reports import run
+from kollus_bridge.runtime.exports import build as build_datasets
+from kollus_bridge.runtime.exports import read_export
+from kollus_bridge.settings import settings_from
+
+from .dynamodb_local import local_client
+from .stack import LOCAL_DEFAULTS
+from .template import ROOT
+
+EXPORTS = ROOT / "exports"
+RUN = ROOT / ".run"
+#: Items to a data file.
+FILE_ITEMS = 10_000
+
+
+def to_export(value: Any) -> Any:
+    """A client's item (binary values as bytes) as an export writes it (base64 text)."""
+    if isinstance(value, dict):
+        if set(value) == {"B"}:
+            return {"B": base64.b64encode(value["B"]).decode()}
+        if set(value) == {"BS"}:
+            return {"BS": [base64.b64encode(part).decode() for part in value["BS"]]}
+        return {name: to_export(inner) for name, inner in value.items()}
+    if isinstance(value, list):
+        return [to_export(inner) for inner in value]
+    return value
+
+
+def _write(root: Path, export_id: str, kind: str, lines: Sequence[Mapping[str, Any]]) -> Path:
+    directory = root / "AWSDynamoDB" / export_id
+    (directory / "data").mkdir(parents=True, exist_ok=True)
+    listed = []
+    for number, at in enumerate(range(0, max(1, len(lines)), FILE_ITEMS)):
+        chunk = lines[at : at + FILE_ITEMS]
+        key = f"AWSDynamoDB/{export_id}/data/{number:05d}-{uuid.uuid4().hex[:8]}.json.gz"
+        data = gzip.compress("".join(json.dumps(line, separators=(",", ":")) + "\n" for line in chunk).encode())
+        (root / key).write_bytes(data)
+        md5 = base64.b64encode(hashlib.md5(data, usedforsecurity=False).digest()).decode()
+        listed.append({"itemCount": len(chunk), "md5Checksum": md5, "etag": md5, "dataFileS3Key": key})
+    (directory / "manifest-files.json").write_text("".join(json.dumps(entry) + "\n" for entry in listed))
+    summary = {"version": "2023-08-01", "exportType": kind, "outputFormat": "DYNAMODB_JSON",
+               "itemCount": len(lines), "exportTime": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}  # fmt: skip
+    (directory / "manifest-summary.json").write_text(json.dumps(summary))
+    return directory
+
+
+def write_full_export(items: Iterable[Mapping[str, Any]], root: Path, export_id: str) -> Path:
+    """A full export of `items` (as a client returns them); its directory."""
+    return _write(root, export_id, "FULL_EXPORT", [{"Item": to_export(item)} for item in items])
+
+
+def write_incremental_export(changes: Sequence[Mapping[str, Any]], root: Path, export_id: str) -> Path:
+    """An incremental export: each change `{"at": microseconds, "keys": …, "new": item | None}`."""
+    lines = []
+    for change in changes:
+        line: dict[str, Any] = {"Metadata": {"WriteTimestampMicros": {"N": str(change["at"])}},
+                                "Keys": to_export(change["keys"])}  # fmt: skip
+        if change.get("new") is not None:
+            line["NewImage"] = to_export(change["new"])
+        lines.append(line)
+    return _write(root, export_id, "INCREMENTAL_EXPORT", lines)
+
+
+def scan(client: Any, table: str) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    for page in client.get_paginator("scan").paginate(TableName=table, ConsistentRead=True):
+        items += page["Items"]
+    return items
+
+
+def running_stack(port: str) -> dict[str, str]:
+    state = RUN / f"stack-{port}.json"
+    if not state.exists():
+        raise RuntimeError(f"no local stack on port {port} ({state} not found): start `make run` (PORT={port}) first")
+    found: dict[str, str] = json.loads(state.read_text())
+    return found
+
+
+def export_main() -> int:
+    try:
+        stack = running_stack(os.environ.get("PORT", "3000"))
+    except RuntimeError as error:
+        print(f"make export: {error}", file=sys.stderr)
+        return 1
+    client = local_client(stack["dynamodb"])
+    items = scan(client, stack["table"])
+    export = write_full_export(items, EXPORTS / "raw", time.strftime("%Y%m%dT%H%M%S") + "-local")
+    key = os.environ.get("EXPORT_PSEUDONYMISE_KEY")
+    # The stack's own settings: its local defaults under the environment `make run` was given.
+    settings = settings_from({**LOCAL_DEFAULTS, **os.environ, "TABLE_NAME": stack["table"]})
+    written = build_datasets(read_export(EXPORTS / "raw", export), settings, EXPORTS, key.encode() if key else None)
+    print(f"exported {len(items)} items of {stack['table']} to {export.relative_to(ROOT)}")
+    for name, count in written.items():
+        print(f"  exports/{name}: {count} rows")
+    return 0
+
+
+def table_text(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """Rows as a plain text table."""
+    cells = [[str(column) for column in columns]] + [["" if value is None else str(value) for value in row]
+                                                    for row in rows]  # fmt: skip
+    widths = [max(len(row[index]) for row in cells) for index in range(len(columns))]
+    lines = [" | ".join(value.ljust(width) for value, width in zip(row, widths, strict=True)) for row in cells]
+    lines.insert(1, "-+-".join("-" * width for width in widths))
+    return "\n".join(lines)
+
+
+def sql_main(report: str) -> int:
+    path = Path(report)
+    if not path.is_file():
+        known = ", ".join(sorted(str(found.relative_to(ROOT)) for found in (ROOT / "reports").glob("*.sql")))
+        print(f"make sql: no report {report!r}; the reports are {known}", file=sys.stderr)
+        return 1
+    if not any(EXPORTS.glob("*/**/*.parquet")):
+        print("make sql: no datasets in exports/: run `make export` first", file=sys.stderr)
+        return 1
+    columns, rows = run(ROOT / "reports", path, EXPORTS)
+    print(table_text(columns, rows))
+    print(f"({len(rows)} rows)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(sql_main(sys.argv[2]) if sys.argv[1:2] == ["sql"] and len(sys.argv) > 2 else export_main())

@@ -1,0 +1,128 @@
+"""The reports' SQL over the exported datasets gives the analytics module's figures on the same data
+(coverage, reach, funnel, median watch time), in DuckDB; and every report and view, transpiled,
+parses as Trino's SQL (what Athena runs)."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlglot
+from kollus_bridge.access.entitlement import Enrolment
+from kollus_bridge.access.ports import Course
+from kollus_bridge.analytics.activity import LearnerActivity, SessionActivity
+from kollus_bridge.analytics.metrics import content_insights
+from kollus_bridge.content.catalog import Entry, Status
+from kollus_bridge.exports.datasets import Learning, as_dicts, rows
+from kollus_bridge.exports.parquet import write_datasets
+from kollus_bridge.exports.reports import VIEWS, run, trino
+
+from local.template import ROOT
+
+REPORTS = ROOT / "reports"
+#: Contents of the fixture: key, block count, duration.
+CONTENTS = (("mck-a", 10, 600.0), ("mck-b", 4, 240.0))
+
+
+def viewing(rng: random.Random, number: int, grid: int, duration: float) -> tuple[SessionActivity, ...]:
+    """One to three sessions of random blocks and seconds."""
+    return tuple(
+        SessionActivity(
+            start_at=1_764_000_000 + 3600 * number + 600 * index, player_id="khp", block_count=grid,
+            duration=duration,
+            block_seconds={block: rng.choice([10.0, 60.0, 130.0])
+                           for block in rng.sample(range(grid), rng.randint(1, grid))},
+            play_time=rng.uniform(10, 900), run_time=rng.uniform(10, 1200), device="PC",
+        )
+        for index in range(rng.randint(1, 3))
+    )  # fmt: skip
+
+
+def cohort(seed: int = 7) -> list[tuple[str, LearnerActivity]]:
+    """Learners of two contents with random viewing; two of the first content's are on another grid."""
+    rng = random.Random(seed)
+    learners = []
+    for key, blocks, duration in CONTENTS:
+        for number in range(rng.randint(15, 25)):
+            grid = blocks if number >= 2 or key == "mck-b" else blocks * 2  # the first two: another grid
+            sessions = viewing(rng, number, grid, duration)
+            watched = frozenset(rng.sample(range(grid), rng.randint(0, grid)))
+            done = 1_764_100_000_000 + number if len(watched) >= 0.9 * grid else None
+            learners.append((key, LearnerActivity(f"learner-{number:02d}", {grid: watched}, sessions, done,
+                                                  1_764_000_000_000, 1_764_200_000_000)))  # fmt: skip
+    return learners
+
+
+def entries() -> list[Entry]:
+    return [Entry(f"uf-{key}", Status.READY, key.upper(), duration, channels={"lectures": key}, created_at=1)
+            for key, _, duration in CONTENTS]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("exports")
+    courses = [Course("algo", "Algorithms", ("mck-a", "mck-b"), 1)]
+    enrolments = [Enrolment("algo", f"learner-{number:02d}") for number in range(20)]
+    enrolments.append(Enrolment("algo", "learner-20", source="dropped"))
+    written = write_datasets(rows(Learning(cohort(), entries(), courses, enrolments)), root)
+    assert written["learner_content"] == len(cohort()) and written["course"] == 1
+    return root
+
+
+def report(data: Path, name: str) -> list[dict[str, Any]]:
+    columns, found = run(REPORTS, REPORTS / f"{name}.sql", data)
+    return [dict(zip(columns, row, strict=True)) for row in found]
+
+
+def insights(key: str) -> dict[str, Any]:
+    duration = {content: length for content, _, length in CONTENTS}[key]
+    return content_insights([learner for content, learner in cohort() if content == key], duration=duration)
+
+
+@pytest.mark.parametrize("key", [key for key, _, _ in CONTENTS])
+def test_the_reports_give_the_analytics_figures(data: Path, key: str) -> None:
+    figures = insights(key)
+    assert figures["learners_counted"] > 0
+    coverage = {row["block"]: row["learners"] for row in report(data, "coverage") if row["media_content_key"] == key}
+    assert coverage == {block: count for block, count in enumerate(figures["coverage"]) if count}
+    reach = [row["learners"] for row in report(data, "reach") if row["media_content_key"] == key]
+    assert reach == figures["reach"]
+    (funnel,) = [row for row in report(data, "funnel") if row["media_content_key"] == key]
+    assert {name: value for name, value in funnel.items() if name != "media_content_key"} == figures["funnel"]
+    (median,) = [row for row in report(data, "median_watch_time") if row["media_content_key"] == key]
+    assert median["learners"] == figures["learners_counted"]
+    assert median["median_unique_seconds"] == pytest.approx(figures["watch_time"]["unique_seconds"]["median"])
+
+
+def test_completion_by_course_counts_enrolled_learners_only(data: Path) -> None:
+    (row,) = report(data, "completion_by_course")
+    learners = [(key, learner) for key, learner in cohort() if int(learner.client_user_id[-2:]) < 20]
+    completed = sum(learner.completed_at is not None for _, learner in learners)
+    assert (row["course_id"], row["lectures"], row["enrolled"]) == ("algo", 2, 20)  # the dropped one is not
+    assert (row["started"], row["completed"]) == (len(learners), completed)
+    assert row["completion_rate"] == round(100 * completed / 40, 1)
+
+
+def test_learner_ids_can_be_pseudonymised_and_still_join() -> None:
+    learning = Learning(
+        cohort()[:3], entries(), [Course("algo", "A", ("mck-a",), 1)], [Enrolment("algo", "learner-00")]
+    )
+    plain, hashed = rows(learning), rows(learning, pseudonymise_key=b"research-key")
+    names = {row["client_user_id"] for row in as_dicts("learner_content", hashed["learner_content"])}
+    assert not names & {row["client_user_id"] for row in as_dicts("learner_content", plain["learner_content"])}
+    assert all(len(name) == 64 for name in names)
+    assert hashed["enrollment"][0][1] in names  # the same learner, the same pseudonym in every dataset
+    assert rows(learning, pseudonymise_key=b"other-key")["enrollment"][0][1] != hashed["enrollment"][0][1]
+
+
+@pytest.mark.parametrize("path", sorted([*REPORTS.glob("*.sql"), *(REPORTS / "views").glob("*.sql")]), ids=str)
+def test_every_report_parses_as_trino_once_transpiled(path: Path) -> None:
+    text = trino(path.read_text(encoding="utf-8"))
+    parsed = sqlglot.parse_one(text, read="trino")
+    assert parsed is not None and "LENGTH(" not in text.upper().replace("ARRAY_LENGTH(", "")
+
+
+def test_the_views_come_in_an_order_that_resolves() -> None:
+    assert [path.stem for path in sorted((REPORTS / "views").glob("*.sql"))] == sorted(VIEWS)
