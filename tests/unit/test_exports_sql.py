@@ -23,7 +23,7 @@ from local.template import ROOT
 
 REPORTS = ROOT / "reports"
 #: Contents of the fixture: key, block count, duration.
-CONTENTS = (("mck-a", 10, 600.0), ("mck-b", 4, 240.0))
+CONTENTS = (("mck-a", 10, 600.0), ("mck-b", 4, 240.0), ("mck-c", 11, 660.0))
 
 
 def viewing(rng: random.Random, number: int, grid: int, duration: float) -> tuple[SessionActivity, ...]:
@@ -50,8 +50,9 @@ def cohort(seed: int = 7) -> list[tuple[str, LearnerActivity]]:
             sessions = viewing(rng, number, grid, duration)
             watched = frozenset(rng.sample(range(grid), rng.randint(0, grid)))
             done = 1_764_100_000_000 + number if len(watched) >= 0.9 * grid else None
+            tags = {"uservalue0": f"dept-{'ab'[number % 2]}"} if number % 3 else {}
             learners.append((key, LearnerActivity(f"learner-{number:02d}", {grid: watched}, sessions, done,
-                                                  1_764_000_000_000, 1_764_200_000_000)))  # fmt: skip
+                                                  1_764_000_000_000, 1_764_200_000_000, tags)))  # fmt: skip
     return learners
 
 
@@ -63,7 +64,7 @@ def entries() -> list[Entry]:
 @pytest.fixture(scope="module")
 def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("exports")
-    courses = [Course("algo", "Algorithms", ("mck-a", "mck-b"), 1)]
+    courses = [Course("algo", "Algorithms", ("mck-a", "mck-b", "mck-c"), 1)]
     enrolments = [Enrolment("algo", f"learner-{number:02d}") for number in range(20)]
     enrolments.append(Enrolment("algo", "learner-20", source="dropped"))
     written = write_datasets(rows(Learning(cohort(), entries(), courses, enrolments)), root)
@@ -96,13 +97,46 @@ def test_the_reports_give_the_analytics_figures(data: Path, key: str) -> None:
     assert median["median_unique_seconds"] == pytest.approx(figures["watch_time"]["unique_seconds"]["median"])
 
 
+def median(values: list[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def test_completion_by_uservalue(data: Path) -> None:
+    found = {(row["name"], row["value"]): row for row in report(data, "completion_by_uservalue")}
+    assert set(found) == {("uservalue0", "dept-a"), ("uservalue0", "dept-b")}
+    for (name, value), row in found.items():
+        tagged = [learner for _, learner in cohort() if learner.uservalues.get(name) == value]
+        progress = [100 * len(next(iter(learner.watched.values()))) / next(iter(learner.watched)) for learner in tagged]
+        assert row["records"] == len(tagged) and row["learners"] == len({learner.client_user_id for learner in tagged})
+        assert row["completed"] == sum(learner.completed_at is not None for learner in tagged)
+        assert row["median_progress"] == pytest.approx(round(median(progress), 1), abs=0.051)
+
+
+def test_reach_by_length_sets_each_lecture_beside_its_band(data: Path) -> None:
+    found = {row["media_content_key"]: row for row in report(data, "reach_by_length")}
+    shares = {}
+    for key, blocks, _ in CONTENTS:
+        figures = insights(key)
+        shares[key] = figures["reach"][blocks // 2] / figures["learners_counted"]
+    assert {key: row["half_way_share"] for key, row in found.items()} == {
+        key: round(share, 3) for key, share in shares.items()
+    }
+    assert (found["mck-b"]["band_minutes"], found["mck-b"]["band_contents"], found["mck-b"]["below_band"]) == (0, 1, 0)
+    band = (shares["mck-a"] + shares["mck-c"]) / 2  # 10 and 11 minutes: one band
+    assert found["mck-a"]["band_median_share"] == round(band, 3) and found["mck-a"]["band_contents"] == 2
+    assert found["mck-a"]["below_band"] == pytest.approx(band - shares["mck-a"], abs=0.0011)
+    assert next(iter(found)) == max(found, key=lambda key: found[key]["below_band"])  # the furthest below first
+
+
 def test_completion_by_course_counts_enrolled_learners_only(data: Path) -> None:
     (row,) = report(data, "completion_by_course")
     learners = [(key, learner) for key, learner in cohort() if int(learner.client_user_id[-2:]) < 20]
     completed = sum(learner.completed_at is not None for _, learner in learners)
-    assert (row["course_id"], row["lectures"], row["enrolled"]) == ("algo", 2, 20)  # the dropped one is not
+    assert (row["course_id"], row["lectures"], row["enrolled"]) == ("algo", 3, 20)  # the dropped one is not
     assert (row["started"], row["completed"]) == (len(learners), completed)
-    assert row["completion_rate"] == round(100 * completed / 40, 1)
+    assert row["completion_rate"] == round(100 * completed / 60, 1)
 
 
 def test_learner_ids_can_be_pseudonymised_and_still_join() -> None:

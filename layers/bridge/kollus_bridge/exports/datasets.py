@@ -38,6 +38,9 @@ SCHEMAS: dict[str, tuple[tuple[str, str], ...]] = {
         ("block_seconds", "DOUBLE[]"), ("last_position", "DOUBLE"), ("content_seconds", "DOUBLE"),
         ("wall_seconds", "DOUBLE"), ("suspicious", "BOOLEAN"),
     ),
+    "uservalue": (
+        ("media_content_key", "VARCHAR"), ("client_user_id", "VARCHAR"), ("name", "VARCHAR"), ("value", "VARCHAR"),
+    ),
     "content": (
         ("media_content_key", "VARCHAR"), ("upload_file_key", "VARCHAR"), ("title", "VARCHAR"),
         ("duration", "DOUBLE"), ("channel_key", "VARCHAR"), ("status", "VARCHAR"), ("created_at", "TIMESTAMP"),
@@ -49,7 +52,7 @@ SCHEMAS: dict[str, tuple[tuple[str, str], ...]] = {
     "course": (("course_id", "VARCHAR"), ("title", "VARCHAR"), ("media_content_keys", "VARCHAR[]")),
 }  # fmt: skip
 #: The datasets written in one directory per content (Hive-style `media_content_key=…`).
-PARTITIONED = ("learner_content", "session")
+PARTITIONED = ("learner_content", "session", "uservalue")
 
 
 def at(epoch_ms: int | None) -> datetime | None:
@@ -110,6 +113,8 @@ def rows(learning: Learning, pseudonymise_key: bytes | None = None) -> dict[str,
             at(learner.created_at), at(learner.updated_at), len(learner.sessions), dict(learner.uservalues),
             courses_of.get((learner.client_user_id, key), []),
         ))  # fmt: skip
+        found["uservalue"] += [(key, learner_id(learner.client_user_id), name, value)
+                               for name, value in sorted(learner.uservalues.items())]  # fmt: skip
         for session in learner.sessions:
             seconds = [float(session.block_seconds.get(index, 0.0)) for index in range(session.block_count)]
             found["session"].append((

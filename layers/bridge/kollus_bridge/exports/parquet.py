@@ -1,5 +1,5 @@
 """Writing the datasets as Parquet, and reading them back with SQL, through DuckDB (in-process, no
-server). `learner_content` and `session` go in one directory per content (`media_content_key=…`,
+server). `learner_content`, `session` and `uservalue` go in one directory per content (`media_content_key=…`,
 Hive-style, which Athena's partition projection and DuckDB's `hive_partitioning` both read)."""
 
 from __future__ import annotations
