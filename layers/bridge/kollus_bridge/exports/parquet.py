@@ -4,7 +4,11 @@ Hive-style, which Athena's partition projection and DuckDB's `hive_partitioning`
 
 from __future__ import annotations
 
+import json
+import shutil
+import tempfile
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,22 +21,34 @@ def _quoted(path: Path) -> str:
     return "'" + str(path).replace("'", "''") + "'"
 
 
+def _json(value: Any) -> Any:
+    return value.isoformat(sep=" ") if isinstance(value, datetime) else value
+
+
+def _staged(name: str, rows: Sequence[Sequence[Any]], directory: Path) -> Path:
+    """A dataset's rows as JSON lines, which DuckDB reads in bulk (row by row inserts are ~100x slower)."""
+    columns = [column for column, _ in SCHEMAS[name]]
+    path = directory / f"{name}.json"
+    with path.open("w", encoding="utf-8") as out:
+        for row in rows:
+            out.write(json.dumps({column: _json(value) for column, value in zip(columns, row, strict=True)}) + "\n")
+    return path
+
+
 def write_datasets(tables: Mapping[str, Sequence[Sequence[Any]]], root: Path) -> dict[str, int]:
     """Each dataset under `root/<dataset>/`, replacing what was there; rows written per dataset."""
     written = {}
-    with duckdb.connect() as connection:
+    with duckdb.connect() as connection, tempfile.TemporaryDirectory() as staging:
         for name, rows in tables.items():
             schema = SCHEMAS[name]
-            connection.execute(f"CREATE TABLE {name} ({', '.join(f'{column} {kind}' for column, kind in schema)})")
-            if rows:
-                marks = ", ".join("?" for _ in schema)
-                insert = f"INSERT INTO {name} VALUES ({marks})"  # noqa: S608 (a dataset's name from SCHEMAS)
-                connection.executemany(insert, [list(row) for row in rows])
+            types = "{" + ", ".join(f"'{column}': '{kind}'" for column, kind in schema) + "}"
+            source = _quoted(_staged(name, rows, Path(staging)))
+            read = f"read_json({source}, format = 'newline_delimited', columns = {types})"
+            connection.execute(f"CREATE TABLE {name} AS SELECT * FROM {read}")  # noqa: S608 (names, types: SCHEMAS)
             target = root / name
             if target.exists():
-                for old in sorted(target.rglob("*"), reverse=True):
-                    old.unlink() if old.is_file() else old.rmdir()
-            target.mkdir(parents=True, exist_ok=True)
+                shutil.rmtree(target)
+            target.mkdir(parents=True)
             if name in PARTITIONED and rows:
                 connection.execute(
                     f"COPY {name} TO {_quoted(target)} (FORMAT PARQUET, PARTITION_BY (media_content_key), "
