@@ -213,10 +213,21 @@ def lti_routes(
         responses=page_responses("The picker", 400, 403, 404, 503),
     )
     def get_deep_link(
-        session: Annotated[str, Query(min_length=1, max_length=8192, examples=["eyJhbGciOiJSUzI1NiJ9.e30.c2ln"])],
+        session: Annotated[
+            str,
+            Query(
+                min_length=1, max_length=8192, pattern=r"^[A-Za-z0-9_.=-]+$", examples=["eyJhbGciOiJSUzI1NiJ9.e30.c2ln"]
+            ),
+        ],
         q: Annotated[str | None, Query(max_length=200, examples=["recursion"], description="Title contains.")] = None,
         after: Annotated[
-            str | None, Query(max_length=4096, examples=["eyJwayI6IkMjYWxnby0xMDEifQ"], description="Next page.")
+            str | None,
+            Query(
+                max_length=4096,
+                pattern=r"^[A-Za-z0-9_=-]+$",
+                examples=["eyJwayI6IkMjYWxnby0xMDEifQ"],
+                description="Next page (the picker's own link).",
+            ),
         ] = None,
         lang: Annotated[str | None, Query(max_length=35, examples=["ko"], description="`ko` or `en`.")] = None,
     ) -> Response[str]:
