@@ -51,27 +51,38 @@ def to_export(value: Any) -> Any:
     return value
 
 
-def _write(root: Path, export_id: str, kind: str, lines: Sequence[Mapping[str, Any]]) -> Path:
+def _write(root: Path, export_id: str, kind: str, lines: Iterable[Mapping[str, Any]]) -> Path:
+    """An export's files, `FILE_ITEMS` lines to a data file, written as the lines come."""
     directory = root / "AWSDynamoDB" / export_id
     (directory / "data").mkdir(parents=True, exist_ok=True)
-    listed = []
-    for number, at in enumerate(range(0, max(1, len(lines)), FILE_ITEMS)):
-        chunk = lines[at : at + FILE_ITEMS]
-        key = f"AWSDynamoDB/{export_id}/data/{number:05d}-{uuid.uuid4().hex[:8]}.json.gz"
+    listed: list[dict[str, Any]] = []
+    chunk: list[Mapping[str, Any]] = []
+
+    def flush() -> None:
+        key = f"AWSDynamoDB/{export_id}/data/{len(listed):05d}-{uuid.uuid4().hex[:8]}.json.gz"
         data = gzip.compress("".join(json.dumps(line, separators=(",", ":")) + "\n" for line in chunk).encode())
         (root / key).write_bytes(data)
         md5 = base64.b64encode(hashlib.md5(data, usedforsecurity=False).digest()).decode()
         listed.append({"itemCount": len(chunk), "md5Checksum": md5, "etag": md5, "dataFileS3Key": key})
+        chunk.clear()
+
+    for line in lines:
+        chunk.append(line)
+        if len(chunk) == FILE_ITEMS:
+            flush()
+    if chunk or not listed:
+        flush()
     (directory / "manifest-files.json").write_text("".join(json.dumps(entry) + "\n" for entry in listed))
     summary = {"version": "2023-08-01", "exportType": kind, "outputFormat": "DYNAMODB_JSON",
-               "itemCount": len(lines), "exportTime": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}  # fmt: skip
+               "itemCount": sum(entry["itemCount"] for entry in listed),
+               "exportTime": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}  # fmt: skip
     (directory / "manifest-summary.json").write_text(json.dumps(summary))
     return directory
 
 
 def write_full_export(items: Iterable[Mapping[str, Any]], root: Path, export_id: str) -> Path:
     """A full export of `items` (as a client returns them); its directory."""
-    return _write(root, export_id, "FULL_EXPORT", [{"Item": to_export(item)} for item in items])
+    return _write(root, export_id, "FULL_EXPORT", ({"Item": to_export(item)} for item in items))
 
 
 def write_incremental_export(changes: Sequence[Mapping[str, Any]], root: Path, export_id: str) -> Path:

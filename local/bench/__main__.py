@@ -13,6 +13,7 @@ from local.template import ROOT
 
 from .analytics import measure_insights
 from .delivery import measure_sync
+from .exports import measure_exports
 from .handler import measure_cold_start, measure_cpu, measure_memory
 from .lambda_cold import measure_lambda_cold
 from .reliability import measure_reliability
@@ -29,33 +30,35 @@ def main() -> int:
     reports = workload(learners, 3)
     sample = reports[: min(len(reports), 3000)]
     results: dict[str, Any] = {}
-    print("0/9 reliability suites", flush=True)
+    print("0/10 reliability suites", flush=True)
     results["reliability"] = measure_reliability()
     with DynamoDBLocal() as database, environment(settings_env("ProgressTable", database.endpoint)):
-        print("1/9 storage", flush=True)
+        print("1/10 storage", flush=True)
         results["storage"] = measure_storage(database, sample)
         results["naive"] = measure_naive(database, sample)
-        print("2/9 cpu", flush=True)
+        print("2/10 cpu", flush=True)
         results["cpu"] = measure_cpu(sample[:1000])
-        print("3/9 cold start", flush=True)
+        print("3/10 cold start", flush=True)
         results["cold"] = measure_cold_start(sample[0])
         results["lambda_cold"] = measure_lambda_cold(sample[0].form_body())
-        print("4/9 http", flush=True)
+        print("4/10 http", flush=True)
         results["http"] = measure_http(sample[:2000])
-        print("5/9 sync", flush=True)
+        print("5/10 sync", flush=True)
         # A DynamoDB Local of its own: after the storage rows' thousands of writes, DynamoDB Local's
         # writes take several times longer (the ledger write 67 ms against 13 ms), which is not the sweep.
         with DynamoDBLocal() as fresh:
             results["sync"] = measure_sync(fresh)
-        print("6/9 memory", flush=True)
+        print("6/10 memory", flush=True)
         results["memory"] = measure_memory(sample)
-        print("7/9 completion latency", flush=True)
+        print("7/10 completion latency", flush=True)
         results["latency"] = measure_completion_latency()
-        print("8/9 play callback", flush=True)
+        print("8/10 play callback", flush=True)
         results["play"] = measure_play()
-        print("9/9 learning analytics", flush=True)
+        print("9/10 learning analytics", flush=True)
         with DynamoDBLocal() as fresh:
             results["insights"] = measure_insights(fresh)
+            print("10/10 exports and SQL", flush=True)
+            results["exports"] = measure_exports(fresh, results["insights"]["table"])
     DOCUMENT.parent.mkdir(exist_ok=True)
     kept = kept_section(DOCUMENT.read_text(encoding="utf-8") if DOCUMENT.exists() else "")
     DOCUMENT.write_text(render(results, learners, len(reports), len(sample)) + kept, encoding="utf-8")

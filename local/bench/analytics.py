@@ -98,7 +98,7 @@ def measure_insights(database: DynamoDBLocal) -> dict[Any, Any]:
     callbacks = _ingest_class(DynamoStore(table, client), settings)
     capacity = Capacity()
     store = DynamoStore(table, MeteredReads(client, capacity))  # type: ignore[arg-type]
-    results: dict[Any, Any] = {"sessions": callbacks}
+    results: dict[Any, Any] = {"sessions": callbacks, "table": table}
     for learners, runs in ((BASE_LEARNERS, 3), (BASE_LEARNERS * 10, 1)):
         if learners > BASE_LEARNERS:
             _copy_class(client, table, learners // BASE_LEARNERS - 1)

@@ -11,6 +11,7 @@ from typing import Any
 
 from local.template import ROOT
 
+from .exports import export_rows
 from .reliability import RELIABILITY_SIZES
 
 DOCUMENT = ROOT / "docs" / "benchmarks.md"
@@ -143,6 +144,8 @@ def render(results: dict[str, Any], learners: int, total: int, sampled: int) -> 
          f"Local, median of {small['runs']} (1,000) and {large['runs']} (10,000); cost: the read units plus "
          "AnalyticsFunction (1 GB) for the measured time"),
     ]  # fmt: skip
+    if "exports" in results:
+        rows += export_rows(results["exports"])
     table = "\n".join("| " + " | ".join(row) + " |" for row in rows[:1])
     table += "\n|---|---|---|---|---|---|\n" + "\n".join("| " + " | ".join(row) + " |" for row in rows[1:])
     costs = "\n".join(

@@ -35,3 +35,14 @@ def test_attribute_sizes(value: dict[str, object], size: int) -> None:
 def test_an_item_is_the_sum_of_its_attributes() -> None:
     assert item_size({"pk": {"S": "L#u"}, "count": {"N": "10"}}) == (2 + 3) + (5 + 2)
     assert item_size(None) == 0
+
+
+def test_the_exports_row_says_whether_one_lambda_holds_a_million_sessions() -> None:
+    from local.bench.exports import export_rows  # noqa: PLC0415
+
+    sql = {"coverage": 0.5, "completion_by_course": 1.0}
+    heavy = {100_000: {"seconds": 180.0, "peak_mib": 2600.0, "sessions": 100_000, "per_second_per_gb": 217.0}}
+    light = {100_000: {"seconds": 30.0, "peak_mib": 500.0, "sessions": 100_000, "per_second_per_gb": 6800.0}}
+    assert "NOT one Lambda" in export_rows({"build": heavy, "sql": sql})[0][4]
+    assert "one Lambda does" in export_rows({"build": light, "sql": sql})[0][4]
+    assert "~25 GB" in export_rows({"build": heavy, "sql": sql})[0][4]
