@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from kollus_bridge.api.picker import PickItem, image_allowed, picker_page
+from kollus_bridge.api.picker import PickItem, https_or_loopback, picker_page
 
 
 def test_posters_come_only_from_https_or_this_machine() -> None:
-    assert image_allowed("https://cdn.kollus.com/p/1.jpg")
-    assert image_allowed("http://127.0.0.1:3200/poster/uf-1.svg")
-    assert not image_allowed("http://cdn.example.com/p.jpg")
-    assert not image_allowed("javascript:alert(1)") and not image_allowed("data:image/svg+xml,<svg/>")
-    assert not image_allowed(None) and not image_allowed("https://[::1")
+    assert https_or_loopback("https://cdn.kollus.com/p/1.jpg")
+    assert https_or_loopback("http://127.0.0.1:3200/poster/uf-1.svg")
+    assert not https_or_loopback("http://cdn.example.com/p.jpg")
+    assert not https_or_loopback("javascript:alert(1)") and not https_or_loopback("data:image/svg+xml,<svg/>")
+    assert not https_or_loopback(None) and not https_or_loopback("https://[::1")
 
 
 def test_the_page_lists_each_video_with_its_poster_length_and_date_and_pages_on() -> None:

@@ -140,7 +140,7 @@ def cached_insights(
     `ANALYTICS_MAX_AGE_SECONDS`; None while the first computation runs."""
     max_age = settings.analytics_max_age_seconds * 1000
     cached = store.get_insights(media_content_key, scope.key)
-    fresh = cached is not None and now - cached.as_of < max_age
+    fresh = cached is not None and not is_stale(cached, settings, now)
     if (
         cached is None
         and scope != Scope()

@@ -60,11 +60,6 @@ def https_or_loopback(url: str | None) -> bool:
     return parts.scheme == "http" and host in ("localhost", "127.0.0.1", "::1")
 
 
-def image_allowed(url: str | None) -> bool:
-    """A poster the page may show."""
-    return https_or_loopback(url)
-
-
 def _origin(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}"
@@ -74,7 +69,7 @@ def _item(item: PickItem, lang: str, zone: str, words: dict[str, str]) -> str:
     key = escape(item.media_content_key, quote=True)
     poster = (
         f'<img src="{escape(str(item.poster_url), quote=True)}" alt="" width="320" height="180" loading="lazy">'
-        if image_allowed(item.poster_url)
+        if https_or_loopback(item.poster_url)
         else '<span class="noposter"></span>'
     )
     facts = [f"{words['length']} {clock(item.duration)}" if item.duration else ""]
@@ -132,7 +127,7 @@ def picker_page(  # noqa: PLR0917 (what to list, the signed session, how, and wh
     )
     nav = f'<p class="pages">{" · ".join(links)}</p>' if links else ""
     body = f"<h1>{escape(words['title'])}</h1>{search}{choose}{nav}"
-    origins = sorted({_origin(str(item.poster_url)) for item in items if image_allowed(item.poster_url)})
+    origins = sorted({_origin(str(item.poster_url)) for item in items if https_or_loopback(item.poster_url)})
     images = " ".join(origins) or "'none'"
     csp = (
         f"default-src 'none'; style-src 'sha256-{STYLE_HASH}'; img-src {images}; base-uri 'none'; "
