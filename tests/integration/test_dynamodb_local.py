@@ -284,3 +284,17 @@ def test_the_largest_refused_payload_still_fits_the_rejected_store(store: Dynamo
     (item,) = store.client.scan(TableName=table)["Items"]
     assert item["raw_truncated"]["BOOL"] is True
     assert item["reason_code"]["S"] == "payload_too_large"
+
+
+def test_an_id_too_long_for_a_key_is_the_inputs_fault_not_an_outage(store: DynamoStore) -> None:
+    from kollus_bridge.access.entitlement import Enrolment  # noqa: PLC0415
+    from kollus_bridge.errors import InvalidRequest  # noqa: PLC0415
+
+    long = "강의" * 60  # 120 characters, 360 bytes of UTF-8: over 1024 once percent-encoded
+    with pytest.raises(InvalidRequest, match="too long to store"):
+        store.put_enrolments([Enrolment("algo-101", long)])
+    with pytest.raises(InvalidRequest, match="too long to store"):
+        store.delete_enrolment("algo-101", long)
+    fits = "강의" * 56  # 336 bytes
+    store.put_enrolments([Enrolment("algo-101", fits)])
+    assert [enrolment.client_user_id for enrolment in store.enrolments_of(fits)] == [fits]

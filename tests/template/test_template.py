@@ -143,6 +143,7 @@ def test_routes() -> None:
         ("GET /lti/login", "ApiFunction"),
         ("POST /lti/login", "ApiFunction"),
         ("POST /lti/launch", "ApiFunction"),
+        ("GET /lti/deep-link", "ApiFunction"),
         ("POST /lti/deep-link", "ApiFunction"),
         ("PUT /v1/lti/platforms/{platform_id}", "ApiFunction"),
         ("GET /v1/lti/platforms/{platform_id}", "ApiFunction"),

@@ -18,7 +18,7 @@ from urllib.parse import quote, unquote
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from kollus_bridge.errors import RecordTooLarge, StorageUnavailable
+from kollus_bridge.errors import InvalidRequest, RecordTooLarge, StorageUnavailable
 from kollus_bridge.settings import DECIMALS
 from kollus_bridge.store.session import aws_session
 
@@ -94,10 +94,25 @@ def _is_condition_failure(error: ClientError) -> bool:
     return code == "ConditionalCheckFailedException"
 
 
+#: How DynamoDB (and DynamoDB Local) word a key over its size limit (2048 bytes for the partition
+#: key, 1024 for the sort key).
+_KEY_SIZE = ("hashkey", "range key", "primary key values must be under")
+KEY_TOO_LONG = (
+    "an id is too long to store: ids are kept percent-encoded in keys of at most 1024 bytes, so at most 341 bytes "
+    "of UTF-8 (256 ASCII characters, about 110 Korean ones)"
+)
+
+
 def _storage_error(error: Exception) -> Exception:
     if isinstance(error, ClientError):
         code = error.response.get("Error", {}).get("Code", "")
         message = error.response.get("Error", {}).get("Message", "")
+        reasons = [reason.get("Message", "") for reason in error.response.get("CancellationReasons") or []
+                   if reason.get("Code") == "ValidationError"]  # fmt: skip
+        if code in ("ValidationException", "TransactionCanceledException") and any(
+            part in text.lower() for text in (message, *reasons) for part in _KEY_SIZE
+        ):
+            return InvalidRequest(KEY_TOO_LONG)  # the input's fault: never worth a retry
         if code == "ValidationException" and "size" in message.lower():
             return RecordTooLarge("the learner's record would exceed the storage item size limit")
     return StorageUnavailable("storage is unavailable; resend later")
