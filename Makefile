@@ -119,19 +119,13 @@ typecheck: $(VENV)/.installed
 unit: $(VENV)/.installed
 	$(PY) -m pytest tests/unit tests/handler $(PYTEST_ARGS)
 
-# The unit and handler suites run on every core (pytest-xdist); the suites that start stacks, DynamoDB
-# Local or the build, and the fuzz suites (whose figures are printed after the results), in one process.
-PARALLEL := -n auto
-FUZZ := tests/handler/test_fuzz.py tests/handler/test_fuzz_doors.py
-SERIAL := $(FUZZ) tests/hostile tests/integration tests/template tests/e2e
-
-# The code must also run on Python 3.11: the unit and handler suites import and run every module there.
+# The code must also run on Python 3.11: the unit and handler suites import and run every module there,
+# on every core (pytest-xdist).
 test-py311: $(VENV311)/.installed
-	$(VENV311)/bin/python -m pytest -q $(PARALLEL) tests/unit tests/handler $(PYTEST_ARGS)
+	$(VENV311)/bin/python -m pytest -q -n auto tests/unit tests/handler $(PYTEST_ARGS)
 
 test: setup browser lint typecheck
-	$(PY) -m pytest $(PARALLEL) tests/unit tests/handler $(addprefix --ignore=,$(FUZZ)) $(PYTEST_ARGS)
-	TOOLS_BIN=$(abspath $(TOOLS))/bin CHECKOV_BIN=$(abspath $(CHECKOV))/bin $(PY) -m pytest $(SERIAL) $(PYTEST_ARGS)
+	TOOLS_BIN=$(abspath $(TOOLS))/bin CHECKOV_BIN=$(abspath $(CHECKOV))/bin $(PY) -m pytest $(PYTEST_ARGS)
 	$(MAKE) --no-print-directory test-py311
 
 validate: $(TOOLS)/.installed

@@ -124,11 +124,3 @@ def test_the_monthly_cost_grows_with_the_learners() -> None:
     small, large = (monthly.monthly(learners, 2.48, resources) for learners in (1_000, 100_000))
     assert large["callbacks"] == 173.6 and small["callbacks"] == 1.74  # 700 callbacks a learner at $2.48/M
     assert large["fixed"] == small["fixed"]
-
-
-def test_make_test_runs_every_suite() -> None:
-    """Each directory of tests is in one of `make test`'s runs (a new one would otherwise never run)."""
-    makefile = text(ROOT / "Makefile")
-    suites = {path.parent.name for path in (ROOT / "tests").glob("*/test_*.py")}
-    named = set(re.findall(r"tests/([a-z0-9_]+)", makefile))
-    assert suites and suites <= named
