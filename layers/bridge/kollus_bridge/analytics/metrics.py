@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .activity import LearnerActivity, SessionActivity, distinct
-from .over_time import active_days, day_of
+from .over_time import count_days
 
 #: The progress marks of the funnel (share of the grid's blocks watched).
 FUNNEL_MARKS = (25, 50, 75, 90)
@@ -200,6 +200,7 @@ def tally(learners: Iterable[LearnerActivity], grid: Grid, zone: str = "UTC") ->
     days and completions per calendar day in `zone`."""
     n, length = grid.blocks, grid.block_length
     counted = Tally(n)
+    on_it: list[LearnerActivity] = []
     for learner in distinct(learners):
         entry = on_grid(learner, grid)
         if entry is None:
@@ -207,8 +208,7 @@ def tally(learners: Iterable[LearnerActivity], grid: Grid, zone: str = "UTC") ->
             counted.excluded[reason] = counted.excluded.get(reason, 0) + 1
             continue
         counted.learners += 1
-        for day in active_days(learner, zone):
-            counted.active_days[day] = counted.active_days.get(day, 0) + 1
+        on_it.append(learner)
         furthest_watched = max(entry.watched, default=None)
         furthest_played = max(entry.played, default=None)
         for i in range(n):
@@ -232,8 +232,6 @@ def tally(learners: Iterable[LearnerActivity], grid: Grid, zone: str = "UTC") ->
         done = learner.completed_at
         if done is not None:
             counted.completed += 1
-            completed_on = day_of(done, zone)
-            counted.completed_days[completed_on] = counted.completed_days.get(completed_on, 0) + 1
             if learner.created_at is not None:
                 counted.to_complete_seconds.append((done - learner.created_at) / 1000)
             counted.to_complete_sessions.append(sum(s.started_ms <= done for s in entry.sessions))
@@ -246,6 +244,7 @@ def tally(learners: Iterable[LearnerActivity], grid: Grid, zone: str = "UTC") ->
                 row[1] += name not in seen
                 row[2] += round(session.play_time * 1000)
                 seen.add(name)
+    counted.active_days, counted.completed_days = count_days(on_it, zone)
     return counted
 
 
