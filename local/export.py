@@ -1,12 +1,13 @@
 """`make export`: the table of a running `make run`, exported as DynamoDB exports it to S3 (the same
 layout: `AWSDynamoDB/<export id>/manifest-summary.json`, `manifest-files.json` and gzipped data
-files of `{"Item": …}` lines, binary values in base64), then the export code over it into
-`exports/<dataset>/…parquet`; `make sql Q=reports/<report>.sql` runs a report over those datasets.
+files of `{"Item": …}` lines, binary values in base64), then the exports function's code over it (the
+same routing and per-partition jobs, the queue replaced by a loop) into
+`exports/datasets/<dataset>/…parquet`; `make sql Q=reports/<report>.sql` runs a report over them.
 
 DynamoDB Local cannot export, so this reads the table with a scan. It finds the stack from the port
 `make run` was started with (`PORT`, default 3000: the stack records its table and DynamoDB Local's
-endpoint in `.run/stack-<PORT>.json`). `EXPORT_PSEUDONYMISE_KEY` set: learner ids are replaced by
-their keyed hash.
+endpoint in `.run/stack-<PORT>.json`). `EXPORT_PSEUDONYMISE=true` with `EXPORT_PSEUDONYMISE_KEY`:
+learner ids are replaced by their keyed hash.
 """
 
 from __future__ import annotations
@@ -23,16 +24,19 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from kollus_bridge.exports.reports import run
-from kollus_bridge.runtime.exports import build as build_datasets
-from kollus_bridge.runtime.exports import read_export
-from kollus_bridge.settings import settings_from
+from kollus_bridge.auth import pseudonymise_key
+from kollus_bridge.exports.parquet import query
+from kollus_bridge.exports.reports import prelude, run, trino
+from kollus_bridge.runtime.exports import Job, apply, process_export
+from kollus_bridge.settings import Settings, SettingsError, settings_from
 
 from .dynamodb_local import local_client
 from .stack import LOCAL_DEFAULTS
 from .template import ROOT
 
-EXPORTS = ROOT / "exports"
+#: Where `make export` writes (the bucket's stand-in) and `make sql` reads; `EXPORT_DIR` moves it.
+EXPORTS = Path(os.environ.get("EXPORT_DIR") or ROOT / "exports")
+DATASETS = EXPORTS / "datasets"
 RUN = ROOT / ".run"
 #: Items to a data file.
 FILE_ITEMS = 10_000
@@ -51,15 +55,17 @@ def to_export(value: Any) -> Any:
     return value
 
 
-def _write(root: Path, export_id: str, kind: str, lines: Iterable[Mapping[str, Any]]) -> Path:
-    """An export's files, `FILE_ITEMS` lines to a data file, written as the lines come."""
-    directory = root / "AWSDynamoDB" / export_id
+def _write(root: Path, export_id: str, kind: str, lines: Iterable[Mapping[str, Any]], prefix: str = "") -> Path:
+    """An export's files, `FILE_ITEMS` lines to a data file, written as the lines come, under `prefix`
+    (the S3 prefix the export was asked for) in `root` (the bucket)."""
+    base = f"{prefix}/AWSDynamoDB/{export_id}" if prefix else f"AWSDynamoDB/{export_id}"
+    directory = root / base
     (directory / "data").mkdir(parents=True, exist_ok=True)
     listed: list[dict[str, Any]] = []
     chunk: list[Mapping[str, Any]] = []
 
     def flush() -> None:
-        key = f"AWSDynamoDB/{export_id}/data/{len(listed):05d}-{uuid.uuid4().hex[:8]}.json.gz"
+        key = f"{base}/data/{len(listed):05d}-{uuid.uuid4().hex[:8]}.json.gz"
         data = gzip.compress("".join(json.dumps(line, separators=(",", ":")) + "\n" for line in chunk).encode())
         (root / key).write_bytes(data)
         md5 = base64.b64encode(hashlib.md5(data, usedforsecurity=False).digest()).decode()
@@ -80,9 +86,9 @@ def _write(root: Path, export_id: str, kind: str, lines: Iterable[Mapping[str, A
     return directory
 
 
-def write_full_export(items: Iterable[Mapping[str, Any]], root: Path, export_id: str) -> Path:
+def write_full_export(items: Iterable[Mapping[str, Any]], root: Path, export_id: str, prefix: str = "") -> Path:
     """A full export of `items` (as a client returns them); its directory."""
-    return _write(root, export_id, "FULL_EXPORT", ({"Item": to_export(item)} for item in items))
+    return _write(root, export_id, "FULL_EXPORT", ({"Item": to_export(item)} for item in items), prefix)
 
 
 def write_incremental_export(changes: Sequence[Mapping[str, Any]], root: Path, export_id: str) -> Path:
@@ -95,6 +101,39 @@ def write_incremental_export(changes: Sequence[Mapping[str, Any]], root: Path, e
             line["NewImage"] = to_export(change["new"])
         lines.append(line)
     return _write(root, export_id, "INCREMENTAL_EXPORT", lines)
+
+
+class DirectoryBucket:
+    """`runtime.exports.Bucket` over a directory: a key is a path under it."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def get(self, key: str) -> bytes | None:
+        path = self.root / key
+        return path.read_bytes() if path.is_file() else None
+
+    def put(self, key: str, data: bytes) -> None:
+        path = self.root / key
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+
+    def delete(self, key: str) -> None:
+        (self.root / key).unlink(missing_ok=True)
+
+    def keys(self, prefix: str) -> list[str]:
+        return sorted(str(path.relative_to(self.root)) for path in self.root.glob(prefix + "**/*") if path.is_file())
+
+
+def export_datasets(bucket: DirectoryBucket, summary_key: str, settings: Settings) -> list[Job]:
+    """The exports function's work on one export, its queue's jobs applied in turn; the jobs."""
+    key = pseudonymise_key(settings)
+
+    def send(jobs: Sequence[Job]) -> None:
+        for job in jobs:
+            apply(bucket, job, settings, key)
+
+    return process_export(bucket, summary_key, settings, send, key)
 
 
 def scan(client: Any, table: str) -> list[dict[str, Any]]:
@@ -118,16 +157,18 @@ def export_main() -> int:
     except RuntimeError as error:
         print(f"make export: {error}", file=sys.stderr)
         return 1
-    client = local_client(stack["dynamodb"])
-    items = scan(client, stack["table"])
-    export = write_full_export(items, EXPORTS / "raw", time.strftime("%Y%m%dT%H%M%S") + "-local")
-    key = os.environ.get("EXPORT_PSEUDONYMISE_KEY")
-    # The stack's own settings: its local defaults under the environment `make run` was given.
-    settings = settings_from({**LOCAL_DEFAULTS, **os.environ, "TABLE_NAME": stack["table"]})
-    written = build_datasets(read_export(EXPORTS / "raw", export), settings, EXPORTS, key.encode() if key else None)
-    print(f"exported {len(items)} items of {stack['table']} to {export.relative_to(ROOT)}")
-    for name, count in written.items():
-        print(f"  exports/{name}: {count} rows")
+    try:  # the stack's own settings: its local defaults under the environment `make run` was given
+        settings = settings_from({**LOCAL_DEFAULTS, **os.environ, "TABLE_NAME": stack["table"]})
+    except SettingsError as error:
+        print(f"make export: {error}", file=sys.stderr)
+        return 1
+    items = scan(local_client(stack["dynamodb"]), stack["table"])
+    export = write_full_export(items, EXPORTS, time.strftime("%Y%m%dT%H%M%S") + "-local")
+    jobs = export_datasets(DirectoryBucket(EXPORTS), f"{export.relative_to(EXPORTS)}/manifest-summary.json", settings)
+    print(f"exported {len(items)} items of {stack['table']} to {export}: {len(jobs)} contents")
+    for name in sorted(path.name for path in DATASETS.iterdir() if path.is_dir()):
+        rows = query(DATASETS, f"SELECT count(*) FROM {name}")[1][0][0]  # noqa: S608 (a dataset's directory)
+        print(f"  {DATASETS / name}: {rows} rows")
     return 0
 
 
@@ -147,14 +188,30 @@ def sql_main(report: str) -> int:
         known = ", ".join(sorted(str(found.relative_to(ROOT)) for found in (ROOT / "reports").glob("*.sql")))
         print(f"make sql: no report {report!r}; the reports are {known}", file=sys.stderr)
         return 1
-    if not any(EXPORTS.glob("*/**/*.parquet")):
-        print("make sql: no datasets in exports/: run `make export` first", file=sys.stderr)
+    if not any(DATASETS.glob("*/**/*.parquet")):
+        print("make sql: no datasets in exports/datasets/: run `make export` first", file=sys.stderr)
         return 1
-    columns, rows = run(ROOT / "reports", path, EXPORTS)
+    columns, rows = run(ROOT / "reports", path, DATASETS)
     print(table_text(columns, rows))
     print(f"({len(rows)} rows)")
     return 0
 
 
+def athena_main(report: str) -> int:
+    """A report and the views it uses, as Athena (Trino) runs them, one statement after another."""
+    path = Path(report)
+    if not path.is_file():
+        print(f"make athena: no report {report!r}", file=sys.stderr)
+        return 1
+    statements = [*prelude(ROOT / "reports"), path.read_text(encoding="utf-8")]
+    print(";\n\n".join(trino(statement) for statement in statements) + ";")
+    return 0
+
+
 if __name__ == "__main__":
-    sys.exit(sql_main(sys.argv[2]) if sys.argv[1:2] == ["sql"] and len(sys.argv) > 2 else export_main())
+    commands = {"sql": sql_main, "athena": athena_main}
+    if sys.argv[1:2] and sys.argv[1] in commands:
+        if len(sys.argv) < 3:
+            sys.exit(f"name a report: make {sys.argv[1]} Q=reports/completion_by_course.sql")
+        sys.exit(commands[sys.argv[1]](sys.argv[2]))
+    sys.exit(export_main())

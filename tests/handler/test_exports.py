@@ -4,19 +4,32 @@ out of order), every data file checked against its manifest's checksum."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import random
+import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 from kollus_bridge.errors import InvalidRequest
-from kollus_bridge.exports.datasets import as_dicts, rows
-from kollus_bridge.runtime.exports import build, learning, read_export
-from kollus_bridge.store.export_files import key_of
+from kollus_bridge.exports.datasets import SCHEMAS
+from kollus_bridge.exports.parquet import query
+from kollus_bridge.runtime.exports import route, state_key
+from kollus_bridge.settings import EXPORT_DATASETS, Secret, SettingsError, settings_from
+from kollus_bridge.store.export_files import TableState, key_of
 from kollus_bridge.store.export_items import from_export
 
-from local.export import scan, to_export, write_full_export, write_incremental_export
+from local.export import (
+    DirectoryBucket,
+    export_datasets,
+    scan,
+    to_export,
+    write_full_export,
+    write_incremental_export,
+)
 from tests.handler import test_analytics
 from tests.handler.test_analytics import Bridge
 
@@ -45,6 +58,16 @@ def changes(before: list[dict[str, Any]], after: list[dict[str, Any]], start: in
     return [{**change, "at": start + index} for index, change in enumerate(found)]
 
 
+def dataset(bucket: DirectoryBucket, name: str) -> dict[str, dict[str, Any]]:
+    """A dataset's rows by learner, read back from its Parquet files with DuckDB."""
+    names, found = query(bucket.root / "datasets", f"SELECT * FROM {name} ORDER BY client_user_id")
+    return {row[names.index("client_user_id")]: dict(zip(names, row, strict=True)) for row in found}
+
+
+def summary(export: Path, root: Path) -> str:
+    return f"{export.relative_to(root)}/manifest-summary.json"
+
+
 def test_a_full_export_and_incremental_ones_make_the_tables_datasets(bridge: Bridge, tmp_path: Path) -> None:
     course(bridge)
     bridge.watch("ann", {0: 60, 1: 60}, uservalues={"uservalue0": "c-7"})
@@ -52,30 +75,79 @@ def test_a_full_export_and_incremental_ones_make_the_tables_datasets(bridge: Bri
     first = scan(bridge.client, bridge.table)
     full = write_full_export(first, tmp_path, "01-full")
     settings = bridge.functions["ApiFunction"].settings
-    state = read_export(tmp_path, full)
-    assert state.items == {key_of(item): to_export(item) for item in first}
+    bucket = DirectoryBucket(tmp_path)
+    jobs = export_datasets(bucket, summary(full, tmp_path), settings)
+    assert [job.partition for job in jobs] == ["lecture-1"]
+    assert dataset(bucket, "learner_content")["bob"]["course_ids"] == ["algo"]
+    assert set(dataset(bucket, "enrollment")) == {"ann", "bob"}
 
     bridge.watch("ann", {0: 60, 1: 60, 2: 60, 3: 60}, start_at=5)  # a second session: completes
     path = "/v1/courses/algo/enrollments/bob"
     assert bridge.send("DELETE", path, "/v1/courses/{course_id}/enrollments/{client_user_id}", None,
                        course_id="algo", client_user_id="bob") == 200  # fmt: skip
     second = scan(bridge.client, bridge.table)
-    listed = changes(first, second, start=2_000_000)
-    stale = [{**change, "at": 1_000_000, "new": None} for change in listed]  # older than every change: ignored
+    start = int((time.time() + 60) * 1_000_000)  # after the full export's time
+    listed = changes(first, second, start=start)
+    stale = [{**change, "at": start - 120_000_000, "new": None} for change in listed]  # before the full: ignored
     shuffled = listed + stale
     random.Random(3).shuffle(shuffled)
-    state = read_export(tmp_path, write_incremental_export(shuffled, tmp_path, "02-incremental"), state)
-    assert state.items == {key_of(item): to_export(item) for item in second}
+    export_datasets(bucket, summary(write_incremental_export(shuffled, tmp_path, "02-incremental"), tmp_path), settings)
+    assert TableState.load(bucket.get(state_key("lecture-1"))).items == {
+        key_of(item): to_export(item) for item in second if key_of(item)[1].startswith(("P#", "S#"))
+    }
 
-    out = tmp_path / "datasets"
-    written = build(state, settings, out)
-    assert written["learner_content"] == 2 and written["session"] == 3 and written["enrollment"] == 1
-    table = rows(learning(state, settings))["learner_content"]
-    found = {row["client_user_id"]: row for row in as_dicts("learner_content", table)}
+    found = dataset(bucket, "learner_content")
     assert found["ann"]["watched"] == [0, 1, 2, 3] and found["ann"]["completed_at"] is not None
     assert found["ann"]["uservalues"] == {"uservalue0": "c-7"} and found["ann"]["course_ids"] == ["algo"]
     assert found["bob"]["watched"] == [0] and found["bob"]["course_ids"] == []  # bob left the course
-    assert sorted(path.name for path in (out / "learner_content").iterdir()) == ["media_content_key=lecture-1"]
+    assert found["ann"]["media_content_key"] == "lecture-1"  # from the partition's directory
+    assert set(dataset(bucket, "enrollment")) == {"ann"}
+    assert len(query(bucket.root / "datasets", "SELECT * FROM session")[1]) == 3
+    assert sorted(path.name for path in (tmp_path / "datasets" / "learner_content").iterdir()) == [
+        "media_content_key=lecture-1"
+    ]
+
+
+def test_exports_applied_in_any_order_agree(bridge: Bridge, tmp_path: Path) -> None:
+    """An hourly export applied before the daily one taken earlier changes nothing of the result; a
+    content no longer in a full export has its partition emptied."""
+    course(bridge)
+    bridge.watch("ann", {0: 60})
+    first = scan(bridge.client, bridge.table)
+    full = write_full_export(first, tmp_path, "01-full")
+    bridge.watch("ann", {0: 60, 1: 60}, start_at=5)
+    later = int((time.time() + 60) * 1_000_000)
+    incremental = write_incremental_export(changes(first, scan(bridge.client, bridge.table), later), tmp_path, "02-inc")
+    settings = bridge.functions["ApiFunction"].settings
+    bucket = DirectoryBucket(tmp_path)
+    export_datasets(bucket, summary(incremental, tmp_path), settings)
+    export_datasets(bucket, summary(full, tmp_path), settings)
+    assert dataset(bucket, "learner_content")["ann"]["watched"] == [0, 1]
+
+    empty = write_full_export([], tmp_path, "03-full")
+    (empty / "manifest-summary.json").write_text(json.dumps({"exportType": "FULL_EXPORT",
+                                                              "exportTime": "2099-01-01T00:00:00Z"}))  # fmt: skip
+    export_datasets(bucket, summary(empty, tmp_path), settings)
+    assert not list((tmp_path / "datasets").rglob("media_content_key=*/*.parquet"))
+    assert bucket.get(state_key("lecture-1")) is None
+
+
+def test_a_change_of_enrolments_alone_recomputes_the_contents_of_the_course(bridge: Bridge, tmp_path: Path) -> None:
+    course(bridge)
+    bridge.watch("ann", {0: 60})
+    first = scan(bridge.client, bridge.table)
+    settings = bridge.functions["ApiFunction"].settings
+    bucket = DirectoryBucket(tmp_path)
+    export_datasets(bucket, summary(write_full_export(first, tmp_path, "01-full"), tmp_path), settings)
+    assert dataset(bucket, "learner_content")["ann"]["course_ids"] == ["algo"]
+    path = "/v1/courses/algo/enrollments/ann"
+    assert bridge.send("DELETE", path, "/v1/courses/{course_id}/enrollments/{client_user_id}", None,
+                       course_id="algo", client_user_id="ann") == 200  # fmt: skip
+    listed = changes(first, scan(bridge.client, bridge.table), int((time.time() + 60) * 1_000_000))
+    assert listed and not [change for change in listed if change["keys"]["sk"]["S"].startswith(("P#", "S#"))]
+    jobs = export_datasets(bucket, summary(write_incremental_export(listed, tmp_path, "02-inc"), tmp_path), settings)
+    assert [(job.partition, job.export) for job in jobs] == [("lecture-1", None)]  # recomputed as it stands
+    assert dataset(bucket, "learner_content")["ann"]["course_ids"] == []
 
 
 def test_a_data_file_that_is_not_the_manifests_is_refused(bridge: Bridge, tmp_path: Path) -> None:
@@ -85,15 +157,51 @@ def test_a_data_file_that_is_not_the_manifests_is_refused(bridge: Bridge, tmp_pa
     data = tmp_path / listed["dataFileS3Key"]
     data.write_bytes(data.read_bytes()[:-4] + b"\0\0\0\0")
     with pytest.raises(InvalidRequest, match="md5"):
-        read_export(tmp_path, export)
+        route(DirectoryBucket(tmp_path), summary(export, tmp_path))
+    assert not DirectoryBucket(tmp_path).keys("staging/")  # nothing staged from a file that failed its check
 
 
-def test_an_incremental_export_needs_the_state_it_applies_to(tmp_path: Path) -> None:
-    export = write_incremental_export([], tmp_path, "02-incremental")
-    with pytest.raises(ValueError, match="on top of a full one"):
-        read_export(tmp_path, export)
+def test_pseudonymised_datasets_join_on_the_same_hash(bridge: Bridge, tmp_path: Path) -> None:
+    course(bridge)
+    bridge.watch("ann", {0: 60})
+    export = write_full_export(scan(bridge.client, bridge.table), tmp_path, "01-full")
+    settings = replace(bridge.functions["ApiFunction"].settings, export_pseudonymise=True,
+                       export_pseudonymise_key=Secret("research-2026"))  # fmt: skip
+    bucket = DirectoryBucket(tmp_path)
+    export_datasets(bucket, summary(export, tmp_path), settings)
+    hashed = hmac.new(b"research-2026", b"ann", hashlib.sha256).hexdigest()
+    assert set(dataset(bucket, "learner_content")) == {hashed}
+    assert hashed in dataset(bucket, "enrollment") and "ann" not in dataset(bucket, "enrollment")
 
 
 def test_binary_values_round_trip_through_an_exports_base64() -> None:
     item = {"pk": {"S": "L#a"}, "sk": {"S": "S#m#k"}, "raw_body": {"B": b"\x00\xffbody"}, "n": {"L": [{"B": b"x"}]}}
     assert from_export(json.loads(json.dumps(to_export(item)))) == item
+
+
+def test_only_the_datasets_asked_for_are_written_and_the_others_removed(bridge: Bridge, tmp_path: Path) -> None:
+    course(bridge)
+    bridge.watch("ann", {0: 60}, uservalues={"uservalue0": "c-7"})
+    export = write_full_export(scan(bridge.client, bridge.table), tmp_path, "01-full")
+    settings = bridge.functions["ApiFunction"].settings
+    bucket = DirectoryBucket(tmp_path)
+    export_datasets(bucket, summary(export, tmp_path), settings)
+    assert sorted(path.name for path in (tmp_path / "datasets").iterdir()) == sorted(SCHEMAS)
+    fewer = replace(settings, export_datasets=("learner_content", "course"))
+    export_datasets(bucket, summary(export, tmp_path), fewer)
+    kept = {path.relative_to(tmp_path / "datasets").parts[0] for path in (tmp_path / "datasets").rglob("*.parquet")}
+    assert kept == {"learner_content", "course"}
+
+
+def test_the_settings_name_every_dataset_and_refuse_others() -> None:
+    assert set(EXPORT_DATASETS) == set(SCHEMAS)
+    environment = {
+        "TABLE_NAME": "t",
+        "KOLLUS_CALLBACK_TOKEN": "c",
+        "API_TOKEN": "a",
+        "EXPORT_DATASETS": "session,grades",
+    }
+    with pytest.raises(SettingsError, match="EXPORT_DATASETS: unknown datasets grades"):
+        settings_from(environment)
+    with pytest.raises(SettingsError, match="EXPORT_PSEUDONYMISE_KEY"):
+        settings_from({**environment, "EXPORT_DATASETS": "", "EXPORT_PSEUDONYMISE": "true"})

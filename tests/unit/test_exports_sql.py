@@ -130,6 +130,25 @@ def test_reach_by_length_sets_each_lecture_beside_its_band(data: Path) -> None:
     assert next(iter(found)) == max(found, key=lambda key: found[key]["below_band"])  # the furthest below first
 
 
+def test_speed_by_block_spreads_each_sessions_wall_time_over_its_blocks(data: Path) -> None:
+    found = {(row["media_content_key"], row["block"]): row for row in report(data, "speed_by_block")}
+    expected: dict[tuple[str, int], list[float]] = {}
+    for key, learner in cohort():
+        for session in learner.sessions:
+            if session.block_count != dict((name, blocks) for name, blocks, _ in CONTENTS)[key]:
+                continue  # another grid than the content's
+            speed = session.play_time / session.run_time
+            for block, seconds in session.block_seconds.items():
+                figures = expected.setdefault((key, block), [0, 0.0, 0.0])
+                figures[0] += 1
+                figures[1] += seconds
+                figures[2] += seconds / speed
+    assert set(found) == set(expected)
+    for place, (sessions, content, wall) in expected.items():
+        assert found[place]["sessions"] == sessions and found[place]["content_seconds"] == pytest.approx(content)
+        assert found[place]["speed"] == pytest.approx(round(content / wall, 2), abs=0.0051)
+
+
 def test_completion_by_course_counts_enrolled_learners_only(data: Path) -> None:
     (row,) = report(data, "completion_by_course")
     learners = [(key, learner) for key, learner in cohort() if int(learner.client_user_id[-2:]) < 20]

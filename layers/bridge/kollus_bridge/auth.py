@@ -87,6 +87,20 @@ def view_link_keys(settings: Settings) -> list[str]:
     )
 
 
+def pseudonymise_key(settings: Settings) -> bytes | None:
+    """The key learner ids in the exported datasets are hashed with, if they are to be (the first, in
+    rotation: a new key makes new pseudonyms, so rotate it only between research uses)."""
+    if not settings.export_pseudonymise:
+        return None
+    keys = _required(
+        settings.export_pseudonymise_key,
+        settings.export_pseudonymise_key_arn,
+        "EXPORT_PSEUDONYMISE_KEY (local) or EXPORT_PSEUDONYMISE_KEY_ARN (AWS)",
+        settings.secret_cache_seconds,
+    )
+    return keys[0].encode("utf-8")
+
+
 def kollus_keys(settings: Settings) -> tuple[str, str]:
     """The Kollus security key (signs JWTs) and custom key (`X-Kollus-UserKey`)."""
     age = settings.secret_cache_seconds

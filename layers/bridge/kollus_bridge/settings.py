@@ -78,6 +78,18 @@ def _field_names(text: str) -> Mapping[str, str]:
     return MappingProxyType(value)
 
 
+#: The exported datasets (docs/exports.md), every one by default.
+EXPORT_DATASETS = ("learner_content", "session", "uservalue", "content", "enrollment", "course")
+
+
+def _datasets(text: str) -> tuple[str, ...]:
+    named = tuple(_split_tokens(text))
+    unknown = [name for name in named if name not in EXPORT_DATASETS]
+    if unknown:
+        raise ValueError(f"unknown datasets {', '.join(unknown)}; the datasets are {', '.join(EXPORT_DATASETS)}")
+    return named
+
+
 @dataclass(frozen=True, kw_only=True)
 class Settings:
     """The service's configuration. Field names are the environment variable names, lowercased.
@@ -252,6 +264,18 @@ class Settings:
     view_frame_ancestors: str = setting(_text(pattern=r"^[^;,\x00-\x1f]+$"), "'none'")
     #: The time zone the pages give times in (IANA name).
     display_timezone: str = setting(_time_zone, "Asia/Seoul")
+    #: The bucket the table is exported into and the datasets are written to (docs/exports.md).
+    export_bucket: str | None = setting(_text(3, 63), None)
+    #: The FIFO queue of dataset partitions to apply.
+    export_queue_url: str | None = setting(_text(max_length=2048), None)
+    #: The table's ARN, which its exports name.
+    export_table_arn: str | None = setting(_text(), None)
+    #: The datasets written (comma-separated); the others are not written, and removed when next applied.
+    export_datasets: tuple[str, ...] = setting(_datasets, EXPORT_DATASETS)
+    #: Learner ids in the datasets replaced by their keyed hash (HMAC-SHA256) under the key below.
+    export_pseudonymise: bool = setting(_flag, False)
+    export_pseudonymise_key: Secret | None = setting(_secret, None)
+    export_pseudonymise_key_arn: str | None = setting(_text(), None)
 
     @property
     def kollus_api_configured(self) -> bool:
@@ -337,6 +361,13 @@ def settings_from(environ: Mapping[str, str]) -> Settings:
             problems.append("XAPI_ACTOR_HOMEPAGE: required with XAPI_LRS_URL (the actors' account homePage)")
         if (values.get("xapi_lrs_auth") is None) == (values.get("xapi_lrs_auth_arn") is None):
             problems.append("set exactly one of XAPI_LRS_AUTH (local) or XAPI_LRS_AUTH_ARN (AWS) with XAPI_LRS_URL")
+    if values.get("export_pseudonymise") and (values.get("export_pseudonymise_key") is None) == (
+        values.get("export_pseudonymise_key_arn") is None
+    ):
+        problems.append(
+            "set exactly one of EXPORT_PSEUDONYMISE_KEY (local) or EXPORT_PSEUDONYMISE_KEY_ARN (AWS) with "
+            "EXPORT_PSEUDONYMISE"
+        )
     if problems:
         raise SettingsError(f"invalid configuration: {'; '.join(problems)}")
     return Settings(**values)

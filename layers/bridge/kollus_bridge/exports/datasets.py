@@ -82,28 +82,32 @@ class Learning:
     enrolments: Sequence[Enrolment] = ()
 
 
-def _courses_of(courses: Iterable[Course], enrolments: Iterable[Enrolment]) -> dict[tuple[str, str], list[str]]:
-    """(learner, content) -> the courses the learner is enrolled in that hold the content."""
+def holders(courses: Iterable[Course], enrolments: Iterable[Enrolment]) -> dict[str, dict[str, list[str]]]:
+    """content -> learner -> the courses the learner is enrolled in that hold the content."""
     holding: dict[str, list[str]] = {}
     for course in courses:
         for key in course.media_content_keys:
             holding.setdefault(key, []).append(course.course_id)
     enrolled: dict[str, set[str]] = {}
     for enrolment in enrolments:
-        enrolled.setdefault(enrolment.client_user_id, set()).add(enrolment.course_id)
-    return {
-        (learner, key): sorted(course for course in held if course in mine)
-        for learner, mine in enrolled.items()
-        for key, held in holding.items()
-    }
+        enrolled.setdefault(enrolment.course_id, set()).add(enrolment.client_user_id)
+    found: dict[str, dict[str, list[str]]] = {}
+    for key, held in holding.items():
+        for course_id in sorted(held):
+            for learner in enrolled.get(course_id, ()):
+                found.setdefault(key, {}).setdefault(learner, []).append(course_id)
+    return found
 
 
-def rows(learning: Learning, pseudonymise_key: bytes | None = None) -> dict[str, list[tuple[Any, ...]]]:
-    """Every dataset's rows, in its schema's column order."""
-    learner_id = pseudonymiser(pseudonymise_key)
-    courses_of = _courses_of(learning.courses, learning.enrolments)
-    found: dict[str, list[tuple[Any, ...]]] = {name: [] for name in SCHEMAS}
-    for key, learner in learning.learners:
+def learner_rows(
+    learners: Iterable[tuple[str, LearnerActivity]],
+    holding: Mapping[str, Mapping[str, Sequence[str]]],
+    learner_id: Callable[[str], str],
+) -> dict[str, list[tuple[Any, ...]]]:
+    """The partitioned datasets' rows (`learner_content`, `uservalue`, `session`) of `learners`, each
+    with its content's key; `holding` as `holders` gives it."""
+    found: dict[str, list[tuple[Any, ...]]] = {name: [] for name in PARTITIONED}
+    for key, learner in learners:
         grid = choose_grid([learner], None, None)
         blocks = grid.blocks if grid else None
         watched = sorted(learner.watched.get(blocks, frozenset())) if blocks else []
@@ -111,7 +115,7 @@ def rows(learning: Learning, pseudonymise_key: bytes | None = None) -> dict[str,
         found["learner_content"].append((
             key, blocks, learner_id(learner.client_user_id), watched, row["progress"], at(learner.completed_at),
             at(learner.created_at), at(learner.updated_at), len(learner.sessions), dict(learner.uservalues),
-            courses_of.get((learner.client_user_id, key), []),
+            list(holding.get(key, {}).get(learner.client_user_id, [])),
         ))  # fmt: skip
         found["uservalue"] += [(key, learner_id(learner.client_user_id), name, value)
                                for name, value in sorted(learner.uservalues.items())]  # fmt: skip
@@ -122,21 +126,42 @@ def rows(learning: Learning, pseudonymise_key: bytes | None = None) -> dict[str,
                 session.device, session.player_kind, sorted(session.block_seconds), seconds, session.last_play_at,
                 session.play_time, session.run_time, session.suspicious,
             ))  # fmt: skip
-    for entry in learning.entries:
+    return found
+
+
+def catalog_rows(
+    entries: Iterable[Entry],
+    courses: Iterable[Course],
+    enrolments: Iterable[Enrolment],
+    learner_id: Callable[[str], str],
+) -> dict[str, list[tuple[Any, ...]]]:
+    """The catalog's datasets' rows: `content`, `enrollment`, `course`."""
+    found: dict[str, list[tuple[Any, ...]]] = {"content": [], "enrollment": [], "course": []}
+    for entry in entries:
         requested = entry.requested_channel
         channel = requested if requested in entry.channels else min(entry.channels, default=None)
         found["content"].append((
             entry.media_content_key, entry.upload_file_key, entry.title, entry.duration, channel,
             entry.public_status.value, at(entry.created_at),
         ))  # fmt: skip
-    for enrolment in learning.enrolments:
+    for enrolment in enrolments:
         found["enrollment"].append((
             enrolment.course_id, learner_id(enrolment.client_user_id), at(enrolment.starts_at),
             at(enrolment.ends_at), enrolment.source,
         ))  # fmt: skip
-    for course in learning.courses:
+    for course in courses:
         found["course"].append((course.course_id, course.title, list(course.media_content_keys)))
     return found
+
+
+def rows(learning: Learning, pseudonymise_key: bytes | None = None) -> dict[str, list[tuple[Any, ...]]]:
+    """Every dataset's rows, in its schema's column order."""
+    learner_id = pseudonymiser(pseudonymise_key)
+    holding = holders(learning.courses, learning.enrolments)
+    return {
+        **learner_rows(learning.learners, holding, learner_id),
+        **catalog_rows(learning.entries, learning.courses, learning.enrolments, learner_id),
+    }
 
 
 def columns(name: str) -> list[str]:

@@ -1,6 +1,7 @@
 """Writing the datasets as Parquet, and reading them back with SQL, through DuckDB (in-process, no
-server). `learner_content`, `session` and `uservalue` go in one directory per content (`media_content_key=…`,
-Hive-style, which Athena's partition projection and DuckDB's `hive_partitioning` both read)."""
+server). `learner_content`, `session` and `uservalue` go in one directory per content
+(`media_content_key=…`, so that a content's files are rewritten alone); every file holds all its
+dataset's columns, so a reader needs no partition scheme (Athena's tables read the dataset's prefix)."""
 
 from __future__ import annotations
 
@@ -35,16 +36,30 @@ def _staged(name: str, rows: Sequence[Sequence[Any]], directory: Path) -> Path:
     return path
 
 
+def _load(connection: duckdb.DuckDBPyConnection, name: str, rows: Sequence[Sequence[Any]], staging: Path) -> None:
+    types = "{" + ", ".join(f"'{column}': '{kind}'" for column, kind in SCHEMAS[name]) + "}"
+    read = f"read_json({_quoted(_staged(name, rows, staging))}, format = 'newline_delimited', columns = {types})"
+    connection.execute(f"CREATE TABLE {name} AS SELECT * FROM {read}")  # noqa: S608 (names, types: SCHEMAS)
+
+
+def parquet_files(tables: Mapping[str, Sequence[Sequence[Any]]]) -> dict[str, bytes]:
+    """Each dataset's rows as one Parquet file."""
+    files = {}
+    with duckdb.connect() as connection, tempfile.TemporaryDirectory() as staging:
+        for name, rows in tables.items():
+            _load(connection, name, rows, Path(staging))
+            target = Path(staging) / f"{name}.parquet"
+            connection.execute(f"COPY {name} TO {_quoted(target)} (FORMAT PARQUET)")
+            files[name] = target.read_bytes()
+    return files
+
+
 def write_datasets(tables: Mapping[str, Sequence[Sequence[Any]]], root: Path) -> dict[str, int]:
     """Each dataset under `root/<dataset>/`, replacing what was there; rows written per dataset."""
     written = {}
     with duckdb.connect() as connection, tempfile.TemporaryDirectory() as staging:
         for name, rows in tables.items():
-            schema = SCHEMAS[name]
-            types = "{" + ", ".join(f"'{column}': '{kind}'" for column, kind in schema) + "}"
-            source = _quoted(_staged(name, rows, Path(staging)))
-            read = f"read_json({source}, format = 'newline_delimited', columns = {types})"
-            connection.execute(f"CREATE TABLE {name} AS SELECT * FROM {read}")  # noqa: S608 (names, types: SCHEMAS)
+            _load(connection, name, rows, Path(staging))
             target = root / name
             if target.exists():
                 shutil.rmtree(target)
@@ -52,7 +67,7 @@ def write_datasets(tables: Mapping[str, Sequence[Sequence[Any]]], root: Path) ->
             if name in PARTITIONED and rows:
                 connection.execute(
                     f"COPY {name} TO {_quoted(target)} (FORMAT PARQUET, PARTITION_BY (media_content_key), "
-                    "OVERWRITE_OR_IGNORE)"
+                    "WRITE_PARTITION_COLUMNS true, OVERWRITE_OR_IGNORE)"
                 )
             else:
                 connection.execute(f"COPY {name} TO {_quoted(target / 'data.parquet')} (FORMAT PARQUET)")
@@ -68,8 +83,7 @@ def views(connection: duckdb.DuckDBPyConnection, root: Path) -> None:
             columns = ", ".join(f"CAST(NULL AS {kind}) AS {column}" for column, kind in SCHEMAS[name])
             connection.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT {columns} WHERE false")
             continue
-        hive = "true" if name in PARTITIONED else "false"
-        view = f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet({files}, hive_partitioning = {hive})"  # noqa: S608 (a name from SCHEMAS, a quoted path)
+        view = f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet({files}, hive_partitioning = false)"  # noqa: S608 (a name from SCHEMAS, a quoted path)
         connection.execute(view)
 
 

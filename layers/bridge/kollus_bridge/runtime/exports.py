@@ -1,54 +1,235 @@
-"""From DynamoDB exports to Parquet datasets: read an export (a full one, or incremental ones on top
-of the state so far), decode the learning data with the code the analytics use, write the datasets.
+"""From DynamoDB exports to Parquet datasets, one partition at a time.
 
-An export is a directory as S3 holds it under the export's prefix: `manifest-summary.json`
-(`exportType` FULL_EXPORT or INCREMENTAL_EXPORT) and `manifest-files.json`, whose `dataFileS3Key`s are
-relative to the bucket's root (`root` here)."""
+An export arrives as DynamoDB writes it into the bucket (`AWSDynamoDB/<id>/manifest-summary.json`,
+`manifest-files.json`, gzipped data files). `route` checks each data file against the manifest's
+checksum and sorts its lines by partition (a content, or the catalog) into `staging/<id>/<partition>`;
+`apply` then brings one partition's state (`state/<partition>`, every item with its write time) up to
+date with the staged lines and rewrites that partition's Parquet files under `datasets/`. Partitions
+are independent, so they are applied in parallel (one at a time each: the queue groups by partition);
+a full export replaces what each partition held, an incremental one applies by key and write time, so
+exports may be applied in any order. The catalog's partition is applied first: a content's rows name
+the courses of the learners enrolled in them (`holding/<content>`), and a content whose courses or
+enrolments changed is recomputed even if none of its own items did.
+"""
 
 from __future__ import annotations
 
+import gzip
 import json
+import tempfile
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import quote, unquote
 
 from kollus_bridge.analytics.compute import learner_activity
-from kollus_bridge.exports.datasets import Learning, rows
-from kollus_bridge.exports.parquet import write_datasets
+from kollus_bridge.exports.datasets import PARTITIONED, catalog_rows, holders, learner_rows, pseudonymiser
+from kollus_bridge.exports.parquet import parquet_files
 from kollus_bridge.settings import Settings
-from kollus_bridge.store.export_files import TableState, data_files, lines_of
-from kollus_bridge.store.export_items import classify
+from kollus_bridge.store.export_files import TableState, data_files, key_of, lines_of
+from kollus_bridge.store.export_items import CATALOG_PARTITION, classify, partition_of
 
 FULL, INCREMENTAL = "FULL_EXPORT", "INCREMENTAL_EXPORT"
+SUMMARY = "manifest-summary.json"
 
 
-def read_export(root: Path, export: Path, state: TableState | None = None) -> TableState:
-    """The table's state after `export` (a full export starts afresh; an incremental one applies to
-    `state`), every data file checked against the manifest's checksum."""
-    summary = json.loads((export / "manifest-summary.json").read_text(encoding="utf-8"))
+class Bucket(Protocol):
+    """Where exports, state and datasets are kept (S3 in AWS, a directory locally)."""
+
+    def get(self, key: str) -> bytes | None: ...
+    def put(self, key: str, data: bytes) -> None: ...
+    def delete(self, key: str) -> None: ...
+    def keys(self, prefix: str) -> list[str]: ...
+
+
+@dataclass(frozen=True)
+class Job:
+    """One partition of one export to apply (`export` None: recompute the partition as it stands)."""
+
+    partition: str
+    export: str | None = None
+    kind: str = INCREMENTAL
+    at: int = 0  # a full export's time, in microseconds
+
+    def to_json(self) -> dict[str, Any]:
+        return {"partition": self.partition, "export": self.export, "kind": self.kind, "at": self.at}
+
+    @classmethod
+    def from_json(cls, body: Mapping[str, Any]) -> Job:
+        return cls(str(body["partition"]), body.get("export"), str(body.get("kind", INCREMENTAL)), int(body["at"]))
+
+
+def _part(partition: str) -> str:
+    return quote(partition, safe="")
+
+
+def state_key(partition: str) -> str:
+    return f"state/{_part(partition)}.json.gz"
+
+
+def staged_key(export: str, partition: str) -> str:
+    return f"staging/{export}/{_part(partition)}.json.gz"
+
+
+def holding_key(content: str) -> str:
+    return f"holding/{_part(content)}.json"
+
+
+def dataset_key(name: str, partition: str) -> str:
+    if name in PARTITIONED:
+        return f"datasets/{name}/media_content_key={_part(partition)}/data.parquet"
+    return f"datasets/{name}/data.parquet"
+
+
+def _micros(stamp: str) -> int:
+    return int(datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp() * 1_000_000)
+
+
+def _gzip_lines(lines: list[str]) -> bytes:
+    return gzip.compress(("\n".join(lines) + "\n").encode("utf-8"), compresslevel=5)
+
+
+def _read_lines(data: bytes | None) -> Iterator[dict[str, Any]]:
+    for line in gzip.decompress(data).decode("utf-8").splitlines() if data else ():
+        if line:
+            yield json.loads(line)
+
+
+class _Staging:
+    """Lines sorted by partition into gzip files on local disk (Lambda's /tmp), so that routing an
+    export of any size holds at most `limit` characters of lines in memory; gzip members appended
+    to a file read back as one stream."""
+
+    def __init__(self, limit: int = 64 << 20) -> None:
+        self.limit, self.held = limit, 0
+        self.lines: dict[str, list[str]] = {}
+        self.directory = tempfile.TemporaryDirectory(prefix="staging-")
+
+    def __enter__(self) -> _Staging:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.directory.cleanup()
+
+    def _file(self, partition: str) -> Path:
+        return Path(self.directory.name) / f"{_part(partition)}.json.gz"
+
+    def add(self, partition: str, line: str) -> None:
+        self.lines.setdefault(partition, []).append(line)
+        self.held += len(line)
+        if self.held >= self.limit:
+            self._flush()
+
+    def _flush(self) -> None:
+        for partition, lines in self.lines.items():
+            if lines:
+                with self._file(partition).open("ab") as out:
+                    out.write(_gzip_lines(lines))
+                lines.clear()
+        self.held = 0
+
+    def finish(self, put: Callable[[str, bytes], None]) -> set[str]:
+        """Each partition's file handed to `put`; the partitions."""
+        self._flush()
+        for partition in self.lines:
+            put(partition, self._file(partition).read_bytes())
+        return set(self.lines)
+
+
+def route(bucket: Bucket, summary_key: str) -> list[Job]:
+    """Stage an export's lines by partition; the jobs that apply it, the catalog's first."""
+    prefix = summary_key.removesuffix(SUMMARY)
+    export = prefix.rstrip("/").rsplit("/", 1)[-1]
+    summary = json.loads(bucket.get(summary_key) or b"{}")
     kind = summary.get("exportType", FULL)
-    if kind == INCREMENTAL and state is None:
-        raise ValueError(f"{export}: an incremental export applies on top of a full one; read that first")
-    state = TableState() if kind == FULL or state is None else state
-    for listed in data_files((export / "manifest-files.json").read_text(encoding="utf-8")):
-        lines = lines_of((root / listed.path).read_bytes(), listed)
-        if kind == FULL:
-            state.load_full(lines)
-        else:
-            state.apply_incremental(lines)
+    at = _micros(summary["exportTime"]) if kind == FULL else 0
+    manifest = bucket.get(summary.get("manifestFilesS3Key") or prefix + "manifest-files.json")
+    if manifest is None:
+        raise ValueError(f"{prefix}: the export has no manifest-files.json")
+    with _Staging() as staging:
+        for listed in data_files(manifest.decode("utf-8")):
+            for line in lines_of(bucket.get(listed.path) or b"", listed):
+                partition = partition_of(*key_of(line["Item"] if kind == FULL else line["Keys"]))
+                if partition is not None:
+                    staging.add(partition, json.dumps(line, separators=(",", ":")))
+        staged = staging.finish(lambda partition, data: bucket.put(staged_key(export, partition), data))
+    partitions = set(staged) | {CATALOG_PARTITION}
+    if kind == FULL:  # a partition the export no longer holds is emptied
+        partitions |= {_from_state_key(key) for key in bucket.keys("state/")}
+    ordered = [CATALOG_PARTITION, *sorted(partitions - {CATALOG_PARTITION})]
+    return [Job(partition, export if partition in staged else None, kind, at) for partition in ordered]
+
+
+def _from_state_key(key: str) -> str:
+    return unquote(key.removeprefix("state/").removesuffix(".json.gz"))
+
+
+def _bring_up_to_date(bucket: Bucket, job: Job) -> TableState:
+    state = TableState.load(bucket.get(state_key(job.partition)))
+    lines = _read_lines(bucket.get(staged_key(job.export, job.partition))) if job.export else iter(())
+    if job.kind == FULL:
+        state.load_full(lines, job.at)
+    else:
+        state.apply_incremental(lines)
     return state
 
 
-def learning(state: TableState, settings: Settings) -> Learning:
-    """The table's learning data, each record read with its sessions as the analytics read them."""
+def _write(bucket: Bucket, partition: str, tables: Mapping[str, list[tuple[Any, ...]]], wanted: Sequence[str]) -> None:
+    """The partition's files of each wanted dataset (a partitioned one with no rows has none); the
+    files of the others removed."""
+    present = {name: rows for name, rows in tables.items() if name in wanted and (rows or name not in PARTITIONED)}
+    for name, data in parquet_files(present).items():
+        bucket.put(dataset_key(name, partition), data)
+    for name in set(tables) - set(present):
+        bucket.delete(dataset_key(name, partition))
+
+
+def apply(bucket: Bucket, job: Job, settings: Settings, pseudonymise_key: bytes | None = None) -> list[Job]:
+    """Apply one partition's job; the jobs it makes due (the catalog's: contents whose courses changed)."""
+    state = _bring_up_to_date(bucket, job)
     found = classify(state.items.values())
-    learners = [
-        (record.media_content_key, learner_activity(
-            record, found.sessions.get((record.client_user_id, record.media_content_key), []), settings
-        ))
-        for record in found.records
-    ]  # fmt: skip
-    return Learning(learners, found.entries, found.courses, found.enrolments)
+    learner_id = pseudonymiser(pseudonymise_key)
+    due: list[Job] = []
+    if job.partition == CATALOG_PARTITION:
+        tables = catalog_rows(found.entries, found.courses, found.enrolments, learner_id)
+        _write(bucket, job.partition, tables, settings.export_datasets)
+        held = holders(found.courses, found.enrolments)
+        for content in set(held) | {unquote(key.removeprefix("holding/").removesuffix(".json"))
+                                    for key in bucket.keys("holding/")}:  # fmt: skip
+            data = json.dumps(held.get(content, {}), sort_keys=True).encode()
+            if bucket.get(holding_key(content)) != data:
+                bucket.put(holding_key(content), data)
+                due.append(Job(content))
+    else:
+        holding = {job.partition: json.loads(bucket.get(holding_key(job.partition)) or b"{}")}
+        learners = [
+            (record.media_content_key, learner_activity(
+                record, found.sessions.get((record.client_user_id, record.media_content_key), []), settings
+            ))
+            for record in found.records
+        ]  # fmt: skip
+        _write(bucket, job.partition, learner_rows(learners, holding, learner_id), settings.export_datasets)
+    if state.written:
+        bucket.put(state_key(job.partition), state.dump())
+    else:
+        bucket.delete(state_key(job.partition))
+    return due
 
 
-def build(state: TableState, settings: Settings, out: Path, pseudonymise_key: bytes | None = None) -> dict[str, int]:
-    """Every dataset of the table's state under `out`; rows written per dataset."""
-    return write_datasets(rows(learning(state, settings), pseudonymise_key), out)
+def process_export(
+    bucket: Bucket,
+    summary_key: str,
+    settings: Settings,
+    send: Callable[[Sequence[Job]], None],
+    pseudonymise_key: bytes | None = None,
+) -> list[Job]:
+    """Route an export, apply its catalog partition, and `send` the content partitions' jobs (those it
+    staged, and those whose courses changed); the jobs sent."""
+    catalog, *contents = route(bucket, summary_key)
+    named = {job.partition for job in contents}
+    due = [job for job in apply(bucket, catalog, settings, pseudonymise_key) if job.partition not in named]
+    jobs = contents + due
+    send(jobs)
+    return jobs

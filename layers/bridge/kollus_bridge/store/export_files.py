@@ -55,24 +55,33 @@ def key_of(item: Mapping[str, Any]) -> Key:
 
 @dataclass
 class TableState:
-    """The table's items by key, and the time of the write each came from (microseconds; 0 for a full
-    export's items, which every later change supersedes)."""
+    """The table's items by key, and the time of the write each came from (microseconds). A deleted
+    key keeps its time (a tombstone), so an older change arriving later cannot bring it back; `floor`
+    is the time of the newest full export applied: no change at or before it counts."""
 
     items: dict[Key, dict[str, Any]] = field(default_factory=dict)
     written: dict[Key, int] = field(default_factory=dict)
+    floor: int = 0
 
-    def load_full(self, lines: Iterable[Mapping[str, Any]]) -> None:
+    def load_full(self, lines: Iterable[Mapping[str, Any]], at: int = 0) -> None:
+        """A full export taken at `at`: its items replace those written at or before then; a key written
+        since (by an incremental export applied first) keeps its newer state."""
+        newer = {key: when for key, when in self.written.items() if when > at}
+        items = {key: self.items[key] for key in newer if key in self.items}
+        written = dict(newer)
         for line in lines:
             item = line["Item"]
-            self.items[key_of(item)] = item
-            self.written.setdefault(key_of(item), 0)
+            key = key_of(item)
+            if key not in newer:
+                items[key], written[key] = item, at
+        self.items, self.written, self.floor = items, written, max(self.floor, at)
 
     def apply_incremental(self, lines: Iterable[Mapping[str, Any]]) -> None:
-        """Changes in any order: per key, only a write newer than the one held counts."""
+        """Changes in any order: per key, only a write newer than the one held (and the floor) counts."""
         for line in lines:
             key = key_of(line["Keys"])
             at = int(line["Metadata"]["WriteTimestampMicros"]["N"])
-            if at <= self.written.get(key, -1):
+            if at <= max(self.written.get(key, -1), self.floor):
                 continue
             self.written[key] = at
             image = line.get("NewImage")
@@ -80,3 +89,25 @@ class TableState:
                 self.items.pop(key, None)
             else:
                 self.items[key] = image
+
+    def dump(self) -> bytes:
+        """The state as gzipped JSON lines (tombstones included), for `TableState.load`."""
+        lines = [json.dumps({"floor": self.floor})]
+        lines += [json.dumps({"key": list(key), "at": at, "item": self.items.get(key)}, separators=(",", ":"))
+                  for key, at in self.written.items()]  # fmt: skip
+        return gzip.compress(("\n".join(lines) + "\n").encode("utf-8"), compresslevel=5)
+
+    @classmethod
+    def load(cls, data: bytes | None) -> TableState:
+        state = cls()
+        if data is None:
+            return state
+        lines = gzip.decompress(data).decode("utf-8").splitlines()
+        state.floor = int(json.loads(lines[0])["floor"])
+        for line in lines[1:]:
+            entry = json.loads(line)
+            key = (entry["key"][0], entry["key"][1])
+            state.written[key] = int(entry["at"])
+            if entry["item"] is not None:
+                state.items[key] = entry["item"]
+        return state

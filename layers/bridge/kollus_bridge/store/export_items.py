@@ -47,6 +47,25 @@ class Exported:
     enrolments: list[Enrolment] = field(default_factory=list)
 
 
+#: The partition of the catalog, courses and enrolments (no content key starts with `_`).
+CATALOG_PARTITION = "_catalog"
+
+
+def partition_of(pk: str, sk: str) -> str | None:
+    """Which part of the datasets an item belongs to: a learner's progress record and sessions to
+    their content's (the datasets' `media_content_key=…` directories, each computed on its own), the
+    catalog, courses and enrolments to the catalog's, everything else (marks, ledgers, caches) to none."""
+    if pk.startswith("L#") and sk.startswith("P#"):
+        return unquote(sk[2:])
+    if pk.startswith("L#") and sk.startswith("S#"):
+        return unquote(sk[2:].rsplit("#", 1)[0])
+    if (pk.startswith("L#") and sk.startswith(ENROLMENT_PREFIX)) or pk == COURSES["S"]:
+        return CATALOG_PARTITION
+    if pk == CATALOG["S"] and sk.startswith(ENTRY_PREFIX):
+        return CATALOG_PARTITION
+    return None
+
+
 def classify(items: Iterable[Mapping[str, Any]]) -> Exported:
     """Sort an export's items by what they hold; everything else (marks, ledgers, caches) is left out."""
     found = Exported()
