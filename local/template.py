@@ -139,6 +139,11 @@ def _invoked(template: Mapping[str, Any], name: str, properties: Mapping[str, An
     }
 
 
+def invoked_function(template: Mapping[str, Any], name: str) -> ScheduledFunction:
+    """A function by its logical id, as the event sources that invoke it see it."""
+    return ScheduledFunction(**_invoked(template, name, template["Resources"][name]["Properties"]))
+
+
 def scheduled_functions(template: Mapping[str, Any]) -> list[ScheduledFunction]:
     """Functions run by EventBridge Scheduler (ScheduleV2 events), once each."""
     found = {name: properties for name, properties, _ in _events(template, "ScheduleV2")}

@@ -105,6 +105,8 @@ def host_platform() -> str:
 def built(build_dir: Path) -> Path:
     """`sam build` into `build_dir` with the host's wheels; the directory of the built resources."""
     environment = {**os.environ, "BRIDGE_PYTHON": str(PYTHON), "BRIDGE_WHEEL_PLATFORM": host_platform()}
+    machine = host_platform().removeprefix("manylinux2014_")
+    environment["EXPORTS_WHEEL_PLATFORMS"] = f"--platform manylinux_2_28_{machine} --platform {host_platform()}"
     environment["PATH"] = f"{TOOLS}{os.pathsep}{environment.get('PATH', '')}"
     command = [str(TOOLS / "sam"), "build", "--build-dir", str(build_dir), "--parallel"]
     subprocess.run(command, cwd=ROOT, env=environment, check=True, capture_output=True, text=True)
@@ -137,13 +139,15 @@ def _runtime_like_boto3(layer: Path) -> Path:
 
 @contextmanager
 def unpacked(build_dir: Path, bytecode: bool = True) -> Iterator[Path]:
-    """The built layer at `opt/python`, each built function at `var/task/<Function>`, and a runtime-like
+    """The built layers at `opt/python` (merged, as Lambda merges them), each built function at
+    `var/task/<Function>`, and a runtime-like
     boto3 at `runtime`, all as a zip unpacks them; removed afterwards. Without `bytecode`, the layer and
     functions lose their .pyc files, as a build that ships none (the runtime-like boto3 keeps its own)."""
     root = Path(tempfile.mkdtemp(prefix="lambda-cold-"))
     ignored = None if bytecode else shutil.ignore_patterns("__pycache__")
     try:
-        shutil.copytree(build_dir / "BridgeLayer" / "python", root / "opt" / "python", ignore=ignored)
+        for layer in ("BridgeLayer", "ExportsLayer"):
+            shutil.copytree(build_dir / layer / "python", root / "opt" / "python", ignore=ignored, dirs_exist_ok=True)
         for function in build_dir.iterdir():
             if function.is_dir() and function.name.endswith("Function"):
                 shutil.copytree(function, root / "var" / "task" / function.name, ignore=ignored)
@@ -240,7 +244,7 @@ def standard_cases(callback_body: bytes) -> list[Case]:
     ]
     named = {case.function for case in first}
     others = ("AnalyticsFunction", "SyncFunction", "DeliverFunction", "PlatformFunction", "ReconcileFunction",
-              "RosterFunction")  # fmt: skip
+              "RosterFunction", "ExportsFunction")  # fmt: skip
     return [*first, *(Case(name) for name in others if name not in named)]
 
 

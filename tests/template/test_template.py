@@ -81,6 +81,8 @@ def test_sam_build_produces_an_arm64_python313_layer(tmp_path: Path) -> None:
     assert len(rust) == 1 and elf_machine(rust[0]) == ELF_MACHINE_AARCH64, rust
     wrong = [path for path in layer.rglob("*.so") if elf_machine(path) != ELF_MACHINE_AARCH64]
     assert wrong == [], f"native code for another platform: {wrong}"
+    duckdb = list((build / "ExportsLayer" / "python").glob("_duckdb*.so"))  # the exports' Parquet writer
+    assert duckdb and all(elf_machine(path) == ELF_MACHINE_AARCH64 for path in duckdb), duckdb
     for function in resources(TEMPLATE, "AWS::Serverless::Function"):
         assert (build / function / "app.py").exists()
         assert not (build / function / "kollus_bridge").exists()  # the domain code ships once, in the layer
@@ -191,6 +193,10 @@ def actions_on(name: str, resource: dict[str, Any] | list[dict[str, Any]]) -> se
     return granted
 
 
+def _listed(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
 def test_policies_are_least_privilege() -> None:
     table = {"Fn::GetAtt": ["ProgressTable", "Arn"]}
     assert actions_on("CallbackFunction", table) == {
@@ -277,10 +283,18 @@ def test_policies_are_least_privilege() -> None:
         assert actions_on(name, {"Ref": "KollusApiTokenSecret"}) == {"secretsmanager:GetSecretValue"}, name
     for name in ("CallbackFunction", "SyncFunction", "DeliverFunction", "PlatformFunction", "AnalyticsFunction"):
         assert not actions_on(name, {"Ref": "KollusApiTokenSecret"}), name
+    # S3 names objects only by prefix: the exports function's prefixes of the stack's own bucket.
+    prefixes = ("exports", "staging", "state", "holding", "datasets")
+    objects = [{"Fn::Sub": f"${{ExportBucket.Arn}}/{prefix}/*"} for prefix in prefixes]
     for name in resources(TEMPLATE, "AWS::Serverless::Function"):
         for statement in statements(name):
             assert statement["Effect"] == "Allow"
-            assert "*" not in str(statement["Resource"]) and "*" not in str(statement["Action"])
+            named = [part for part in _listed(statement["Resource"]) if part not in objects]
+            assert "*" not in str(named) and "*" not in str(statement["Action"])
+    assert actions_on("ExportsFunction", objects[:2]) == {"s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"}
+    assert actions_on("ExportsFunction", {"Fn::GetAtt": ["ProgressTable", "Arn"]}) == {
+        "dynamodb:ExportTableToPointInTime"
+    }  # it reads the table only through its exports
 
 
 def test_every_function_variable_is_a_setting() -> None:

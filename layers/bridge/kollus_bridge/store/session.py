@@ -7,10 +7,11 @@ from functools import cache
 
 from botocore.session import Session, get_session
 
-#: The AWS services the bridge calls: storage, secrets, and X-Ray's sampling rules (the SDK that the
-#: functions off the request path trace with asks for them). The layer's build keeps only their botocore
-#: models (layers/bridge/prune_botocore.py); a test fails on a client the code makes for any other.
-SERVICES = ("dynamodb", "secretsmanager", "xray")
+#: The AWS services the bridge calls: storage, secrets, the exports' bucket and queue (S3, SQS), and
+#: X-Ray's sampling rules (the SDK that the functions off the request path trace with asks for them).
+#: The layer's build keeps only their botocore models (layers/bridge/prune_botocore.py); a test fails
+#: on a client the code makes for any other.
+SERVICES = ("dynamodb", "secretsmanager", "xray", "s3", "sqs")
 
 
 @cache
