@@ -470,3 +470,51 @@ def test_every_stream_mapping_sends_what_it_gives_up_on_to_a_watched_queue() -> 
         assert queue in queues and queue in watched, name
         assert mapping["BisectBatchOnFunctionError"] is True and 0 < mapping["MaximumRetryAttempts"] <= 3, name
         assert actions_on(name, {"Fn::GetAtt": [queue, "Arn"]}) == {"sqs:SendMessage"}, name
+
+
+#: The Glue (Hive) type of each DuckDB type the datasets use.
+GLUE_TYPES = {
+    "VARCHAR": "string", "INTEGER": "int", "DOUBLE": "double", "TIMESTAMP": "timestamp", "BOOLEAN": "boolean",
+    "INTEGER[]": "array<int>", "DOUBLE[]": "array<double>", "VARCHAR[]": "array<string>",
+    "MAP(VARCHAR, VARCHAR)": "map<string,string>",
+}  # fmt: skip
+
+
+def test_each_dataset_has_a_glue_table_with_its_columns_over_its_prefix() -> None:
+    """Athena reads what the exports function writes: one Glue table per dataset, its columns the
+    dataset's in order with their types, over `datasets/<dataset>/` of the stack's bucket, as Parquet."""
+    from kollus_bridge.exports.datasets import SCHEMAS  # noqa: PLC0415
+
+    tables = {
+        body["Properties"]["TableInput"]["Name"]: body["Properties"]
+        for body in resources(TEMPLATE, "AWS::Glue::Table").values()
+    }
+    assert set(tables) == set(SCHEMAS)
+    for name, schema in SCHEMAS.items():
+        table = tables[name]
+        assert table["DatabaseName"] == {"Ref": "ExportsDatabase"}
+        storage = table["TableInput"]["StorageDescriptor"]
+        assert [(column["Name"], column["Type"]) for column in storage["Columns"]] == [
+            (column, GLUE_TYPES[kind]) for column, kind in schema
+        ]
+        assert storage["Location"] == {"Fn::Sub": f"s3://${{ExportBucket}}/datasets/{name}/"}
+        assert storage["SerdeInfo"]["SerializationLibrary"].endswith("ParquetHiveSerDe")
+    (workgroup,) = resources(TEMPLATE, "AWS::Athena::WorkGroup").values()
+    configuration = workgroup["Properties"]["WorkGroupConfiguration"]
+    assert configuration["BytesScannedCutoffPerQuery"] == {"Ref": "ExportScanCutoffBytes"}
+    assert configuration["EnforceWorkGroupConfiguration"] is True
+
+
+def test_the_exports_bucket_is_private_encrypted_and_expires_what_is_transient() -> None:
+    bucket = TEMPLATE["Resources"]["ExportBucket"]["Properties"]
+    assert all(bucket["PublicAccessBlockConfiguration"].values())
+    assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]
+    rules = {rule.get("Prefix"): rule for rule in bucket["LifecycleConfiguration"]["Rules"]}
+    assert rules["exports/"]["ExpirationInDays"] == {"Ref": "ExportKeepDays"}
+    assert rules["staging/"]["ExpirationInDays"] == 7 and "datasets/" not in rules
+    (policy,) = resources(TEMPLATE, "AWS::S3::BucketPolicy").values()
+    (deny,) = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": False}}
+    schedules = resources(TEMPLATE, "AWS::Scheduler::Schedule")
+    inputs = sorted(json.loads(body["Properties"]["Target"]["Input"])["start"] for body in schedules.values())
+    assert inputs == ["FULL_EXPORT", "INCREMENTAL_EXPORT"]

@@ -149,6 +149,21 @@ def test_speed_by_block_spreads_each_sessions_wall_time_over_its_blocks(data: Pa
         assert found[place]["speed"] == pytest.approx(round(content / wall, 2), abs=0.0051)
 
 
+def test_completion_by_content_over_every_record(data: Path) -> None:
+    found = {row["media_content_key"]: row for row in report(data, "completion_by_content")}
+    for key, _, duration in CONTENTS:
+        learners = [learner for content, learner in cohort() if content == key]
+        progress = [100 * len(next(iter(learner.watched.values()))) / next(iter(learner.watched)) for learner in learners]
+        completed = sum(learner.completed_at is not None for learner in learners)
+        row = found[key]
+        assert (row["title"], row["duration"], row["started"], row["completed"]) == (
+            key.upper(), duration, len(learners), completed
+        )
+        assert row["completion_rate"] == round(100 * completed / len(learners), 1)
+        assert row["median_progress"] == pytest.approx(round(median(progress), 1), abs=0.051)
+    assert len(found) == len(CONTENTS)
+
+
 def test_completion_by_course_counts_enrolled_learners_only(data: Path) -> None:
     (row,) = report(data, "completion_by_course")
     learners = [(key, learner) for key, learner in cohort() if int(learner.client_user_id[-2:]) < 20]

@@ -18,6 +18,11 @@ import duckdb
 from .datasets import PARTITIONED, SCHEMAS
 
 
+def _connect() -> duckdb.DuckDBPyConnection:
+    """An in-memory database whose home is the temporary directory (Lambda has no writable home)."""
+    return duckdb.connect(config={"home_directory": tempfile.gettempdir()})
+
+
 def _quoted(path: Path) -> str:
     return "'" + str(path).replace("'", "''") + "'"
 
@@ -45,7 +50,7 @@ def _load(connection: duckdb.DuckDBPyConnection, name: str, rows: Sequence[Seque
 def parquet_files(tables: Mapping[str, Sequence[Sequence[Any]]]) -> dict[str, bytes]:
     """Each dataset's rows as one Parquet file."""
     files = {}
-    with duckdb.connect() as connection, tempfile.TemporaryDirectory() as staging:
+    with _connect() as connection, tempfile.TemporaryDirectory() as staging:
         for name, rows in tables.items():
             _load(connection, name, rows, Path(staging))
             target = Path(staging) / f"{name}.parquet"
@@ -57,7 +62,7 @@ def parquet_files(tables: Mapping[str, Sequence[Sequence[Any]]]) -> dict[str, by
 def write_datasets(tables: Mapping[str, Sequence[Sequence[Any]]], root: Path) -> dict[str, int]:
     """Each dataset under `root/<dataset>/`, replacing what was there; rows written per dataset."""
     written = {}
-    with duckdb.connect() as connection, tempfile.TemporaryDirectory() as staging:
+    with _connect() as connection, tempfile.TemporaryDirectory() as staging:
         for name, rows in tables.items():
             _load(connection, name, rows, Path(staging))
             target = root / name
@@ -90,7 +95,7 @@ def views(connection: duckdb.DuckDBPyConnection, root: Path) -> None:
 def query(root: Path, sql: str, prelude: Sequence[str] = ()) -> tuple[list[str], list[tuple[Any, ...]]]:
     """A report's columns and rows over the datasets under `root`, after the `prelude`'s statements
     (the reports' shared views)."""
-    with duckdb.connect() as connection:
+    with _connect() as connection:
         views(connection, root)
         for statement in prelude:
             connection.execute(statement)
