@@ -126,14 +126,17 @@ class DirectoryBucket:
 
 
 def export_datasets(bucket: DirectoryBucket, summary_key: str, settings: Settings) -> list[Job]:
-    """The exports function's work on one export, its queue's jobs applied in turn; the jobs."""
+    """The exports function's work on one export, its queue's jobs (and those they make due)
+    applied in turn; the jobs applied."""
     key = pseudonymise_key(settings)
-
-    def send(jobs: Sequence[Job]) -> None:
-        for job in jobs:
-            apply(bucket, job, settings, key)
-
-    return process_export(bucket, summary_key, settings, send, key)
+    queue: list[Job] = []
+    process_export(bucket, summary_key, queue.extend)
+    applied: list[Job] = []
+    while queue:
+        job = queue.pop(0)
+        applied.append(job)
+        queue += [due for due in apply(bucket, job, settings, key) if due not in queue]
+    return applied
 
 
 def scan(client: Any, table: str) -> list[dict[str, Any]]:

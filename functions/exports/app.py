@@ -3,13 +3,15 @@
 - the schedule (EventBridge Scheduler): start the table's export, a full one daily and an incremental
   one hourly, into the exports bucket;
 - an export's `manifest-summary.json` written to the bucket (EventBridge, S3 "Object Created"):
-  check and route the export by partition, apply the catalog's partition, queue the contents';
-- the queue (SQS FIFO, grouped by partition): apply each partition's job, rewriting its Parquet files.
+  check and route the export by partition, and queue a job per partition;
+- the queue (SQS FIFO, grouped by partition): apply each partition's job, rewriting its Parquet
+  files (the catalog's queues the contents whose courses changed).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -36,11 +38,12 @@ def _start(event: dict[str, Any]) -> dict[str, Any]:
     return {"started": arn}
 
 
-def _route(key: str) -> dict[str, Any]:
-    def send(jobs: Any) -> None:
-        send_jobs(settings.export_queue_url or "", [job.to_json() for job in jobs], cause=key)
+def _send(jobs: Sequence[Job], cause: str) -> None:
+    send_jobs(settings.export_queue_url or "", [job.to_json() for job in jobs], cause)
 
-    jobs = process_export(bucket, key, settings, send, pseudonymise_key(settings))
+
+def _route(key: str) -> dict[str, Any]:
+    jobs = process_export(bucket, key, lambda jobs: _send(jobs, key))
     metrics.add_metric(name="ExportPartitionsQueued", unit=MetricUnit.Count, value=len(jobs))
     logger.info("export routed", extra={"summary": key, "partitions": len(jobs)})
     return {"queued": len(jobs)}
@@ -56,7 +59,8 @@ def _apply(records: list[dict[str, Any]]) -> dict[str, Any]:
             failed.append({"itemIdentifier": record["messageId"]})
             continue
         try:
-            apply(bucket, Job.from_json(json.loads(record["body"])), settings, key)
+            due = apply(bucket, Job.from_json(json.loads(record["body"])), settings, key)
+            _send(due, record["messageId"])  # contents whose courses the catalog's job changed
         except Exception:
             logger.exception("partition not applied", extra={"message_id": record["messageId"]})
             failed.append({"itemIdentifier": record["messageId"]})

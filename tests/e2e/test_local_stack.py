@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 import signal
 import socket
+import subprocess
+import sys
 import time
 import urllib.parse
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,6 +18,7 @@ import urllib3
 
 from local.player import Bridge, run_player
 from local.simulator import Content
+from local.template import ROOT
 from tests.e2e.conftest import RunningStack, request
 from tests.payloads import API_TOKEN, CALLBACK_TOKEN, Snapshot
 
@@ -192,6 +196,30 @@ def test_upload_to_ready_to_deleted_through_the_stand_in(stack: RunningStack) ->
 
 
 # Last: it stops the module's stack.
+def test_make_export_and_make_sql_over_the_running_stack(stack: RunningStack, tmp_path: Path) -> None:
+    """`make export` finds the stack by its port, exports its table and writes the datasets; `make sql`
+    runs a report over them."""
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    snapshot = Snapshot(client_user_id="export-1", media_content_key="export-content", block_count=4, duration=240)
+    snapshot.block_times = dict.fromkeys(range(4), 60.0)
+    url = f"{stack.url}/callbacks/kollus/{CALLBACK_TOKEN}?uservalue0=dept-a"
+    assert request(url, snapshot.form_body(), form)[0] == 200
+    environment = {**stack.environment, "EXPORT_DIR": str(tmp_path)}
+    exported = subprocess.run([sys.executable, "-m", "local.export"], cwd=ROOT, env=environment, capture_output=True,
+                              text=True, timeout=120, check=False)  # fmt: skip
+    assert exported.returncode == 0, exported.stdout + exported.stderr
+    assert f"{tmp_path / 'datasets' / 'learner_content'}: " in exported.stdout
+    assert (tmp_path / "datasets/learner_content/media_content_key=export-content/data.parquet").is_file()
+    command = [sys.executable, "-m", "local.export", "sql", "reports/completion_by_uservalue.sql"]
+    answer = subprocess.run(command, cwd=ROOT, env=environment, capture_output=True, text=True, timeout=60, check=True)
+    row = next(line for line in answer.stdout.splitlines() if "dept-a" in line)
+    assert [cell.strip() for cell in row.split("|")][:5] == ["uservalue0", "dept-a", "1", "1", "1"]
+    elsewhere = {**environment, "PORT": "1"}
+    missing = subprocess.run([sys.executable, "-m", "local.export"], cwd=ROOT, env=elsewhere, capture_output=True,
+                             text=True, timeout=60, check=False)  # fmt: skip
+    assert missing.returncode == 1 and "start `make run` (PORT=1) first" in missing.stderr
+
+
 def test_stops_cleanly_and_leaves_no_java_behind(stack: RunningStack) -> None:
     stack.process.send_signal(signal.SIGTERM)
     assert stack.process.wait(timeout=30) == 0

@@ -62,7 +62,8 @@ def object_created(key: str) -> dict[str, Any]:
 
 
 def queued(sqs: Any, queue: str) -> list[dict[str, Any]]:
-    """The queue's messages as Lambda's SQS event hands them over."""
+    """The queue's messages as Lambda's SQS event hands them over, deleted as Lambda deletes a batch
+    handled (a FIFO queue holds a group's next message back until then)."""
     found: list[dict[str, Any]] = []
     while True:
         answer = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, AttributeNames=["MessageGroupId"])
@@ -70,6 +71,8 @@ def queued(sqs: Any, queue: str) -> list[dict[str, Any]]:
             return found
         found += [{"messageId": message["MessageId"], "body": message["Body"],
                    "attributes": message["Attributes"]} for message in answer["Messages"]]  # fmt: skip
+        for message in answer["Messages"]:
+            sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
 
 
 def test_an_export_written_to_the_bucket_becomes_the_datasets(
@@ -80,10 +83,17 @@ def test_an_export_written_to_the_bucket_becomes_the_datasets(
     bridge.watch("ann", {0: 60, 1: 60})
     upload(s3, _exported(bridge, tmp_path))
     summary = "exports/AWSDynamoDB/01-full/manifest-summary.json"
-    assert module.lambda_handler(object_created(summary), CONTEXT) == {"queued": 1}
+    assert module.lambda_handler(object_created(summary), CONTEXT) == {"queued": 2}
     records = queued(sqs, queue)
-    assert [json.loads(record["body"])["partition"] for record in records] == ["lecture-1"]
+    assert [json.loads(record["body"])["partition"] for record in records] == ["_catalog", "lecture-1"]
+    assert len({record["attributes"]["MessageGroupId"] for record in records}) == 2  # a group each
     assert module.lambda_handler({"Records": records}, CONTEXT) == {"batchItemFailures": []}
+    again = queued(sqs, queue)  # the catalog's job found lecture-1's courses new: it is due again
+    assert [(json.loads(record["body"])["partition"], json.loads(record["body"])["export"]) for record in again] == [
+        ("lecture-1", None)
+    ]
+    assert module.lambda_handler({"Records": again}, CONTEXT) == {"batchItemFailures": []}
+    assert queued(sqs, queue) == []
 
     listed = s3.list_objects_v2(Bucket=BUCKET, Prefix="datasets/")["Contents"]
     assert {entry["Key"] for entry in listed} >= {

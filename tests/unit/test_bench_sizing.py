@@ -37,12 +37,17 @@ def test_an_item_is_the_sum_of_its_attributes() -> None:
     assert item_size(None) == 0
 
 
-def test_the_exports_row_says_whether_one_lambda_holds_a_million_sessions() -> None:
+def test_the_exports_row_says_whether_routing_a_million_sessions_fits_one_lambda() -> None:
     from local.bench.exports import export_rows  # noqa: PLC0415
 
     sql = {"coverage": 0.5, "completion_by_course": 1.0}
-    heavy = {100_000: {"seconds": 180.0, "peak_mib": 2600.0, "sessions": 100_000, "per_second_per_gb": 217.0}}
-    light = {100_000: {"seconds": 30.0, "peak_mib": 500.0, "sessions": 100_000, "per_second_per_gb": 6800.0}}
-    assert "NOT one Lambda" in export_rows({"build": heavy, "sql": sql})[0][4]
-    assert "one Lambda does" in export_rows({"build": light, "sql": sql})[0][4]
-    assert "~25 GB" in export_rows({"build": heavy, "sql": sql})[0][4]
+
+    def built(route_seconds: float) -> dict[int, dict[str, float]]:
+        return {100_000: {"route_seconds": route_seconds, "route_peak_mib": 300.0, "seconds": 200.0,
+                          "slowest_job_seconds": 9.5, "peak_mib": 900.0, "jobs": 21, "sessions": 100_000,
+                          "per_second_per_gb": 570.0}}  # fmt: skip
+
+    slow, fast = export_rows({"build": built(120.0), "sql": sql})[0], export_rows({"build": built(30.0), "sql": sql})[0]
+    assert "routing ~20 min in one invocation (NOT within" in slow[4]
+    assert "routing ~5 min in one invocation (within" in fast[4] and "9.5 s each at most" in fast[4]
+    assert "100,000 sessions in 21 partitions: 200 s" in fast[2] and fast[3].startswith("570 sessions")

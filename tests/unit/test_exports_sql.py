@@ -135,7 +135,7 @@ def test_speed_by_block_spreads_each_sessions_wall_time_over_its_blocks(data: Pa
     expected: dict[tuple[str, int], list[float]] = {}
     for key, learner in cohort():
         for session in learner.sessions:
-            if session.block_count != dict((name, blocks) for name, blocks, _ in CONTENTS)[key]:
+            if session.block_count != {name: blocks for name, blocks, _ in CONTENTS}[key]:
                 continue  # another grid than the content's
             speed = session.play_time / session.run_time
             for block, seconds in session.block_seconds.items():
@@ -153,11 +153,16 @@ def test_completion_by_content_over_every_record(data: Path) -> None:
     found = {row["media_content_key"]: row for row in report(data, "completion_by_content")}
     for key, _, duration in CONTENTS:
         learners = [learner for content, learner in cohort() if content == key]
-        progress = [100 * len(next(iter(learner.watched.values()))) / next(iter(learner.watched)) for learner in learners]
+        progress = [
+            100 * len(next(iter(learner.watched.values()))) / next(iter(learner.watched)) for learner in learners
+        ]
         completed = sum(learner.completed_at is not None for learner in learners)
         row = found[key]
         assert (row["title"], row["duration"], row["started"], row["completed"]) == (
-            key.upper(), duration, len(learners), completed
+            key.upper(),
+            duration,
+            len(learners),
+            completed,
         )
         assert row["completion_rate"] == round(100 * completed / len(learners), 1)
         assert row["median_progress"] == pytest.approx(round(median(progress), 1), abs=0.051)

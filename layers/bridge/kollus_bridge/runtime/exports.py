@@ -7,9 +7,9 @@ checksum and sorts its lines by partition (a content, or the catalog) into `stag
 date with the staged lines and rewrites that partition's Parquet files under `datasets/`. Partitions
 are independent, so they are applied in parallel (one at a time each: the queue groups by partition);
 a full export replaces what each partition held, an incremental one applies by key and write time, so
-exports may be applied in any order. The catalog's partition is applied first: a content's rows name
-the courses of the learners enrolled in them (`holding/<content>`), and a content whose courses or
-enrolments changed is recomputed even if none of its own items did.
+exports may be applied in any order. A content's rows name the courses of the learners enrolled in
+them (`holding/<content>`, written by the catalog's job): when the catalog's job changes a content's,
+it makes that content due again, so it is recomputed even if none of its own items changed.
 """
 
 from __future__ import annotations
@@ -218,18 +218,9 @@ def apply(bucket: Bucket, job: Job, settings: Settings, pseudonymise_key: bytes 
     return due
 
 
-def process_export(
-    bucket: Bucket,
-    summary_key: str,
-    settings: Settings,
-    send: Callable[[Sequence[Job]], None],
-    pseudonymise_key: bytes | None = None,
-) -> list[Job]:
-    """Route an export, apply its catalog partition, and `send` the content partitions' jobs (those it
-    staged, and those whose courses changed); the jobs sent."""
-    catalog, *contents = route(bucket, summary_key)
-    named = {job.partition for job in contents}
-    due = [job for job in apply(bucket, catalog, settings, pseudonymise_key) if job.partition not in named]
-    jobs = contents + due
+def process_export(bucket: Bucket, summary_key: str, send: Callable[[Sequence[Job]], None]) -> list[Job]:
+    """Route an export and `send` its partitions' jobs (the catalog's first); the jobs sent. The
+    catalog's job, applied in its turn, makes the contents whose courses changed due (`apply`)."""
+    jobs = route(bucket, summary_key)
     send(jobs)
     return jobs
