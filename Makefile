@@ -20,7 +20,7 @@ PY := $(VENV)/bin/python
 export SAM_CLI_TELEMETRY := 0
 PYTEST_ARGS ?=
 
-.PHONY: help setup run demo export sql test lint typecheck unit test-py311 build validate clean prerequisites python311 browser openapi bench soak
+.PHONY: help setup run demo export sql athena test lint typecheck unit test-py311 build validate clean prerequisites python311 browser openapi bench soak
 
 help:
 	@echo "make run        local stack: DynamoDB Local + HTTP API on 127.0.0.1:$${PORT:-3000}"
@@ -30,7 +30,8 @@ help:
 	@echo "make validate   cfn-lint and sam validate --lint"
 	@echo "make demo       play simulated learners into a running \`make run\` and print analytics links"
 	@echo "make export     export a running \`make run\`'s table to Parquet datasets in exports/"
-	@echo "make sql Q=…    run a report (reports/*.sql) over exports/ in DuckDB"
+	@echo "make sql Q=…    run a report (reports/*.sql) over exports/datasets/ in DuckDB"
+	@echo "make athena Q=… print a report as Athena (Trino) runs it, after its views"
 	@echo "make openapi    regenerate functions/api/openapi.json from the code"
 	@echo "make bench      measure cost and speed into docs/benchmarks.md (minutes; not a test)"
 	@echo "make soak       longer concurrency, fuzz and API-property runs"
@@ -109,6 +110,11 @@ sql: $(VENV)/.installed
 	@test -n "$(Q)" || { echo "ERROR: name a report: make sql Q=reports/completion_by_course.sql" >&2; exit 1; }
 	$(PY) -m local.export sql $(Q)
 
+# A report as Athena (Trino) runs it, after the views it uses: make athena Q=reports/completion_by_course.sql
+athena: $(VENV)/.installed
+	@test -n "$(Q)" || { echo "ERROR: name a report: make athena Q=reports/completion_by_course.sql" >&2; exit 1; }
+	@$(PY) -m local.export athena $(Q)
+
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -124,8 +130,13 @@ unit: $(VENV)/.installed
 test-py311: $(VENV311)/.installed
 	$(VENV311)/bin/python -m pytest -q -n auto tests/unit tests/handler $(PYTEST_ARGS)
 
+# The unit and handler suites on every core (pytest-xdist); the suites that start stacks, DynamoDB
+# Local, the LRS, the browser or the build in one process, the end-to-end ones first.
+SERIAL_SUITES = tests/e2e tests/hostile tests/integration tests/template
+
 test: setup browser lint typecheck
-	TOOLS_BIN=$(abspath $(TOOLS))/bin CHECKOV_BIN=$(abspath $(CHECKOV))/bin $(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -q -n auto tests/unit tests/handler $(PYTEST_ARGS)
+	TOOLS_BIN=$(abspath $(TOOLS))/bin CHECKOV_BIN=$(abspath $(CHECKOV))/bin $(PY) -m pytest $(SERIAL_SUITES) $(PYTEST_ARGS)
 	$(MAKE) --no-print-directory test-py311
 
 validate: $(TOOLS)/.installed

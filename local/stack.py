@@ -341,9 +341,19 @@ Learning analytics (`make demo` in another terminal plays a class of simulated l
   curl -s -H 'Authorization: Bearer {api_token}' '{stack.url}/v1/analytics/contents/demo-lecture?course=demo-course'
   (POST /v1/view-links makes such links; the first ask answers 202 while the figures are computed)
 
+Learning data in SQL (the table exported as DynamoDB exports it, then the Parquet datasets):
+  {_port_prefix(stack)}make export && make sql Q=reports/completion_by_course.sql
+  (exports/datasets/<dataset>/; every report in reports/, `make athena Q=…` prints one for Athena)
+
 {_standards(stack)}
 Ctrl-C stops everything.
 """
+
+
+def _port_prefix(stack: Stack) -> str:
+    """What `make export` needs to find a stack on another port than the default's."""
+    port = stack.url.rsplit(":", 1)[-1].rstrip("/")
+    return "" if port == "3000" else f"PORT={port} "
 
 
 def _clock(stack: Stack) -> str:
