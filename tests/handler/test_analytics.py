@@ -225,7 +225,7 @@ def test_view_links_open_the_pages_without_the_api_token(bridge: Bridge) -> None
     status, link = view_link(bridge, kind="content", media_content_key="lecture-1", lang="en")
     assert status == 201 and link["url"].startswith("https://api.example.com/v1/views/v1.")
     waiting = open_view(bridge, link["url"])
-    assert waiting["statusCode"] == 200 and '<meta http-equiv="refresh" content="5">' in waiting["body"]
+    assert waiting["statusCode"] == 200 and '<a href="">Load again</a>' in waiting["body"]
     bridge.run_stream()
     page = open_view(bridge, link["url"])
     html, headers = page["body"], page["headers"]
@@ -251,7 +251,7 @@ def test_the_table_and_the_figures_are_one_snapshot_sorted_within_the_link(bridg
     for number in range(4):
         bridge.watch(f"learner-{number}", dict.fromkeys(range(number + 1), 60.0), start_at=number + 1)
     status, link = view_link(bridge, kind="content", media_content_key="lecture-1", lang="en")
-    assert status == 201 and "refresh" in open_view(bridge, link["url"])["body"]
+    assert status == 201 and "Load again" in open_view(bridge, link["url"])["body"]
     bridge.run_stream()
     bridge.watch("learner-late", {0: 60.0, 1: 60.0}, start_at=9)  # after the computation
     html = open_view(bridge, link["url"])["body"]
@@ -278,7 +278,7 @@ def test_a_course_link_opens_its_lectures_in_order(bridge: Bridge) -> None:
     assert status == 201
     waiting = open_view(bridge, link["url"])["body"]
     assert waiting.count('<tr class="lecture">') == 2 and waiting.count("computing") == 2
-    assert '<meta http-equiv="refresh" content="10">' in waiting
+    assert '<a href="">Load again</a>' in waiting and "http-equiv" not in waiting
     bridge.run_stream()
     html = open_view(bridge, link["url"])["body"]
     assert "<h1>Course: Algo</h1>" in html and "Enrolled 3" in html and "refresh" not in html

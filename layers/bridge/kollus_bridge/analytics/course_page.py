@@ -10,11 +10,8 @@ from typing import Any
 
 from .charts import clock
 from .course import LectureRow, median_progress, steepest_drop
-from .page import activity, document, wide
+from .page import activity, computing_note, document, wide
 from .words import LABELS
-
-#: Seconds before a page with lectures still being computed reloads itself.
-REFRESH_SECONDS = 10
 
 
 def _cells(row: LectureRow, enrolled: int, words: Mapping[str, str]) -> list[str]:
@@ -63,5 +60,6 @@ def course_page(  # noqa: PLR0917 (the course, its lectures, who and when, how a
     html = f"<table><caption>{caption}</caption><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
     parts += [wide(html, caption), f'<p class="muted">{escape(words["course_caption"])}</p>']
     parts.append(activity(days, words))
-    computing = any(row.insights is None for row in lectures)
-    return document(f"{words['course']}: {name}", "".join(parts), lang, REFRESH_SECONDS if computing else None)
+    if any(row.insights is None for row in lectures):
+        parts.insert(2, computing_note(words))
+    return document(f"{words['course']}: {name}", "".join(parts), lang)

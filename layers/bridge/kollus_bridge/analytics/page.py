@@ -93,13 +93,18 @@ def language(asked: str | None, accept_language: str | None) -> str:
     return "ko"
 
 
-def document(title: str, body: str, lang: str, refresh: int | None = None) -> str:
-    meta = f'<meta http-equiv="refresh" content="{refresh}">' if refresh else ""
+def document(title: str, body: str, lang: str) -> str:
     return (
         f'<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8">'
-        f'<meta name="viewport" content="width=device-width, initial-scale=1">{meta}'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{escape(title)}</title><style>{STYLE}</style></head><body>{body}</body></html>"
     )
+
+
+def computing_note(words: Mapping[str, str]) -> str:
+    """That figures are being computed, and a link that loads the page again (no timed refresh: a page
+    that reloads itself moves a reader's place and a screen reader's, WCAG 2.2.1)."""
+    return f'<p role="status">{escape(words["computing"])} <a href="">{escape(words["refresh_now"])}</a></p>'
 
 
 def expired_page(lang: str) -> str:
@@ -140,9 +145,7 @@ def _legend(words: Mapping[str, str]) -> str:
 
 def computing_page(lang: str) -> str:
     words = LABELS[lang]
-    return document(
-        words["content"], f"<h1>{escape(words['content'])}</h1><p>{escape(words['computing'])}</p>", lang, 5
-    )
+    return document(words["content"], f"<h1>{escape(words['content'])}</h1>{computing_note(words)}", lang)
 
 
 @dataclass(frozen=True)

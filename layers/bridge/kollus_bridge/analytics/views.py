@@ -1,7 +1,7 @@
 """The analytics pages behind signed view links: which figures each page reads, and its HTML.
 
 A content's page reads the cached insights (a page asked for before they exist says they are being
-computed and refreshes itself) and the learner table written with them, so its figures and its table
+computed, with a link to load it again) and the learner table written with them, so its figures and its table
 are one snapshot; a course's page reads each lecture's; a learner's pages read their records.
 """
 
