@@ -131,12 +131,14 @@ test-py311: $(VENV311)/.installed
 	$(VENV311)/bin/python -m pytest -q -n auto tests/unit tests/handler $(PYTEST_ARGS)
 
 # The unit and handler suites on every core (pytest-xdist); the suites that start stacks, DynamoDB
-# Local, the LRS, the browser or the build in one process, the end-to-end ones first.
-SERIAL_SUITES = tests/e2e tests/hostile tests/integration tests/template
+# Local, the LRS, the browser or the build in two processes, each running its group in order: the
+# end-to-end stacks in one, the rest in the other (tests/conftest.py GROUPS).
+GROUPED_SUITES = tests/e2e tests/hostile tests/integration tests/template
 
 test: setup browser lint typecheck
 	$(PY) -m pytest -q -n auto tests/unit tests/handler $(PYTEST_ARGS)
-	TOOLS_BIN=$(abspath $(TOOLS))/bin CHECKOV_BIN=$(abspath $(CHECKOV))/bin $(PY) -m pytest $(SERIAL_SUITES) $(PYTEST_ARGS)
+	TOOLS_BIN=$(abspath $(TOOLS))/bin CHECKOV_BIN=$(abspath $(CHECKOV))/bin \
+		$(PY) -m pytest -n 2 --dist loadgroup $(GROUPED_SUITES) $(PYTEST_ARGS)
 	$(MAKE) --no-print-directory test-py311
 
 validate: $(TOOLS)/.installed

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 from kollus_bridge import outbound
@@ -92,3 +95,29 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         for line in reliability.lines():
             terminalreporter.write_line(line)
     reliability.write()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """A pytest-xdist worker hands its suites' figures to the controller, which reports them."""
+    shipped = getattr(session.config, "workeroutput", None)
+    if shipped is not None:
+        shipped["reliability"] = json.dumps({suite: dict(figures) for suite, figures in reliability.FIGURES.items()})
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """pytest-xdist's controller: a worker's figures added to the session's."""
+    for suite, figures in json.loads(getattr(node, "workeroutput", {}).get("reliability", "{}")).items():
+        reliability.record(suite, **figures)
+
+
+#: Suites that share a process under pytest-xdist (`--dist loadgroup`): the end-to-end stacks in one,
+#: the suites on DynamoDB Local, the LRS and the build in another.
+GROUPS = {"e2e": "stacks", "hostile": "storage", "integration": "storage", "template": "storage"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        suite = item.path.relative_to(Path(__file__).parent).parts[0]
+        if suite in GROUPS:
+            item.add_marker(pytest.mark.xdist_group(GROUPS[suite]))

@@ -16,6 +16,7 @@ from kollus_bridge.settings import SETTING_NAMES
 from local import stack
 from local.bench import monthly
 from local.template import ROOT, load_template, routes
+from tests.conftest import GROUPS
 
 README = ROOT / "README.md"
 DOCS = ROOT / "docs"
@@ -114,9 +115,10 @@ def test_every_relative_link_resolves() -> None:
 
 def test_make_test_runs_every_test_directory() -> None:
     makefile = text(ROOT / "Makefile")
-    serial = re.search(r"^SERIAL_SUITES = (.+)$", makefile, re.MULTILINE)
-    assert serial and "-n auto tests/unit tests/handler" in makefile and "$(SERIAL_SUITES)" in makefile
-    run = {"tests/unit", "tests/handler", *serial.group(1).split()}
+    grouped = re.search(r"^GROUPED_SUITES = (.+)$", makefile, re.MULTILINE)
+    assert grouped and "-n auto tests/unit tests/handler" in makefile and "$(GROUPED_SUITES)" in makefile
+    run = {"tests/unit", "tests/handler", *grouped.group(1).split()}
+    assert {f"tests/{suite}" for suite in GROUPS} == set(grouped.group(1).split())  # each in a group
     suites = {str(path.parent.relative_to(ROOT)) for path in (ROOT / "tests").glob("*/test_*.py")}
     assert suites == run
 
