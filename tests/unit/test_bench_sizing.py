@@ -44,10 +44,21 @@ def test_the_exports_row_says_whether_routing_a_million_sessions_fits_one_lambda
 
     def built(route_seconds: float) -> dict[int, dict[str, float]]:
         return {100_000: {"route_seconds": route_seconds, "route_peak_mib": 300.0, "seconds": 200.0,
-                          "slowest_job_seconds": 9.5, "peak_mib": 900.0, "jobs": 21, "sessions": 100_000,
+                          "slowest_job_seconds": 9.5, "peak_mib": 900.0, "jobs": 21, "sessions": 100_000, "applied": 9,
                           "per_second_per_gb": 570.0}}  # fmt: skip
 
     slow, fast = export_rows({"build": built(120.0), "sql": sql})[0], export_rows({"build": built(30.0), "sql": sql})[0]
     assert "routing ~20 min in one invocation (NOT within" in slow[4]
     assert "routing ~5 min in one invocation (within" in fast[4] and "9.5 s each at most" in fast[4]
-    assert "100,000 sessions in 21 partitions: 200 s" in fast[2] and fast[3].startswith("570 sessions")
+    assert "100,000 sessions in 21 partitions: 200 s in all (routing 30 s, peak 0.29 GB; 9 jobs applied" in fast[2]
+    assert fast[3].startswith("570 sessions")
+
+
+def test_rows_are_spliced_into_the_benchmarks_table_in_place_or_after_the_row_before() -> None:
+    from local.bench.exports import splice  # noqa: PLC0415
+
+    document = "| 8 | a |\n| 9 | b |\n| 10 | old |\n\nafter\n"
+    assert (
+        splice(document, [("10", "new"), ("11", "added")])
+        == "| 8 | a |\n| 9 | b |\n| 10 | new |\n| 11 | added |\n\nafter\n"
+    )
