@@ -13,6 +13,7 @@ daily."""
 from __future__ import annotations
 
 import re
+import sys
 from collections import Counter
 
 from local.template import load_template
@@ -72,8 +73,8 @@ def measured_sessions_per_gb_second() -> float:
     return float(row.group(1).replace(",", ""))
 
 
-def exports(learners: int, rate: float) -> float:
-    """A month of the learning data in SQL, in USD."""
+def export_parts(learners: int, rate: float) -> dict[str, float]:
+    """A month of the learning data in SQL, in USD, by what is billed."""
     stored_gb = learners * STORED_KB_PER_LEARNER / 1024 / 1024
     sessions = learners * SESSIONS_PER_LEARNER
     changed_gb = learners * CALLBACKS_PER_LEARNER * CHANGE_KB_PER_CALLBACK / 1024 / 1024
@@ -83,7 +84,26 @@ def exports(learners: int, rate: float) -> float:
     s3 = stored_gb * (EXPORT_KEEP_DAYS * RAW_EXPORT_RATIO + DATASETS_RATIO + STATE_RATIO) * PRICE_S3_GB_MONTH
     scanned_tb = max(PRICE_ATHENA_MIN_TB, stored_gb * DATASETS_RATIO / 1024)
     athena = 30 * REPORTS_PER_DAY * scanned_tb * PRICE_ATHENA_TB
-    return dynamodb + lambda_ + s3 + athena
+    return {"exports": dynamodb, "function": lambda_, "s3": s3, "athena": athena}
+
+
+def exports(learners: int, rate: float) -> float:
+    """A month of the learning data in SQL, in USD."""
+    return sum(export_parts(learners, rate).values())
+
+
+def exports_table(rate: float) -> str:
+    """docs/exports.md's cost table, for a school of 10,000 learners and one of 100,000."""
+    lines = [
+        "| learners | table exports (full daily, incremental hourly) | exports function (Lambda) | S3 | "
+        "Athena (the reports daily) | total |",
+        "|---|---|---|---|---|---|",
+    ]
+    for learners in (10_000, 100_000):
+        parts = export_parts(learners, rate)
+        cells = " | ".join(f"${parts[name]:,.2f}" for name in ("exports", "function", "s3", "athena"))
+        lines.append(f"| {learners:,} | {cells} | ${sum(parts.values()):,.2f} |")
+    return "\n".join(lines)
 
 
 def fixed_resources() -> Counter[str]:
@@ -122,4 +142,7 @@ def table(per_million: float, resources: Counter[str], rate: float) -> str:
 
 
 if __name__ == "__main__":
-    print(table(measured_per_million(), fixed_resources(), measured_sessions_per_gb_second()))
+    if sys.argv[1:] == ["exports"]:
+        print(exports_table(measured_sessions_per_gb_second()))
+    else:
+        print(table(measured_per_million(), fixed_resources(), measured_sessions_per_gb_second()))

@@ -130,6 +130,16 @@ def test_the_monthly_cost_is_the_benchmarks() -> None:
     assert shown.group(1) == monthly.table(*measured)
 
 
+def test_the_exports_cost_is_the_benchmarks() -> None:
+    shown = re.search(r"<!-- exports-cost -->\n(.*?)\n<!-- /exports-cost -->", text(DOCS / "exports.md"), re.DOTALL)
+    assert shown, "the exports' cost table is gone from docs/exports.md"
+    rate = monthly.measured_sessions_per_gb_second()
+    assert shown.group(1) == monthly.exports_table(rate)
+    assert "| 100,000 |" in shown.group(1) and monthly.exports(100_000, rate) == sum(
+        monthly.export_parts(100_000, rate).values()
+    )
+
+
 def test_the_monthly_cost_grows_with_the_learners() -> None:
     resources = monthly.fixed_resources()
     assert resources["AWS::SecretsManager::Secret"] > 0 and resources["AWS::CloudWatch::Alarm"] > 0
