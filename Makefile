@@ -130,15 +130,21 @@ unit: $(VENV)/.installed
 test-py311: $(VENV311)/.installed
 	$(VENV311)/bin/python -m pytest -q -n auto tests/unit tests/handler $(PYTEST_ARGS)
 
-# The unit and handler suites on every core (pytest-xdist); the suites that start stacks, DynamoDB
-# Local, the LRS, the browser or the build in two processes, each running its group in order: the
-# end-to-end stacks in one, the rest in the other (tests/conftest.py GROUPS).
-GROUPED_SUITES = tests/e2e tests/hostile tests/integration tests/template
+# The unit and handler suites on every core (pytest-xdist); then two pytest processes side by side:
+# the end-to-end suites (each starts `make run`'s stack) in one, the suites on DynamoDB Local, the LRS
+# and the build in the other (its output shown when both are done); either failing fails the target.
+STACK_SUITES = tests/e2e
+STORAGE_SUITES = tests/hostile tests/integration tests/template
 
 test: setup browser lint typecheck
 	$(PY) -m pytest -q -n auto tests/unit tests/handler $(PYTEST_ARGS)
-	TOOLS_BIN=$(abspath $(TOOLS))/bin CHECKOV_BIN=$(abspath $(CHECKOV))/bin \
-		$(PY) -m pytest -n 2 --dist loadgroup $(GROUPED_SUITES) $(PYTEST_ARGS)
+	@mkdir -p .run; export TOOLS_BIN=$(abspath $(TOOLS))/bin CHECKOV_BIN=$(abspath $(CHECKOV))/bin; \
+	$(PY) -m pytest $(STORAGE_SUITES) $(PYTEST_ARGS) > .run/storage-suites.log 2>&1 & storage=$$!; \
+	stacks=0; $(PY) -m pytest $(STACK_SUITES) $(PYTEST_ARGS) || stacks=$$?; \
+	stored=0; wait $$storage || stored=$$?; \
+	echo "---- $(STORAGE_SUITES) (run beside the above) ----"; cat .run/storage-suites.log; \
+	echo "$(STACK_SUITES): exit $$stacks; $(STORAGE_SUITES): exit $$stored"; \
+	test $$stacks -eq 0 && test $$stored -eq 0
 	$(MAKE) --no-print-directory test-py311
 
 validate: $(TOOLS)/.installed

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -109,15 +108,3 @@ def pytest_testnodedown(node: Any, error: Any) -> None:
     """pytest-xdist's controller: a worker's figures added to the session's."""
     for suite, figures in json.loads(getattr(node, "workeroutput", {}).get("reliability", "{}")).items():
         reliability.record(suite, **figures)
-
-
-#: Suites that share a process under pytest-xdist (`--dist loadgroup`): the end-to-end stacks in one,
-#: the suites on DynamoDB Local, the LRS and the build in another.
-GROUPS = {"e2e": "stacks", "hostile": "storage", "integration": "storage", "template": "storage"}
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        suite = item.path.relative_to(Path(__file__).parent).parts[0]
-        if suite in GROUPS:
-            item.add_marker(pytest.mark.xdist_group(GROUPS[suite]))

@@ -16,7 +16,6 @@ from kollus_bridge.settings import SETTING_NAMES
 from local import stack
 from local.bench import monthly
 from local.template import ROOT, load_template, routes
-from tests.conftest import GROUPS
 
 README = ROOT / "README.md"
 DOCS = ROOT / "docs"
@@ -115,10 +114,11 @@ def test_every_relative_link_resolves() -> None:
 
 def test_make_test_runs_every_test_directory() -> None:
     makefile = text(ROOT / "Makefile")
-    grouped = re.search(r"^GROUPED_SUITES = (.+)$", makefile, re.MULTILINE)
-    assert grouped and "-n auto tests/unit tests/handler" in makefile and "$(GROUPED_SUITES)" in makefile
-    run = {"tests/unit", "tests/handler", *grouped.group(1).split()}
-    assert {f"tests/{suite}" for suite in GROUPS} == set(grouped.group(1).split())  # each in a group
+    stacks = re.search(r"^STACK_SUITES = (.+)$", makefile, re.MULTILINE)
+    storage = re.search(r"^STORAGE_SUITES = (.+)$", makefile, re.MULTILINE)
+    assert stacks and storage and "-n auto tests/unit tests/handler" in makefile
+    assert "$(PY) -m pytest $(STACK_SUITES)" in makefile and "$(PY) -m pytest $(STORAGE_SUITES)" in makefile
+    run = {"tests/unit", "tests/handler", *stacks.group(1).split(), *storage.group(1).split()}
     suites = {str(path.parent.relative_to(ROOT)) for path in (ROOT / "tests").glob("*/test_*.py")}
     assert suites == run
 
