@@ -13,7 +13,6 @@ learner ids are replaced by their keyed hash.
 from __future__ import annotations
 
 import base64
-import gzip
 import hashlib
 import json
 import os
@@ -29,6 +28,7 @@ from kollus_bridge.exports.parquet import query
 from kollus_bridge.exports.reports import prelude, run, trino
 from kollus_bridge.runtime.exports import Job, apply, process_export
 from kollus_bridge.settings import Settings, SettingsError, settings_from
+from kollus_bridge.store.export_files import gzipped_lines
 
 from .dynamodb_local import local_client
 from .stack import LOCAL_DEFAULTS
@@ -66,7 +66,7 @@ def _write(root: Path, export_id: str, kind: str, lines: Iterable[Mapping[str, A
 
     def flush() -> None:
         key = f"{base}/data/{len(listed):05d}-{uuid.uuid4().hex[:8]}.json.gz"
-        data = gzip.compress("".join(json.dumps(line, separators=(",", ":")) + "\n" for line in chunk).encode())
+        data = gzipped_lines(json.dumps(line, separators=(",", ":")) for line in chunk)
         (root / key).write_bytes(data)
         md5 = base64.b64encode(hashlib.md5(data, usedforsecurity=False).digest()).decode()
         listed.append({"itemCount": len(chunk), "md5Checksum": md5, "etag": md5, "dataFileS3Key": key})

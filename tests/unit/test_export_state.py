@@ -82,7 +82,8 @@ def test_items_belong_to_their_contents_partition_or_the_catalogs() -> None:
 
 
 def test_staging_flushes_to_disk_and_reads_back_every_line_in_order() -> None:
-    from kollus_bridge.runtime.exports import _read_lines, _Staging  # noqa: PLC0415
+    from kollus_bridge.runtime.exports import _Staging  # noqa: PLC0415
+    from kollus_bridge.store.export_files import json_lines  # noqa: PLC0415
 
     put: dict[str, bytes] = {}
     with _Staging(limit=40) as staging:
@@ -90,4 +91,4 @@ def test_staging_flushes_to_disk_and_reads_back_every_line_in_order() -> None:
             staging.add(f"content/{index % 3}", f'{{"n": {index}}}')
         assert staging.held < 40  # flushed along the way, not held to the end
         assert staging.finish(put.__setitem__) == {"content/0", "content/1", "content/2"}
-    assert [line["n"] for line in _read_lines(put["content/1"])] == list(range(1, 25, 3))
+    assert [line["n"] for line in json_lines(put["content/1"])] == list(range(1, 25, 3))

@@ -14,10 +14,9 @@ it makes that content due again, so it is recomputed even if none of its own ite
 
 from __future__ import annotations
 
-import gzip
 import json
 import tempfile
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -28,7 +27,7 @@ from kollus_bridge.analytics.compute import learner_activity
 from kollus_bridge.exports.datasets import PARTITIONED, catalog_rows, holders, learner_rows, pseudonymiser
 from kollus_bridge.exports.parquet import parquet_files
 from kollus_bridge.settings import Settings
-from kollus_bridge.store.export_files import TableState, data_files, key_of, lines_of
+from kollus_bridge.store.export_files import TableState, data_files, gzipped_lines, json_lines, key_of, lines_of
 from kollus_bridge.store.export_items import CATALOG_PARTITION, classify, partition_of
 
 FULL, INCREMENTAL = "FULL_EXPORT", "INCREMENTAL_EXPORT"
@@ -87,16 +86,6 @@ def _micros(stamp: str) -> int:
     return int(datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp() * 1_000_000)
 
 
-def _gzip_lines(lines: list[str]) -> bytes:
-    return gzip.compress(("\n".join(lines) + "\n").encode("utf-8"), compresslevel=5)
-
-
-def _read_lines(data: bytes | None) -> Iterator[dict[str, Any]]:
-    for line in gzip.decompress(data).decode("utf-8").splitlines() if data else ():
-        if line:
-            yield json.loads(line)
-
-
 class _Staging:
     """Lines sorted by partition into gzip files on local disk (Lambda's /tmp), so that routing an
     export of any size holds at most `limit` characters of lines in memory; gzip members appended
@@ -126,7 +115,7 @@ class _Staging:
         for partition, lines in self.lines.items():
             if lines:
                 with self._file(partition).open("ab") as out:
-                    out.write(_gzip_lines(lines))
+                    out.write(gzipped_lines(lines))
                 lines.clear()
         self.held = 0
 
@@ -157,18 +146,19 @@ def route(bucket: Bucket, summary_key: str) -> list[Job]:
         staged = staging.finish(lambda partition, data: bucket.put(staged_key(export, partition), data))
     partitions = set(staged) | {CATALOG_PARTITION}
     if kind == FULL:  # a partition the export no longer holds is emptied
-        partitions |= {_from_state_key(key) for key in bucket.keys("state/")}
+        partitions |= {_partition_in(key, "state/", ".json.gz") for key in bucket.keys("state/")}
     ordered = [CATALOG_PARTITION, *sorted(partitions - {CATALOG_PARTITION})]
     return [Job(partition, export if partition in staged else None, kind, at) for partition in ordered]
 
 
-def _from_state_key(key: str) -> str:
-    return unquote(key.removeprefix("state/").removesuffix(".json.gz"))
+def _partition_in(key: str, prefix: str, suffix: str) -> str:
+    """The partition a `state_key` or `holding_key` names."""
+    return unquote(key.removeprefix(prefix).removesuffix(suffix))
 
 
 def _bring_up_to_date(bucket: Bucket, job: Job) -> TableState:
     state = TableState.load(bucket.get(state_key(job.partition)))
-    lines = _read_lines(bucket.get(staged_key(job.export, job.partition))) if job.export else iter(())
+    lines = json_lines(bucket.get(staged_key(job.export, job.partition))) if job.export else iter(())
     if job.kind == FULL:
         state.load_full(lines, job.at)
     else:
@@ -196,8 +186,7 @@ def apply(bucket: Bucket, job: Job, settings: Settings, pseudonymise_key: bytes 
         tables = catalog_rows(found.entries, found.courses, found.enrolments, learner_id)
         _write(bucket, job.partition, tables, settings.export_datasets)
         held = holders(found.courses, found.enrolments)
-        for content in set(held) | {unquote(key.removeprefix("holding/").removesuffix(".json"))
-                                    for key in bucket.keys("holding/")}:  # fmt: skip
+        for content in set(held) | {_partition_in(key, "holding/", ".json") for key in bucket.keys("holding/")}:
             data = json.dumps(held.get(content, {}), sort_keys=True).encode()
             if bucket.get(holding_key(content)) != data:
                 bucket.put(holding_key(content), data)

@@ -39,14 +39,24 @@ def data_files(manifest: str) -> list[DataFile]:
     return found
 
 
+def gzipped_lines(lines: Iterable[str]) -> bytes:
+    """Text lines as one gzip member (members appended to a file read back as one stream)."""
+    return gzip.compress("".join(line + "\n" for line in lines).encode("utf-8"), compresslevel=5)
+
+
+def json_lines(data: bytes | None) -> Iterator[dict[str, Any]]:
+    """Each JSON line of gzipped bytes (blank lines skipped; no bytes, no lines)."""
+    for line in gzip.decompress(data).decode("utf-8").splitlines() if data else ():
+        if line.strip():
+            yield json.loads(line)
+
+
 def lines_of(data: bytes, listed: DataFile) -> Iterator[dict[str, Any]]:
     """A data file's lines, once its bytes match the manifest's checksum."""
     digest = base64.b64encode(hashlib.md5(data, usedforsecurity=False).digest()).decode()
     if digest != listed.md5:
         raise InvalidRequest(f"{listed.path}: md5 {digest} is not the manifest's {listed.md5}", field="md5Checksum")
-    for line in gzip.decompress(data).decode("utf-8").splitlines():
-        if line.strip():
-            yield json.loads(line)
+    yield from json_lines(data)
 
 
 def key_of(item: Mapping[str, Any]) -> Key:
@@ -95,17 +105,14 @@ class TableState:
         lines = [json.dumps({"floor": self.floor})]
         lines += [json.dumps({"key": list(key), "at": at, "item": self.items.get(key)}, separators=(",", ":"))
                   for key, at in self.written.items()]  # fmt: skip
-        return gzip.compress(("\n".join(lines) + "\n").encode("utf-8"), compresslevel=5)
+        return gzipped_lines(lines)
 
     @classmethod
     def load(cls, data: bytes | None) -> TableState:
         state = cls()
-        if data is None:
-            return state
-        lines = gzip.decompress(data).decode("utf-8").splitlines()
-        state.floor = int(json.loads(lines[0])["floor"])
-        for line in lines[1:]:
-            entry = json.loads(line)
+        lines = json_lines(data)
+        state.floor = int(next(lines, {"floor": 0})["floor"])
+        for entry in lines:
             key = (entry["key"][0], entry["key"][1])
             state.written[key] = int(entry["at"])
             if entry["item"] is not None:
