@@ -38,9 +38,9 @@ class Described:
     path: str
     summary: str
     description: str
-    form: str  # the form body's model in `api.models`
+    form: str  # the form body's model in `api.callback_models`
     errors: tuple[int, ...]
-    answer: str | None = None  # the answer's model in `api.models`; None: a JWT (`_describe_jwt_answer`)
+    answer: str | None = None  # the answer's model in `api.callback_models`; None: a JWT (`_describe_jwt_answer`)
 
 
 #: Functions whose operations are described here rather than by a resolver of their own.
@@ -84,7 +84,7 @@ DESCRIBED_HERE = {
 
 def described_resolver(operations: tuple[Described, ...]) -> APIGatewayHttpResolver:
     """A resolver that only describes `operations` (their functions serve them)."""
-    from kollus_bridge.api import models  # noqa: PLC0415
+    from kollus_bridge.api import callback_models as models  # noqa: PLC0415
     from kollus_bridge.api.http import error_responses, responses  # noqa: PLC0415
 
     app = APIGatewayHttpResolver(enable_validation=True)
@@ -152,7 +152,7 @@ def generate() -> dict[str, Any]:
 
 def _describe_callback_body(document: dict[str, Any]) -> None:
     """The callbacks' form bodies (their functions read the raw body themselves, so no resolver declares them)."""
-    from kollus_bridge.api import models  # noqa: PLC0415
+    from kollus_bridge.api import callback_models as models  # noqa: PLC0415
 
     for operations in DESCRIBED_HERE.values():
         for operation in operations:

@@ -42,7 +42,7 @@ def receive_callback(event: dict[str, Any]) -> dict[str, Any]:
     if result.limit is not None:
         metrics.add_metric(name="CreditLimited", unit=MetricUnit.Count, value=1)
     view = result.view
-    return {  # api_models.CallbackResult
+    return {  # api.callback_models.CallbackResult
         "result": result.outcome.value,
         "watched_blocks": view.watched_blocks,
         "block_count": view.block_count,

@@ -35,7 +35,7 @@ def receive(event: Mapping[str, Any]) -> dict[str, Any]:
         "platform callback",
         extra={"kind": result.event.kind.value, "upload_file_key": result.event.upload_file_key, "outcome": outcome},
     )
-    return {  # api_models.PlatformResult
+    return {  # api.callback_models.PlatformResult
         "result": outcome,
         "upload_file_key": result.event.upload_file_key,
         "event": result.event.kind.value,

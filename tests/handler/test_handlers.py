@@ -12,6 +12,7 @@ from unittest import mock
 import boto3
 import pytest
 from botocore.exceptions import ClientError
+from kollus_bridge.api import callback_models
 from kollus_bridge.api import models as api_models
 from kollus_bridge.settings import get_settings
 from kollus_bridge.store.pages import encode_token
@@ -152,7 +153,7 @@ class TestCallbackEndpoint:
     def test_answers_match_the_documented_models_and_carry_cors(self, deployment: Deployment) -> None:
         accepted = callback_event(Snapshot(block_times={0: 60}).form_body())
         refused = callback_event(b"json_data=%7B", content_type="application/x-www-form-urlencoded")
-        for event, model in ((accepted, api_models.CallbackResult), (refused, api_models.ErrorBody)):
+        for event, model in ((accepted, callback_models.CallbackResult), (refused, api_models.ErrorBody)):
             event["headers"]["origin"] = "https://player.example.com"
             response = invoke(deployment.callback, event)
             assert response["headers"]["Content-Type"] == "application/json"
