@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from kollus_bridge.store.session import SERVICES
+from lazy_inits import PACKAGES
 
 from local.bench.lambda_cold import TOOLS, Case, built, isolated_environment, measure, standard_cases, unpacked
 from local.bench.workload import settings_env
@@ -81,6 +82,22 @@ def test_the_layer_keeps_botocore_for_the_services_the_bridge_calls_and_resolves
     whole = subprocess.run([sys.executable, "-c", ENDPOINTS, *SERVICES], capture_output=True, text=True, check=True)
     assert json.loads(pruned.stdout) == json.loads(whole.stdout)
     assert json.loads(pruned.stdout)["dynamodb ap-northeast-2"] == "https://dynamodb.ap-northeast-2.amazonaws.com"
+
+
+def test_the_layers_powertools_loads_what_a_function_imports_and_no_more(build: Path) -> None:
+    """The re-exporting initialisers are rewritten (lazy_inits.py): the API's resolver without the rest."""
+    layer = build / "BridgeLayer" / "python"
+    assert all("_SOURCES = {" in (layer / package / "__init__.py").read_text(encoding="utf-8") for package in PACKAGES)
+    kept = ("asyncio", "aws_lambda_powertools.util")
+    probe = (
+        f"import sys; sys.path[:0] = [{str(layer)!r}]\n"
+        "from aws_lambda_powertools.event_handler import APIGatewayHttpResolver\n"
+        f"print(sorted(name for name in sys.modules if name.startswith({kept!r})))"
+    )
+    done = subprocess.run([sys.executable, "-I", "-S", "-c", probe], capture_output=True, text=True, check=True)
+    loaded = ast.literal_eval(done.stdout)
+    assert "aws_lambda_powertools.utilities.data_classes.api_gateway_proxy_event" in loaded
+    assert [name for name in loaded if name.startswith("asyncio") or name.endswith(("sqs_event", "kafka_event"))] == []
 
 
 def _clients_made(package: Path) -> set[str]:
