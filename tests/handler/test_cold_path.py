@@ -35,8 +35,11 @@ def test_the_api_function_starts_without_the_x_ray_sdk_or_its_route_groups() -> 
     loaded = set(json.loads(found))
     assert "kollus_bridge.api.http" in loaded and not {name for name in loaded if name.startswith("aws_xray_sdk")}
     # The route groups are made on their first request: the LTI tool's JWT and X.509 machinery, the
-    # analytics and course models and the aggregates only they store wait for a request that needs them.
+    # analytics, course and catalog models, the VOD API client, the enrolment check and the aggregates
+    # only they store wait for a request that needs them.
     later = ("kollus_bridge.api.routes_", "kollus_bridge.api.analytics", "kollus_bridge.api.courses",
+             "kollus_bridge.api.contents", "kollus_bridge.kollus.vod", "kollus_bridge.runtime.vod",
+             "kollus_bridge.content.manage", "kollus_bridge.access.play",
              "kollus_bridge.lti.launch", "kollus_bridge.lti.keys", "kollus_bridge.runtime.lti",
              "kollus_bridge.runtime.delivery", "kollus_bridge.store.rosters", "kollus_bridge.store.insights",
              "kollus_bridge.store.lti", "kollus_bridge.store.dynamo", "jwt", "cryptography")  # fmt: skip
