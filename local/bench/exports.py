@@ -187,21 +187,6 @@ def export_rows(measured: dict[str, Any]) -> list[tuple[str, str, str, str, str,
     ]  # fmt: skip
 
 
-def splice(document: str, rows: Sequence[Sequence[str]]) -> str:
-    """docs/benchmarks.md with `rows` in its table, in place of the rows of the same numbers (or after
-    the row before them)."""
-    lines = document.splitlines()
-    for row in rows:
-        text = "| " + " | ".join(row) + " |"
-        at = next((index for index, line in enumerate(lines) if line.startswith(f"| {row[0]} |")), None)
-        if at is not None:
-            lines[at] = text
-        else:
-            before = next(index for index, line in enumerate(lines) if line.startswith(f"| {int(row[0]) - 1} |"))
-            lines.insert(before + 1, text)
-    return "\n".join(lines) + "\n"
-
-
 def main() -> None:
     """Rows 10 and 11 alone, from a class of its own, written into docs/benchmarks.md."""
     from kollus_bridge.settings import settings_from  # noqa: PLC0415
@@ -210,7 +195,7 @@ def main() -> None:
     from local.dynamodb_local import DynamoDBLocal, create_tables, unique_suffix  # noqa: PLC0415
 
     from .analytics import _ingest_class  # noqa: PLC0415
-    from .report import DOCUMENT  # noqa: PLC0415
+    from .report import DOCUMENT, splice  # noqa: PLC0415
 
     with DynamoDBLocal() as database:
         client = database.client()

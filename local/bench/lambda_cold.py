@@ -17,6 +17,7 @@ import platform
 import shutil
 import statistics
 import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -96,6 +97,11 @@ class Case:
     event: dict[str, Any] | None = None
     stub: str = ""
     check: str = "answer['statusCode'] == 200"
+    label: str = ""  # what the row is called, when the function has more than one case
+
+    @property
+    def name(self) -> str:
+        return self.label or self.function
 
 
 def host_platform() -> str:
@@ -193,12 +199,12 @@ def measure(root: Path, cases: list[Case], environment: dict[str, str], rounds: 
     """Each case's median CPU seconds and the modules its cold start compiled, and the yardstick's;
     the runs interleaved round by round, so that the machine's slow spells fall on all of them."""
     layer = root / "opt" / "python"
-    runs: dict[str, list[dict[str, Any]]] = {"boto3": [], **{case.function: [] for case in cases}}
+    runs: dict[str, list[dict[str, Any]]] = {"boto3": [], **{case.name: [] for case in cases}}
     for _ in range(rounds):
         runs["boto3"].append(run_once([root / "runtime"], "import boto3", environment))
         for case in cases:
             paths = [root / "var" / "task" / case.function, layer]
-            runs[case.function].append(run_once(paths, function_code(case), environment))
+            runs[case.name].append(run_once(paths, function_code(case), environment))
     yardstick = runs["boto3"]
     found: dict[str, Any] = {
         "boto3": {
@@ -207,9 +213,9 @@ def measure(root: Path, cases: list[Case], environment: dict[str, str], rounds: 
         },
     }
     for case in cases:
-        found[case.function] = {
-            "seconds": statistics.median(run["seconds"] for run in runs[case.function]),
-            "compiled": runs[case.function][0]["compiled"],
+        found[case.name] = {
+            "seconds": statistics.median(run["seconds"] for run in runs[case.name]),
+            "compiled": runs[case.name][0]["compiled"],
             "first_event": case.event is not None,
         }
     return found
@@ -237,10 +243,16 @@ def standard_cases(callback_body: bytes) -> list[Case]:
         "GET", "/v1/progress", "GET /v1/progress", content_type=None,
         headers={"authorization": "Bearer local-api-token"},
     )  # fmt: skip
+    contents = http_event(
+        "GET", "/v1/contents", "GET /v1/contents", content_type=None, query="limit=0",
+        headers={"authorization": "Bearer local-api-token"},
+    )  # fmt: skip
+    refused = "answer['statusCode'] == 400"  # a refusal: no storage needed
     first = [
         Case("CallbackFunction", callback_event(callback_body), CALLBACK_STUB),
         Case("PlayFunction", play, PLAY_STUB),
-        Case("ApiFunction", api, check="answer['statusCode'] == 400"),  # a refusal: no storage needed
+        Case("ApiFunction", api, check=refused),
+        Case("ApiFunction", contents, check=refused, label="ApiFunction, /v1/contents"),
     ]
     named = {case.function for case in first}
     others = ("AnalyticsFunction", "SyncFunction", "DeliverFunction", "PlatformFunction", "ReconcileFunction",
@@ -264,12 +276,22 @@ def measure_lambda_cold(callback_body: bytes, rounds: int = 7) -> dict[str, Any]
     return {"shipped": shipped, "bare": bare, "rounds": rounds}
 
 
-def main() -> None:  # pragma: no cover - a tool for looking by hand
+def main() -> None:  # pragma: no cover - a tool run by hand
+    """`python -m local.bench.lambda_cold` prints the cold starts (FUNCTIONS: a comma-separated choice of
+    functions; ROUNDS, 3 by default); `python -m local.bench.lambda_cold write` measures every function
+    as `make bench` does and writes row 3, row 8's cold start and the section on every function into
+    docs/benchmarks.md."""
     from local.simulator import Content, Play, Session, play_session  # noqa: PLC0415
 
+    from .report import DOCUMENT, with_cold_start  # noqa: PLC0415
     from .workload import settings_env  # noqa: PLC0415
 
     report = play_session(Session("learner-1", Content("lecture-1", 600.0, 100), 1), [Play(0, 120, 1.0)])[-1]
+    if sys.argv[1:] == ["write"]:
+        measured = measure_lambda_cold(report.form_body())
+        DOCUMENT.write_text(with_cold_start(DOCUMENT.read_text(encoding="utf-8"), measured), encoding="utf-8")
+        print(f"wrote {DOCUMENT.relative_to(ROOT)}")
+        return
     rounds = int(os.environ.get("ROUNDS", "3"))
     with tempfile.TemporaryDirectory() as scratch:
         build = built(Path(scratch) / "build")
@@ -281,7 +303,7 @@ def main() -> None:  # pragma: no cover - a tool for looking by hand
             for name, result in found.items():
                 ratio = result["seconds"] / found["boto3"]["seconds"]
                 compiled = len(result.get("compiled", []))
-                print(f"{name:20s} {result['seconds'] * 1000:7.0f} ms  {ratio:5.2f}x  compiled {compiled}")
+                print(f"{name:28s} {result['seconds'] * 1000:7.0f} ms  {ratio:5.2f}x  compiled {compiled}")
 
 
 if __name__ == "__main__":  # pragma: no cover

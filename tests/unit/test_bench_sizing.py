@@ -55,10 +55,43 @@ def test_the_exports_row_says_whether_routing_a_million_sessions_fits_one_lambda
 
 
 def test_rows_are_spliced_into_the_benchmarks_table_in_place_or_after_the_row_before() -> None:
-    from local.bench.exports import splice  # noqa: PLC0415
+    from local.bench.report import splice  # noqa: PLC0415
 
     document = "| 8 | a |\n| 9 | b |\n| 10 | old |\n\nafter\n"
     assert (
         splice(document, [("10", "new"), ("11", "added")])
         == "| 8 | a |\n| 9 | b |\n| 10 | new |\n| 11 | added |\n\nafter\n"
     )
+
+
+def test_a_new_cold_start_measurement_replaces_rows_3_and_8_and_its_section_and_nothing_else() -> None:
+    from local.bench.report import COLD_HEADING, DOCUMENT, with_cold_start  # noqa: PLC0415
+
+    def run(ms: float, compiled: int = 0, first_event: bool = False) -> dict[str, object]:
+        return {"seconds": ms / 1000, "compiled": ["x.py"] * compiled, "first_event": first_event}
+
+    names = ("CallbackFunction", "PlayFunction", "ApiFunction", "ApiFunction, /v1/contents", "SyncFunction")
+    measured = {
+        "rounds": 7,
+        "shipped": {"boto3": run(300), **{name: run(400 + 100 * index, 0, True) for index, name in enumerate(names)}},
+        "bare": {name: run(1000, 200) for name in names},
+    }
+    document = DOCUMENT.read_text(encoding="utf-8")
+    written = with_cold_start(document, measured)
+    lines = {line.split(" |")[0]: line for line in written.splitlines() if line.startswith("| ")}
+    assert "400 ms CPU (import + first event)" in lines["| 3"] and "1.33x; target <= 1.5x: met" in lines["| 3"]
+    assert (
+        "cold start 500 ms CPU" in lines["| 8"]
+        and "cold start 1.67x `import boto3`, target <= 1.5x: NOT met" in (lines["| 8"])
+    )
+    assert lines["| ApiFunction, /v1/contents"].startswith(
+        "| ApiFunction, /v1/contents | import + first event | 700 | 2.33x (target <= 2.5x: met) | 0 | 1000 (200"
+    )
+    assert "| RosterFunction |" not in written and written.count(COLD_HEADING) == 1
+    before, after = document.split(COLD_HEADING), written.split(COLD_HEADING)
+    assert after[1][after[1].index("\n### ") :] == before[1][before[1].index("\n### ") :]  # the rest is kept
+    assert [line for line in written.splitlines() if line.startswith("| 9 |")] == [
+        line for line in document.splitlines() if line.startswith("| 9 |")
+    ]
+    with pytest.raises(ValueError, match="row 8"):
+        with_cold_start(document.replace("cold start", "start"), measured)
