@@ -5,6 +5,7 @@ models). `load_all` makes every group, for the OpenAPI document."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -31,12 +32,14 @@ class RouteGroup:
 
 
 class LazyRoutes:
-    """The groups of one resolver, each included once, when first asked for."""
+    """The groups of one resolver, each included once, when first asked for (also when requests on
+    several threads, as the local stack serves them, ask at once)."""
 
     def __init__(self, app: APIGatewayHttpResolver, groups: Iterable[RouteGroup]) -> None:
         self.app = app
         self.groups = tuple(groups)
         self.loaded: set[str] = set()
+        self._lock = threading.Lock()
 
     def load_for(self, path: str) -> None:
         for group in self.groups:
@@ -49,5 +52,7 @@ class LazyRoutes:
                 self._load(group)
 
     def _load(self, group: RouteGroup) -> None:
-        self.app.include_router(group.make())
-        self.loaded.add(group.name)
+        with self._lock:
+            if group.name not in self.loaded:
+                self.app.include_router(group.make())
+                self.loaded.add(group.name)
