@@ -16,6 +16,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from kollus_bridge.api import models as api_models
 from kollus_bridge.api.http import (
+    Limit,
+    PageToken,
     bearer_auth,
     declared_query_only,
     make_resolver,
@@ -155,8 +157,8 @@ lazy_routes = LazyRoutes(
 def get_progress(
     client_user_id: Annotated[str | None, Query(min_length=1, max_length=256, examples=["user-1042"])] = None,
     media_content_key: Annotated[str | None, Query(min_length=1, max_length=256, examples=["nY3CaQtl"])] = None,
-    limit: Annotated[int, Query(ge=1, le=500, examples=[100])] = 100,
-    next_token: Annotated[str | None, Query(max_length=4096)] = None,
+    limit: Limit = 100,
+    next_token: PageToken = None,
 ) -> Response[str]:
     now = now_ms()
     metrics.add_metric(name="ProgressRead", unit=MetricUnit.Count, value=1)
@@ -196,8 +198,8 @@ def get_progress(
 )
 def get_flags(
     media_content_key: Annotated[str, Query(min_length=1, max_length=256, examples=["nY3CaQtl"])],
-    limit: Annotated[int, Query(ge=1, le=500, examples=[100])] = 100,
-    next_token: Annotated[str | None, Query(max_length=4096)] = None,
+    limit: Limit = 100,
+    next_token: PageToken = None,
 ) -> Response[str]:
     flags, token = store.flagged_sessions(media_content_key, limit, next_token)
     items = [

@@ -63,6 +63,8 @@ _ERROR_DESCRIPTIONS = {
 ContentKey = Annotated[str, PathParam(min_length=1, max_length=256, examples=["nY3CaQtl"])]
 LearnerId = Annotated[str, PathParam(min_length=1, max_length=256, examples=["user-1042"])]
 PageToken = Annotated[str | None, Query(max_length=4096)]
+#: A page's size, for the listings of up to 500 items a page.
+Limit = Annotated[int, Query(ge=1, le=500, examples=[100])]
 
 
 def error_responses(*statuses: int) -> dict[int, OpenAPIResponse]:

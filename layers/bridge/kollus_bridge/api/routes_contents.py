@@ -22,11 +22,9 @@ from kollus_bridge.times import iso_time, now_ms
 
 from . import models as api_models
 from .contents import Content, ContentPage, ContentPatch, Upload, UploadInput, content_json, contents_csv, upload_json
-from .http import ContentKey, model_response, responses, wants_csv
+from .http import ContentKey, Limit, model_response, responses, wants_csv
 from .http import PageToken as Token
 from .service import RulesInput, set_rules
-
-Limit = Annotated[int, Query(ge=1, le=500, examples=[100])]
 
 
 def content_routes(store: ApiTables, settings: Settings, rules_cache: RulesCache, vod: VodClient) -> Router:

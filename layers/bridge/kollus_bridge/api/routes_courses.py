@@ -27,11 +27,10 @@ from .courses import (
     decision_json,
     enrollment_json,
 )
-from .http import LearnerId, model_response, responses
+from .http import LearnerId, Limit, model_response, responses
 from .http import PageToken as Token
 
 CourseId = Annotated[str, PathParam(min_length=1, max_length=256, examples=["algo-101"])]
-Limit = Annotated[int, Query(ge=1, le=500, examples=[100])]
 
 
 def course_routes(store: DynamoStore) -> Router:
